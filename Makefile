@@ -1,0 +1,63 @@
+# voxward — the targets CI calls, and the long runs it does not.
+# "make help" lists them.
+
+GO          ?= go
+BIN         ?= bin
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 60s
+SHARED      ?= $(abspath ../shared)
+
+.PHONY: help test race lint bench bench-smoke fuzz fuzz-seeds build build-portaudio test-portaudio demo deps-portaudio clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+test: ## vet and the default tests (what the README and CI run); uses ../shared/data when present
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+race: ## the default tests under the race detector
+	$(GO) test -race -count=1 ./...
+
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags purego ./...
+	$(GO) run $(STATICCHECK) ./...
+
+bench: ## every benchmark, 5 runs each (pipe to benchstat to compare)
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./...
+
+bench-smoke: ## every benchmark once, so they keep compiling and running (CI)
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+
+fuzz-seeds: ## run fuzz targets on their seed corpora only (part of test; here for clarity)
+	$(GO) test -count=1 -run='^Fuzz' ./...
+
+fuzz: ## each fuzz target for FUZZTIME (default 60s)
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+build: ## the binary without cgo (no microphone): bin/voxward
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/voxward ./cmd/voxward
+
+deps-portaudio: ## install PortAudio's headers and ALSA plugins (Debian; needs root)
+	@if ! pkg-config --exists portaudio-2.0 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq portaudio19-dev libasound2-plugins pkg-config; \
+	  else echo "PortAudio headers missing: run 'sudo apt-get install -y portaudio19-dev libasound2-plugins pkg-config'"; exit 1; fi; \
+	fi
+
+build-portaudio: deps-portaudio ## the binary with the microphone (cgo + PortAudio): bin/voxward
+	$(GO) build -tags portaudio -o $(BIN)/voxward ./cmd/voxward
+
+test-portaudio: deps-portaudio ## tests that drive real PortAudio through ALSA plugins
+	$(GO) test -count=1 -tags portaudio ./capture/... ./cmd/...
+
+demo: build ## see the main job: features and speed on a generated source
+	@./scripts/demo.sh $(BIN)/voxward
+
+clean: ## remove build output
+	rm -rf $(BIN)

@@ -1,0 +1,3 @@
+module github.com/voxward/voxward
+
+go 1.24.0
