@@ -241,7 +241,7 @@ func FuzzReadWAV(f *testing.F) {
 			if !f.Float && (s < -32768 || s > 32768) {
 				t.Fatalf("integer sample %v off the 16-bit scale", s)
 			}
-			
+
 		}
 	})
 }
