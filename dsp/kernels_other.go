@@ -1,3 +1,5 @@
+//go:build !amd64 || purego
+
 package dsp
 
 // useAVX2 is false: only the portable Go kernels are built.
