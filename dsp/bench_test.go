@@ -90,3 +90,30 @@ func itoa(n int) string {
 	}
 	return s
 }
+
+// BenchmarkStages times each step of the fbank-80 and MFCC-13 pipelines
+// on a block of eight frames; ns/frame is per frame.
+func BenchmarkStages(b *testing.B) {
+	x := noise(16000, 3)
+	o := dsp.DefaultFbankOptions()
+	o.Mel.NumBins = 80
+	f, err := dsp.NewFbank(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := dsp.NewMFCC(dsp.DefaultMFCCOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for prefix, stages := range map[string][]dsp.Stage{"fbank80": f.Stages(x), "mfcc13": m.Stages(x)} {
+		for _, st := range stages {
+			b.Run(prefix+"/"+st.Name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					st.Run()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*st.Frames), "ns/frame")
+			})
+		}
+	}
+}

@@ -63,13 +63,20 @@ func NewRealFFT(n int) *RealFFT {
 // Len is the transform size N.
 func (f *RealFFT) Len() int { return f.n }
 
-// complexBlock runs the N/2-point complex FFT on the block (re, im) held in
-// f.ar, f.ai and returns the buffers that hold the result.
-func (f *RealFFT) complexBlock() (re, im []float32) {
-	xr, xi, yr, yi := f.ar, f.ai, f.br, f.bi
+// complexBlock runs the N/2-point complex FFT on the block (xr, xi) and
+// returns the buffers that hold the result: f.ar/f.ai or f.br/f.bi. The
+// input may be f.ar/f.ai (it is then overwritten) or any other block (it
+// is then left alone).
+func (f *RealFFT) complexBlock(xr, xi []float32) (re, im []float32) {
+	yr, yi := f.br, f.bi
 	for _, st := range f.stages {
 		fftStage(yr, yi, xr, xi, st.wr, st.wi, st.m, st.s)
-		xr, xi, yr, yi = yr, yi, xr, xi
+		xr, xi = yr, yi
+		if &yr[0] == &f.br[0] {
+			yr, yi = f.ar, f.ai
+		} else {
+			yr, yi = f.br, f.bi
+		}
 	}
 	return xr, xi
 }
@@ -77,7 +84,7 @@ func (f *RealFFT) complexBlock() (re, im []float32) {
 // spectrumBlock computes |X[k]|² (power) or |X[k]| of the block held in
 // f.ar, f.ai (even samples in ar, odd in ai) into pow, N/2+1 rows.
 func (f *RealFFT) spectrumBlock(pow []float32, power bool) {
-	re, im := f.complexBlock()
+	re, im := f.complexBlock(f.ar, f.ai)
 	realSpectrum(pow, re, im, f.cr, f.ci, f.n/2, power)
 }
 
@@ -136,7 +143,7 @@ func (f *RealFFT) Transform(dst []complex64, frame []float32) []complex64 {
 			f.ai[8*(i/2)] = v
 		}
 	}
-	re, im := f.complexBlock()
+	re, im := f.complexBlock(f.ar, f.ai)
 	if cap(dst) < half+1 {
 		dst = make([]complex64, half+1)
 	}
