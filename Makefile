@@ -7,7 +7,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 60s
 SHARED      ?= $(abspath ../shared)
 
-.PHONY: help test race lint bench bench-smoke fuzz fuzz-seeds build build-portaudio test-portaudio demo deps-portaudio clean
+.PHONY: bench-peer help test race lint bench bench-smoke fuzz fuzz-seeds build build-portaudio test-portaudio demo deps-portaudio clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -61,3 +61,6 @@ demo: build ## see the main job: features and speed on a generated source
 
 clean: ## remove build output
 	rm -rf $(BIN)
+
+bench-peer: build ## voxward bench against torchaudio.compliance.kaldi in the same run (needs python3-torchaudio)
+	@./scripts/bench-peer.sh $(BIN)/voxward 600

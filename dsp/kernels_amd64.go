@@ -52,3 +52,11 @@ func bandMatVecAVX2(y, x *float32, rows *int32, nrows int, w *float32)
 
 //go:noescape
 func logFloorAVX2(x *float32, rows int, floor float32)
+
+// Kernels names the kernel set in use: "avx2+fma" or "go".
+func Kernels() string {
+	if useAVX2 {
+		return "avx2+fma"
+	}
+	return "go"
+}

@@ -27,3 +27,6 @@ func bandMatVecAVX2(y, x *float32, rows *int32, nrows int, w *float32) {
 	panic("dsp: no AVX2 kernels")
 }
 func logFloorAVX2(x *float32, rows int, floor float32) { panic("dsp: no AVX2 kernels") }
+
+// Kernels names the kernel set in use: "avx2+fma" or "go".
+func Kernels() string { return "go" }
