@@ -247,3 +247,6 @@ func (s *Store) VerifyAudit() (uint64, error) {
 	})
 	return n, err
 }
+
+func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
