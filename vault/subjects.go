@@ -84,6 +84,7 @@ const (
 type Consent struct {
 	ID                ID          `json:"id"`
 	SubjectID         ID          `json:"subject_id"`
+	Seq               int         `json:"seq"` // position in the history, from 1
 	Kind              ConsentKind `json:"kind"`
 	DisclosureVersion string      `json:"disclosure_version,omitempty"`
 	DisclosureSHA256  string      `json:"disclosure_sha256,omitempty"`
@@ -316,7 +317,7 @@ func (s *Store) CreateSubject(a Actor, in NewSubject) (Subject, DeletionToken, e
 		LastInteraction:   now,
 		DeletionTokenHash: tokenHash(tok),
 	}
-	c.ID, c.SubjectID, c.Purposes = NewID(), sub.ID, slices.Clone(c.Purposes)
+	c.ID, c.SubjectID, c.Purposes, c.Seq = NewID(), sub.ID, slices.Clone(c.Purposes), 1
 	if c.Time.IsZero() {
 		c.Time = now
 	}
@@ -449,6 +450,11 @@ func (s *Store) AppendConsent(a Actor, subject ID, c Consent) (Consent, error) {
 		if err != nil {
 			return err
 		}
+		n, err := t.count(kConsent, subject)
+		if err != nil {
+			return err
+		}
+		c.Seq = n + 1
 		if c.Kind == ConsentWithdraw && sub.Status != StatusWithdrawn {
 			sub.Status = StatusWithdrawn
 			if err := t.put(kSubject, subject[:], &sub); err != nil {
@@ -470,8 +476,14 @@ func (t *txn) consents(subject ID) ([]Consent, error) {
 		out = append(out, c)
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out, err
+}
+
+func (t *txn) count(k kind, subject ID) (int, error) {
+	n := 0
+	err := t.scanPrefix(k, subject, func(_, _ []byte) error { n++; return nil })
+	return n, err
 }
 
 // Consents returns a subject's consent history, oldest first.
