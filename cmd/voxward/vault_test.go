@@ -83,9 +83,17 @@ func TestVaultVerifyFailsOnTamper(t *testing.T) {
 	// The audit entry of the subject's creation (entry 2, after the
 	// consent grant) names its id: flip a byte of it.
 	needle := []byte(`"record_id":"` + sub.ID.String())
-	i := bytes.Index(raw, needle)
-	require.Positive(t, i)
-	raw[i+len(needle)-1] ^= 1
+	// Every copy of the page, live or freed.
+	n := 0
+	for i := 0; ; n++ {
+		j := bytes.Index(raw[i:], needle)
+		if j < 0 {
+			break
+		}
+		raw[i+j+len(needle)-1] ^= 1
+		i += j + len(needle)
+	}
+	require.Positive(t, n)
 	require.NoError(t, os.WriteFile(path, raw, 0o600))
 
 	code, out, errOut := runCLI("vault", "verify", "--state-dir", dir)
