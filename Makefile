@@ -7,7 +7,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 60s
 SHARED      ?= $(abspath ../shared)
 
-.PHONY: help test race lint bench bench-smoke fuzz fuzz-seeds build build-portaudio test-portaudio demo deps-portaudio clean
+.PHONY: help test race lint bench bench-smoke fuzz fuzz-seeds build build-portaudio test-portaudio demo deps-portaudio clean crash bench-vault fuzz-vault
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -61,3 +61,15 @@ demo: build ## see the main job: features and speed on a generated source
 
 clean: ## remove build output
 	rm -rf $(BIN)
+
+CRASH_ITER  ?= 200
+
+crash: ## the vault's kill -9 test: CRASH_ITER (default 200) writer kills, reopen, verify, every acknowledged write there
+	VOXWARD_CRASH_ITER=$(CRASH_ITER) $(GO) test -count=1 -run='^TestCrashKill9$$' -v ./vault/
+
+bench-vault: ## the vault's write benchmarks: sealed vs plaintext, batched vs unbatched, 5 runs
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./vault/
+
+fuzz-vault: ## the vault's record decoders for FUZZTIME each
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRecord$$' -fuzztime=$(FUZZTIME) ./vault/
+	$(GO) test -run='^$$' -fuzz='^FuzzOpenValue$$' -fuzztime=$(FUZZTIME) ./vault/
