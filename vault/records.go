@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 
@@ -133,7 +132,8 @@ func decodeRecord(pt []byte, v any) error {
 		return ErrCorrupt
 	}
 	if err := json.Unmarshal(pt, v); err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, errors.Unwrap(err))
+		// Not err's text: a JSON error may quote a piece of plaintext.
+		return fmt.Errorf("%w: undecodable", ErrCorrupt)
 	}
 	if c, ok := v.(interface{ check() error }); ok {
 		if err := c.check(); err != nil {
