@@ -1,0 +1,187 @@
+package vault_test
+
+import (
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/voxward/voxward/vault"
+)
+
+func TestOpenCreatesAndReopens(t *testing.T) {
+	e := newEnv(t)
+	s, err := vault.Open(e.path, e.opts())
+	require.NoError(t, err)
+	r := rand.New(rand.NewPCG(1, 2))
+	emb := embedding(r, 192)
+	sub, tpl := enrol(t, s, "Alice", emb)
+	require.NoError(t, s.Close())
+
+	for _, name := range []string{vault.VaultFile, vault.KeyringFile} {
+		fi, err := os.Stat(filepath.Join(e.dir, name))
+		require.NoError(t, err)
+		assert.Equalf(t, os.FileMode(0o600), fi.Mode().Perm(), "mode of %s", name)
+	}
+
+	s = e.open(t)
+	got, err := s.Subject(tech, sub.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "Alice", got.DisplayName)
+	tpls, err := s.Templates(tech, sub.ID)
+	require.NoError(t, err)
+	require.Len(t, tpls, 1)
+	assert.Equal(t, tpl.ID, tpls[0].ID)
+	assert.Equal(t, emb, tpls[0].Embedding)
+}
+
+func TestOpenSecondProcessFailsFast(t *testing.T) {
+	s, e := openVault(t)
+	_ = s
+	o := e.opts()
+	o.LockTimeout = 50 * time.Millisecond
+	start := time.Now()
+	_, err := vault.Open(e.path, o)
+	require.ErrorIs(t, err, vault.ErrLocked)
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Contains(t, err.Error(), "voxward serve")
+}
+
+func TestOpenWrongKey(t *testing.T) {
+	e := newEnv(t)
+	s, err := vault.Open(e.path, e.opts())
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	other := filepath.Join(t.TempDir(), "other.key")
+	require.NoError(t, vault.CreateKeyFile(other))
+	o := e.opts()
+	o.Key = vault.FileKey(other)
+	_, err = vault.Open(e.path, o)
+	require.ErrorIs(t, err, vault.ErrWrongKey)
+}
+
+func TestKeyFileMode(t *testing.T) {
+	dir := t.TempDir()
+	kp := filepath.Join(dir, "k")
+	require.NoError(t, vault.CreateKeyFile(kp))
+	require.ErrorIs(t, vault.CreateKeyFile(kp), os.ErrExist)
+	fi, err := os.Stat(kp)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o644} {
+		require.NoError(t, os.Chmod(kp, mode))
+		_, err := vault.FileKey(kp).MasterSecret()
+		assert.ErrorIsf(t, err, vault.ErrKeyPermissions, "mode %04o", mode)
+		_, err = vault.Open(filepath.Join(dir, "v.db"), &vault.Options{Key: vault.FileKey(kp)})
+		assert.ErrorIs(t, err, vault.ErrKeyPermissions)
+	}
+	require.NoError(t, os.Chmod(kp, 0o400))
+	sec, err := vault.FileKey(kp).MasterSecret()
+	require.NoError(t, err)
+	assert.Len(t, sec, 32)
+	assert.Equal(t, "[redacted]", sec.String())
+}
+
+func TestKeySources(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, vault.CreateKeyFile(filepath.Join(dir, vault.CredentialName)))
+	t.Setenv("CREDENTIALS_DIRECTORY", dir)
+	ks := vault.DefaultKeySource(t.TempDir())
+	assert.Equal(t, vault.CredentialKey(vault.CredentialName), ks)
+	a, err := ks.MasterSecret()
+	require.NoError(t, err)
+
+	t.Setenv("VOXWARD_TEST_KEY", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+	b, err := vault.EnvKey("VOXWARD_TEST_KEY").MasterSecret()
+	require.NoError(t, err)
+	assert.Len(t, b, 32)
+	assert.NotEqual(t, a, b)
+
+	_, err = vault.EnvKey("VOXWARD_TEST_KEY_UNSET").MasterSecret()
+	assert.ErrorIs(t, err, vault.ErrNoKey)
+	t.Setenv("VOXWARD_TEST_KEY", "short")
+	_, err = vault.EnvKey("VOXWARD_TEST_KEY").MasterSecret()
+	assert.ErrorIs(t, err, vault.ErrNoKey)
+	_, err = vault.CredentialKey("../etc").MasterSecret()
+	assert.ErrorIs(t, err, vault.ErrInvalid)
+}
+
+func TestMissingKeyringRefused(t *testing.T) {
+	s, e := openVault(t)
+	enrol(t, s, "Bob", embedding(rand.New(rand.NewPCG(3, 4)), 32))
+	require.NoError(t, s.Close())
+	kr := filepath.Join(e.dir, vault.KeyringFile)
+	require.NoError(t, os.Rename(kr, kr+".away"))
+	_, err := vault.Open(e.path, e.opts())
+	require.ErrorIs(t, err, vault.ErrKeyring)
+	require.NoError(t, os.Rename(kr+".away", kr))
+	// A keyring without its vault file is refused too (never overwritten).
+	_, err = vault.Open(filepath.Join(e.dir, "fresh.db"), e.opts())
+	require.ErrorIs(t, err, vault.ErrKeyring)
+	s2, err := vault.Open(e.path, e.opts())
+	require.NoError(t, err)
+	require.NoError(t, s2.Close())
+}
+
+func TestDiskBudget(t *testing.T) {
+	e := newEnv(t)
+	o := e.opts()
+	o.MaxSize = 1 << 20
+	s, err := vault.Open(e.path, o)
+	require.NoError(t, err)
+	sub, _ := enrol(t, s, "Carol", embedding(rand.New(rand.NewPCG(5, 6)), 64))
+	audio := make([]byte, 96<<10)
+	var stored []vault.ID
+	var full error
+	for range 100 {
+		rec, err := s.AddRecording(tech, sub.ID, vault.Recording{Format: "pcm_s16le", SampleRate: 16000, Audio: audio})
+		if err != nil {
+			full = err
+			break
+		}
+		stored = append(stored, rec.ID)
+	}
+	require.ErrorIs(t, full, vault.ErrFull)
+	require.NotEmpty(t, stored)
+	_, before, err := auditHead(s)
+	require.NoError(t, err)
+	fi, err := os.Stat(e.path)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, fi.Size(), int64(o.MaxSize))
+
+	// Nothing half-written: the store still works, verifies, and a small
+	// write still fits.
+	rep, err := s.Verify()
+	require.NoError(t, err)
+	require.True(t, rep.OK(), rep.Problems)
+	assert.Equal(t, len(stored), rep.Records["recording"])
+	require.NoError(t, s.Close())
+
+	s, err = vault.Open(e.path, o)
+	require.NoError(t, err)
+	defer s.Close()
+	for _, id := range stored {
+		_, err := s.Recording(tech, sub.ID, id)
+		require.NoError(t, err)
+	}
+	n, after, err := auditHead(s)
+	require.NoError(t, err)
+	assert.Greater(t, n, uint64(0))
+	assert.NotEqual(t, before, after)
+	_, err = s.VerifyAudit()
+	require.NoError(t, err)
+}
+
+func auditHead(s *vault.Store) (uint64, string, error) {
+	es, err := s.AuditEntries(0, 0)
+	if err != nil || len(es) == 0 {
+		return 0, "", errors.Join(err, errors.New("no audit entries"))
+	}
+	return es[len(es)-1].Seq, es[len(es)-1].Hash, nil
+}
