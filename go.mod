@@ -2,6 +2,13 @@ module github.com/voxward/voxward
 
 go 1.24.0
 
-require github.com/stretchr/testify v1.12.1
+require (
+	github.com/go-audio/audio v1.0.0
+	github.com/go-audio/wav v1.1.0
+	github.com/stretchr/testify v1.12.1
+)
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/go-audio/riff v1.0.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)
