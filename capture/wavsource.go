@@ -25,17 +25,17 @@ func wavDevice(path string, p *params, opts *Options) (*Device, error) {
 	return NewDevice(info, func(context.Context) (Source, error) {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("capture: %w", err)
+			return nil, err // *PathError names the file
 		}
 		w, err := NewWAVReader(f)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("capture: %s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		wf := w.Format()
 		if loop && wf.Frames == 0 {
 			f.Close()
-			return nil, fmt.Errorf("capture: %s: %w: cannot loop a file without samples", path, ErrFormat)
+			return nil, fmt.Errorf("%s: %w: cannot loop a file without samples", path, ErrFormat)
 		}
 		si := info
 		si.NativeRate, si.NativeChannels = wf.SampleRate, wf.Channels
