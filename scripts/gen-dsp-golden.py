@@ -47,9 +47,9 @@ def write_matrix(path, m):
 
 
 cases = []
-for rate, secs in ((16000, 0.43), (8000, 0.61)):
+for rate, secs in ((16000, 0.43), (8000, 0.61), (44100, 0.21), (22050, 0.27)):
     x = signal(rate, secs)
-    wav = "signal%dk.wav" % (rate // 1000)
+    wav = "signal%d.wav" % rate
     write_wav(os.path.join(OUT, wav), x, rate)
     base = dict(sample_frequency=rate, dither=0.0)
     variants = [
@@ -71,7 +71,7 @@ for rate, secs in ((16000, 0.43), (8000, 0.61)):
         o = dict(base, **opts)
         fn = K.fbank if kind == "fbank" else K.mfcc
         m = fn(x.unsqueeze(0), **o)
-        name = "%s_%dk_%02d.txt" % (kind, rate // 1000, i)
+        name = "%s_%d_%02d.txt" % (kind, rate, i)
         write_matrix(os.path.join(OUT, name), m)
         cases.append(dict(file=name, wav=wav, kind=kind, options=o))
 

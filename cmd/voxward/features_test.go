@@ -31,15 +31,15 @@ func parseRows(t *testing.T, s string) [][]float64 {
 // TestFeaturesCommand runs the command on a golden case and compares the
 // printed text with torchaudio's output.
 func TestFeaturesCommand(t *testing.T) {
-	wav := "../../testdata/dsp/signal16k.wav"
+	wav := "../../testdata/dsp/signal16000.wav"
 	cases := []struct {
 		args []string
 		ref  string
 	}{
-		{[]string{"features", "fbank", wav}, "../../testdata/dsp/fbank_16k_00.txt"},
-		{[]string{"features", "mfcc", "--use-energy", wav}, "../../testdata/dsp/mfcc_16k_09.txt"},
+		{[]string{"features", "fbank", wav}, "../../testdata/dsp/fbank_16000_00.txt"},
+		{[]string{"features", "mfcc", "--use-energy", wav}, "../../testdata/dsp/mfcc_16000_09.txt"},
 		// flags after the file, as users type them too
-		{[]string{"features", "fbank", wav, "--num-mel-bins", "40", "--use-energy"}, "../../testdata/dsp/fbank_16k_01.txt"},
+		{[]string{"features", "fbank", wav, "--num-mel-bins", "40", "--use-energy"}, "../../testdata/dsp/fbank_16000_01.txt"},
 	}
 	for _, c := range cases {
 		code, out, errs := runCLI(t, "", c.args...)
@@ -61,7 +61,7 @@ func TestFeaturesCommand(t *testing.T) {
 func TestFeaturesBadInput(t *testing.T) {
 	dir := t.TempDir()
 	trunc := filepath.Join(dir, "truncated.wav")
-	b, err := os.ReadFile("../../testdata/dsp/signal16k.wav")
+	b, err := os.ReadFile("../../testdata/dsp/signal16000.wav")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(trunc, b[:len(b)/2], 0o644))
 	junk := filepath.Join(dir, "junk.wav")
@@ -75,13 +75,13 @@ func TestFeaturesBadInput(t *testing.T) {
 		{[]string{"features", "fbank", trunc}, 1, trunc + ": malformed WAV: truncated"},
 		{[]string{"features", "mfcc", junk}, 1, junk + ": malformed WAV"},
 		{[]string{"features", "fbank", filepath.Join(dir, "missing.wav")}, 1, "missing.wav"},
-		{[]string{"features", "fbank", "--sample-frequency", "8000", "../../testdata/dsp/signal16k.wav"}, 1, "sample rate 16000 Hz differs from --sample-frequency 8000"},
+		{[]string{"features", "fbank", "--sample-frequency", "8000", "../../testdata/dsp/signal16000.wav"}, 1, "sample rate 16000 Hz differs from --sample-frequency 8000"},
 		{[]string{"features", "fbank", "--vtln-warp", "0.9", "x.wav"}, 2, "VTLN"},
 		{[]string{"features", "fbank", "--window-type", "kaiser", "x.wav"}, 2, "window type"},
 		{[]string{"features", "fbank", "--num-mel-bins", "eighty", "x.wav"}, 2, "invalid value"},
 		{[]string{"features", "fbank"}, 2, "want one WAV file"},
 		{[]string{"features", "x.wav"}, 2, "fbank or mfcc"},
-		{[]string{"features", "fbank", "--channel", "1", "../../testdata/dsp/signal16k.wav"}, 1, "channel 1 out of range"},
+		{[]string{"features", "fbank", "--channel", "1", "../../testdata/dsp/signal16000.wav"}, 1, "channel 1 out of range"},
 	}
 	for _, c := range cases {
 		code, out, errs := runCLI(t, "", c.args...)
@@ -98,7 +98,7 @@ func TestFeaturesBadInput(t *testing.T) {
 func TestFeaturesPrecision(t *testing.T) {
 	// At least 6 significant digits: every printed value reads back as the
 	// same float32.
-	code, out, _ := runCLI(t, "", "features", "fbank", "../../testdata/dsp/signal8k.wav", "--sample-frequency", "8000")
+	code, out, _ := runCLI(t, "", "features", "fbank", "../../testdata/dsp/signal8000.wav", "--sample-frequency", "8000")
 	require.Equal(t, 0, code)
 	for _, row := range parseRows(t, out) {
 		for _, v := range row {
