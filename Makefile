@@ -15,6 +15,7 @@ help: ## list the targets
 test: ## vet and the default tests (what the README and CI run); uses ../shared/data when present
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags purego ./dsp/
 
 .PHONY: race
 race: ## the default tests under the race detector

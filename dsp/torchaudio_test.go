@@ -231,3 +231,36 @@ func ExampleFbank() {
 	fmt.Println(fb.Dim(), len(feats)/fb.Dim(), feats[0])
 	// Output: 80 98 -15.942385
 }
+
+// TestDeltaDeltas checks the second-order filter: away from the edges it is
+// the first-order regression applied twice, and a linear ramp has a
+// constant Δ and a zero ΔΔ everywhere but near the ends.
+func TestDeltaDeltas(t *testing.T) {
+	const n, dim = 40, 3
+	feats := make([]float32, n*dim)
+	for i := range feats {
+		feats[i] = float32(math.Sin(float64(i)*0.37) * 10)
+	}
+	d2 := dsp.Deltas(nil, feats, dim, 2, 2)
+	d1 := dsp.Deltas(nil, feats, dim, 1, 2)
+	delta := make([]float32, n*dim)
+	for f := 0; f < n; f++ {
+		copy(delta[f*dim:(f+1)*dim], d1[f*2*dim+dim:(f+1)*2*dim])
+	}
+	dd := dsp.Deltas(nil, delta, dim, 1, 2)
+	for f := 4; f < n-4; f++ {
+		for d := 0; d < dim; d++ {
+			require.InDelta(t, dd[f*2*dim+dim+d], d2[f*3*dim+2*dim+d], 1e-5, "ΔΔ frame %d", f)
+			require.Equal(t, d1[f*2*dim+dim+d], d2[f*3*dim+dim+d], "Δ frame %d", f)
+		}
+	}
+	ramp := make([]float32, n)
+	for i := range ramp {
+		ramp[i] = float32(2 * i)
+	}
+	r := dsp.Deltas(nil, ramp, 1, 2, 2)
+	for f := 4; f < n-4; f++ {
+		require.InDelta(t, 2, r[3*f+1], 1e-5, "Δ of a ramp of slope 2 at %d", f)
+		require.InDelta(t, 0, r[3*f+2], 1e-5, "ΔΔ of a ramp at %d", f)
+	}
+}
