@@ -10,9 +10,9 @@ import (
 //
 //	X[k] = Σ_n x[n]·e^(-2πi·kn/N),  k = 0..N/2
 //
-// It runs as an N/2-point complex FFT of the even and odd samples (radix-2
-// Stockham, no bit reversal) followed by the split that separates their
-// spectra. It transforms up to eight frames at once (see TransformBatch);
+// It runs as an N/2-point complex FFT of the even and odd samples
+// (Stockham autosort, no bit reversal) followed by the split that separates their
+// spectra (radix-4 stages, and a radix-2 one when log2(N/2) is odd). It transforms up to eight frames at once (see TransformBatch);
 // a RealFFT owns its scratch space, so it is not safe for concurrent use.
 type RealFFT struct {
 	n      int
@@ -25,9 +25,14 @@ type RealFFT struct {
 	out            []float32 // N/2+1 rows of magnitudes
 }
 
+// fftStagePlan is one Stockham stage. Radix 4: m = n/4 butterflies of
+// four points at stride s, twiddles w4 = (w¹, w², w³) as re, im pairs, six
+// floats per butterfly. Radix 2: m = n/2, twiddles (wr, wi).
 type fftStagePlan struct {
+	radix  int
 	m, s   int
 	wr, wi []float32
+	w4     []float32
 }
 
 // NewRealFFT returns a transform of n points. It panics unless n is a
@@ -39,13 +44,25 @@ func NewRealFFT(n int) *RealFFT {
 	}
 	half := n / 2
 	f := &RealFFT{n: n}
-	for m, s := half/2, 1; m >= 1; m, s = m/2, s*2 {
-		st := fftStagePlan{m: m, s: s, wr: make([]float32, m), wi: make([]float32, m)}
-		for p := 0; p < m; p++ {
-			a := -math.Pi * float64(p) / float64(m)
-			st.wr[p], st.wi[p] = float32(math.Cos(a)), float32(math.Sin(a))
+	// Radix-4 stages while four or more points remain, then one radix-2
+	// stage when log2(N/2) is odd.
+	s := 1
+	for n := half; n >= 2; {
+		if n >= 4 {
+			st := fftStagePlan{radix: 4, m: n / 4, s: s, w4: make([]float32, 6*(n/4))}
+			for p := 0; p < n/4; p++ {
+				for k := 1; k <= 3; k++ {
+					a := -2 * math.Pi * float64(k*p) / float64(n)
+					st.w4[6*p+2*(k-1)] = float32(math.Cos(a))
+					st.w4[6*p+2*(k-1)+1] = float32(math.Sin(a))
+				}
+			}
+			f.stages = append(f.stages, st)
+			n, s = n/4, s*4
+			continue
 		}
-		f.stages = append(f.stages, st)
+		f.stages = append(f.stages, fftStagePlan{radix: 2, m: 1, s: s, wr: []float32{1}, wi: []float32{0}})
+		n, s = n/2, s*2
 	}
 	f.cr = make([]float32, half+1)
 	f.ci = make([]float32, half+1)
@@ -70,7 +87,11 @@ func (f *RealFFT) Len() int { return f.n }
 func (f *RealFFT) complexBlock(xr, xi []float32) (re, im []float32) {
 	yr, yi := f.br, f.bi
 	for _, st := range f.stages {
-		fftStage(yr, yi, xr, xi, st.wr, st.wi, st.m, st.s)
+		if st.radix == 4 {
+			fftStage4(yr, yi, xr, xi, st.w4, st.m, st.s)
+		} else {
+			fftStage(yr, yi, xr, xi, st.wr, st.wi, st.m, st.s)
+		}
 		xr, xi = yr, yi
 		if &yr[0] == &f.br[0] {
 			yr, yi = f.ar, f.ai

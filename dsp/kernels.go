@@ -198,6 +198,50 @@ func fftStageGo(yr, yi, xr, xi, wr, wi []float32, m, s int) {
 	}
 }
 
+// fftStage4 is one radix-4 Stockham stage: for p < m and q < s, with
+// a, b, c, d = x[q+s·(p+k·m)], k = 0..3, and w = (w¹, w², w³)[p],
+//
+//	y[q+s·(4p+0)] = (a+c) + (b+d)
+//	y[q+s·(4p+1)] = ((a-c) - i(b-d))·w¹
+//	y[q+s·(4p+2)] = ((a+c) - (b+d))·w²
+//	y[q+s·(4p+3)] = ((a-c) + i(b-d))·w³
+//
+// where w^k = e^(-2πi·kp/(4m)) is given as w4[6p+2(k-1)], w4[6p+2(k-1)+1].
+func fftStage4(yr, yi, xr, xi, w4 []float32, m, s int) {
+	_ = xr[8*4*m*s-1]
+	_ = xi[8*4*m*s-1]
+	_ = yr[8*4*m*s-1]
+	_ = yi[8*4*m*s-1]
+	_ = w4[6*m-1]
+	if useAVX2 {
+		fftStage4AVX2(&yr[0], &yi[0], &xr[0], &xi[0], &w4[0], m, s)
+		return
+	}
+	fftStage4Go(yr, yi, xr, xi, w4, m, s)
+}
+
+func fftStage4Go(yr, yi, xr, xi, w4 []float32, m, s int) {
+	cmul := func(tr, ti, c, d float32) (float32, float32) { return tr*c - ti*d, tr*d + ti*c }
+	for p := 0; p < m; p++ {
+		w := w4[6*p : 6*p+6]
+		for q := 0; q < s; q++ {
+			ia, ib, ic, id := 8*(q+s*p), 8*(q+s*(p+m)), 8*(q+s*(p+2*m)), 8*(q+s*(p+3*m))
+			o := 8 * (q + s*4*p)
+			os := 8 * s
+			for l := 0; l < lanes; l++ {
+				apcR, apcI := xr[ia+l]+xr[ic+l], xi[ia+l]+xi[ic+l]
+				amcR, amcI := xr[ia+l]-xr[ic+l], xi[ia+l]-xi[ic+l]
+				bpdR, bpdI := xr[ib+l]+xr[id+l], xi[ib+l]+xi[id+l]
+				bmdR, bmdI := xr[ib+l]-xr[id+l], xi[ib+l]-xi[id+l]
+				yr[o+l], yi[o+l] = apcR+bpdR, apcI+bpdI
+				yr[o+os+l], yi[o+os+l] = cmul(amcR+bmdI, amcI-bmdR, w[0], w[1])
+				yr[o+2*os+l], yi[o+2*os+l] = cmul(apcR-bpdR, apcI-bpdI, w[2], w[3])
+				yr[o+3*os+l], yi[o+3*os+l] = cmul(amcR-bmdI, amcI+bmdR, w[4], w[5])
+			}
+		}
+	}
+}
+
 // realSpectrum turns the complex FFT Z of half = N/2 points, taken of the
 // even and odd samples of a real frame, into the real frame's spectrum
 // X[k], k = 0..half:

@@ -45,6 +45,9 @@ func preemphWindowAVX2(re, im, x, win *float32, mean *[lanes]float32, coeff floa
 func fftStageAVX2(yr, yi, xr, xi, wr, wi *float32, m, s int)
 
 //go:noescape
+func fftStage4AVX2(yr, yi, xr, xi, w4 *float32, m, s int)
+
+//go:noescape
 func realSpectrumAVX2(pow, zr, zi, cr, ci *float32, half int, power bool)
 
 //go:noescape

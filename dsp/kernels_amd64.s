@@ -290,6 +290,89 @@ fs_inner:
 	VZEROUPPER
 	RET
 
+// func fftStage4AVX2(yr, yi, xr, xi, w4 *float32, m, s int)
+// One radix-4 Stockham stage; see fftStage4Go.
+TEXT ·fftStage4AVX2(SB), NOSPLIT, $0-56
+	MOVQ yr+0(FP), R12
+	MOVQ yi+8(FP), R13
+	MOVQ xr+16(FP), R10
+	MOVQ xi+24(FP), R11
+	MOVQ w4+32(FP), AX
+	MOVQ m+40(FP), CX
+	MOVQ s+48(FP), R15
+	MOVQ R15, DX
+	SHLQ $5, DX             // output block: 32·s bytes
+	LEAQ (DX)(DX*2), R8     // 3 output blocks
+	MOVQ DX, BX
+	IMULQ CX, BX            // input quarter: 32·s·m bytes
+	LEAQ (BX)(BX*2), R9     // 3 input quarters
+f4_outer:
+	VBROADCASTSS 0(AX), Y10
+	VBROADCASTSS 4(AX), Y11
+	VBROADCASTSS 8(AX), Y12
+	VBROADCASTSS 12(AX), Y13
+	VBROADCASTSS 16(AX), Y14
+	VBROADCASTSS 20(AX), Y15
+	MOVQ R15, R14
+f4_inner:
+	VMOVUPS (R10), Y0        // ar
+	VMOVUPS (R10)(BX*2), Y4  // cr
+	VADDPS Y4, Y0, Y8        // apc_r
+	VSUBPS Y4, Y0, Y0        // amc_r
+	VMOVUPS (R11), Y1        // ai
+	VMOVUPS (R11)(BX*2), Y5  // ci
+	VADDPS Y5, Y1, Y4        // apc_i
+	VSUBPS Y5, Y1, Y1        // amc_i
+	VMOVUPS (R10)(BX*1), Y2  // br
+	VMOVUPS (R10)(R9*1), Y6  // dr
+	VADDPS Y6, Y2, Y5        // bpd_r
+	VSUBPS Y6, Y2, Y2        // bmd_r
+	VMOVUPS (R11)(BX*1), Y3  // bi
+	VMOVUPS (R11)(R9*1), Y7  // di
+	VADDPS Y7, Y3, Y6        // bpd_i
+	VSUBPS Y7, Y3, Y3        // bmd_i
+	VADDPS Y5, Y8, Y7
+	VMOVUPS Y7, (R12)        // y0 = apc + bpd
+	VADDPS Y6, Y4, Y9
+	VMOVUPS Y9, (R13)
+	VSUBPS Y5, Y8, Y8        // t2 = apc - bpd
+	VSUBPS Y6, Y4, Y4
+	VMULPS Y12, Y8, Y5
+	VFNMADD231PS Y13, Y4, Y5
+	VMULPS Y13, Y8, Y6
+	VFMADD231PS Y12, Y4, Y6
+	VMOVUPS Y5, (R12)(DX*2)  // y2 = t2·w²
+	VMOVUPS Y6, (R13)(DX*2)
+	VADDPS Y3, Y0, Y7        // t1 = amc - i·bmd
+	VSUBPS Y2, Y1, Y9
+	VMULPS Y10, Y7, Y8
+	VFNMADD231PS Y11, Y9, Y8
+	VMULPS Y11, Y7, Y4
+	VFMADD231PS Y10, Y9, Y4
+	VMOVUPS Y8, (R12)(DX*1)  // y1 = t1·w¹
+	VMOVUPS Y4, (R13)(DX*1)
+	VSUBPS Y3, Y0, Y7        // t3 = amc + i·bmd
+	VADDPS Y2, Y1, Y9
+	VMULPS Y14, Y7, Y8
+	VFNMADD231PS Y15, Y9, Y8
+	VMULPS Y15, Y7, Y4
+	VFMADD231PS Y14, Y9, Y4
+	VMOVUPS Y8, (R12)(R8*1)  // y3 = t3·w³
+	VMOVUPS Y4, (R13)(R8*1)
+	ADDQ $32, R10
+	ADDQ $32, R11
+	ADDQ $32, R12
+	ADDQ $32, R13
+	DECQ R14
+	JNZ  f4_inner
+	ADDQ R8, R12             // skip the y1..y3 blocks just written
+	ADDQ R8, R13
+	ADDQ $24, AX
+	DECQ CX
+	JNZ  f4_outer
+	VZEROUPPER
+	RET
+
 // SPLITBIN computes one bin of realSpectrum: A = (ar, ai) at (R10), (R11),
 // B at (R12), (R13); c, s broadcast in Y14, Y15; Y13 = 0.5. Result in Y0.
 #define SPLITBIN \

@@ -81,11 +81,25 @@ func TestKernelsAgree(t *testing.T) {
 		for _, st := range f.stages {
 			ya, yia := make([]float32, 8*half), make([]float32, 8*half)
 			yb, yib := make([]float32, 8*half), make([]float32, 8*half)
-			fftStageGo(ya, yia, xr, xi, st.wr, st.wi, st.m, st.s)
-			fftStageAVX2(&yb[0], &yib[0], &xr[0], &xi[0], &st.wr[0], &st.wi[0], st.m, st.s)
+			if st.radix == 4 {
+				fftStage4Go(ya, yia, xr, xi, st.w4, st.m, st.s)
+				fftStage4AVX2(&yb[0], &yib[0], &xr[0], &xi[0], &st.w4[0], st.m, st.s)
+			} else {
+				fftStageGo(ya, yia, xr, xi, st.wr, st.wi, st.m, st.s)
+				fftStageAVX2(&yb[0], &yib[0], &xr[0], &xi[0], &st.wr[0], &st.wi[0], st.m, st.s)
+			}
 			requireClose(t, "fftStage re", ya, yb, 1e-6)
 			requireClose(t, "fftStage im", yia, yib, 1e-6)
 		}
+		// The radix-2 kernel in general (m > 1), not only as a last stage.
+		m := half / 2
+		wr, wi := randBlock(r, m, 1), randBlock(r, m, 1)
+		ya, yia := make([]float32, 8*half), make([]float32, 8*half)
+		yb, yib := make([]float32, 8*half), make([]float32, 8*half)
+		fftStageGo(ya, yia, xr, xi, wr, wi, m, 1)
+		fftStageAVX2(&yb[0], &yib[0], &xr[0], &xi[0], &wr[0], &wi[0], m, 1)
+		requireClose(t, "fftStage radix-2 re", ya, yb, 1e-6)
+		requireClose(t, "fftStage radix-2 im", yia, yib, 1e-6)
 		for _, power := range []bool{true, false} {
 			pa, pb := make([]float32, 8*(half+1)), make([]float32, 8*(half+1))
 			realSpectrumGo(pa, xr, xi, f.cr, f.ci, half, power)

@@ -20,6 +20,7 @@ func preemphWindowAVX2(re, im, x, win *float32, mean *[lanes]float32, coeff floa
 	panic("dsp: no AVX2 kernels")
 }
 func fftStageAVX2(yr, yi, xr, xi, wr, wi *float32, m, s int) { panic("dsp: no AVX2 kernels") }
+func fftStage4AVX2(yr, yi, xr, xi, w4 *float32, m, s int)    { panic("dsp: no AVX2 kernels") }
 func realSpectrumAVX2(pow, zr, zi, cr, ci *float32, half int, power bool) {
 	panic("dsp: no AVX2 kernels")
 }
