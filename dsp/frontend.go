@@ -20,6 +20,8 @@ type frontEnd struct {
 	fft                 *RealFFT
 	mel                 bandMatrix
 	dct                 *bandMatrix // MFCC only: rows in output order, lifter folded in
+	exact               *exactPath  // float64 recomputation of frames near the rounding floor
+	exactFrames         int         // frames recomputed by the exact path (for tests)
 	power, useLog       bool
 
 	// Output layout: dim features per frame; rows [coefRow, coefRow+n) of
@@ -100,6 +102,7 @@ func (fe *frontEnd) layout(n int, e energyOptions) {
 		}
 	}
 	fe.feat = make([]float32, lanes*fe.dim)
+	fe.exact = newExactPath(fe)
 }
 
 // block computes count ≤ 8 frames whose raw samples are src[l·stride:]
@@ -120,25 +123,28 @@ func (fe *frontEnd) block(dst, src []float32, stride, count int) {
 		energy = laneSumSquares(fe.x, &mean)
 	}
 	preemphWindow(fe.fft.ar, fe.fft.ai, fe.x, fe.win, &mean, float32(fe.frame.PreemphasisCoefficient), fe.size, half)
+	var windowed, zero [lanes]float32 // Σy² of the windowed frames
+	er := laneSumSquares(fe.fft.ar, &zero)
+	ei := laneSumSquares(fe.fft.ai, &zero)
+	for l := range windowed {
+		windowed[l] = er[l] + ei[l]
+	}
 	if fe.energyRow >= 0 && !fe.rawEnergy {
-		var zero [lanes]float32
-		er := laneSumSquares(fe.fft.ar, &zero)
-		ei := laneSumSquares(fe.fft.ai, &zero)
-		for l := range energy {
-			energy[l] = er[l] + ei[l]
-		}
+		energy = windowed
 	}
 	fe.fft.spectrumBlock(fe.pow, fe.power)
 	coef := fe.feat[lanes*fe.coefRow:]
+	mels := fe.mels
 	if fe.dct == nil {
-		bandMatVec(coef, fe.pow, fe.mel)
-		if fe.useLog {
-			logFloor(coef[:lanes*fe.mel.numRows()], epsilon)
-		}
-	} else {
-		bandMatVec(fe.mels, fe.pow, fe.mel)
-		logFloor(fe.mels, epsilon)
-		bandMatVec(coef, fe.mels, *fe.dct)
+		mels = coef[:lanes*fe.mel.numRows()]
+	}
+	bandMatVec(mels, fe.pow, fe.mel)
+	exact := fe.exact.nearFloor(mels, &windowed)
+	if fe.useLog || fe.dct != nil {
+		logFloor(mels, epsilon)
+	}
+	if fe.dct != nil {
+		bandMatVec(coef, mels, *fe.dct)
 	}
 	if fe.energyRow >= 0 {
 		row := fe.feat[lanes*fe.energyRow : lanes*fe.energyRow+lanes]
@@ -147,6 +153,12 @@ func (fe *frontEnd) block(dst, src []float32, stride, count int) {
 		}
 	}
 	transposeOut(dst, fe.dim, fe.feat, fe.dim, count)
+	for l := 0; exact != 0 && l < count; l++ {
+		if exact&(1<<l) != 0 {
+			fe.exactFrames++
+			fe.exactFrame(dst[l*fe.dim:(l+1)*fe.dim], src[l*stride:l*stride+fe.size])
+		}
+	}
 }
 
 // emit computes frames [from, to) into dst (appending) from sig, whose

@@ -20,8 +20,9 @@ const lanes = 8
 // row r covers columns rows[3r] ... rows[3r]+rows[3r+1]-1 with weights
 // weights[rows[3r+2]:]. The mel filterbank and the DCT are both this shape.
 type bandMatrix struct {
-	rows    []int32
-	weights []float32
+	rows      []int32
+	weights   []float32
+	weights64 []float64 // the same weights in float64, for the exact path
 }
 
 func (m bandMatrix) numRows() int { return len(m.rows) / 3 }

@@ -33,8 +33,9 @@ func InverseMelScale(mel float64) float64 { return 700 * (math.Exp(mel/1127) - 1
 // falling to its right edge, over FFT bins i·fs/N for i < N/2 whose mel
 // value lies strictly between the edges (the Nyquist bin has weight 0).
 type MelBanks struct {
-	bins    []melBin
-	weights []float32 // all filters' weights, back to back
+	bins      []melBin
+	weights   []float32 // all filters' weights, back to back
+	weights64 []float64 // the same in float64, for the exact path
 }
 
 type melBin struct {
@@ -89,6 +90,7 @@ func NewMelBanks(o MelOptions, sampleFrequency float64, fftSize int) (*MelBanks,
 				// Bins between start and i are all inside the triangle
 				// (mel is monotonic in i), so weights stay contiguous.
 				m.weights = append(m.weights, float32(w))
+				m.weights64 = append(m.weights64, w)
 				n++
 			}
 		}
@@ -126,7 +128,7 @@ func (m *MelBanks) Apply(dst, spectrum []float32) []float32 {
 
 // matrix returns the filterbank as a banded matrix for the batch kernels.
 func (m *MelBanks) matrix() bandMatrix {
-	bm := bandMatrix{weights: m.weights}
+	bm := bandMatrix{weights: m.weights, weights64: m.weights64}
 	for _, b := range m.bins {
 		bm.rows = append(bm.rows, int32(b.start), int32(b.n), int32(b.offset))
 	}

@@ -83,7 +83,9 @@ func NewMFCC(opts MFCCOptions) (*MFCC, error) {
 		}
 		dct.rows = append(dct.rows, 0, int32(nm), int32(len(dct.weights)))
 		for m := 0; m < nm; m++ {
-			dct.weights = append(dct.weights, float32(scale*math.Cos(math.Pi/float64(nm)*(float64(m)+0.5)*float64(k))))
+			w := scale * math.Cos(math.Pi/float64(nm)*(float64(m)+0.5)*float64(k))
+			dct.weights = append(dct.weights, float32(w))
+			dct.weights64 = append(dct.weights64, w)
 		}
 	}
 	fe.dct = dct
