@@ -81,16 +81,7 @@ func newExactPath(fe *frontEnd) *exactPath {
 // (per unit filter weight) lies within exactMargin of float32 rounding,
 // given the mel energies of a block and each lane's windowed energy Σy².
 func (e *exactPath) nearFloor(mels []float32, energy *[lanes]float32) uint8 {
-	var lowest [lanes]float32
-	for l := range lowest {
-		lowest[l] = float32(math.Inf(1))
-	}
-	for b, inv := range e.invW {
-		row := mels[lanes*b : lanes*b+lanes]
-		for l, v := range row {
-			lowest[l] = min(lowest[l], v*inv)
-		}
-	}
+	lowest := laneMinScaled(mels, e.invW)
 	var mask uint8
 	for l, v := range lowest {
 		if v < e.floorScale*energy[l] {

@@ -118,6 +118,29 @@ func laneSumSquaresGo(x []float32, mean *[lanes]float32) (s [lanes]float32) {
 	return s
 }
 
+// laneMinScaled returns min_i x[8i+l]·scale[i] for each lane l (+Inf for
+// no rows).
+func laneMinScaled(x, scale []float32) (m [lanes]float32) {
+	_ = x[8*len(scale)-1]
+	if useAVX2 && len(scale) > 0 {
+		laneMinScaledAVX2(&m, &x[0], &scale[0], len(scale))
+		return m
+	}
+	return laneMinScaledGo(x, scale)
+}
+
+func laneMinScaledGo(x, scale []float32) (m [lanes]float32) {
+	for l := range m {
+		m[l] = float32(math.Inf(1))
+	}
+	for i, s := range scale {
+		for l := range m {
+			m[l] = min(m[l], x[8*i+l]*s)
+		}
+	}
+	return m
+}
+
 // preemphWindow turns a block of n raw frame rows x into the FFT input:
 // with v_i = x_i - mean and v_{-1} = v_0 (Kaldi's first-sample rule),
 // y_i = (v_i - coeff·v_{i-1})·win_i, then zero padding to 2·half rows. The

@@ -39,6 +39,9 @@ func laneSumsAVX2(s *[lanes]float32, x *float32, rows int)
 func laneSumSquaresAVX2(s *[lanes]float32, x *float32, rows int, mean *[lanes]float32)
 
 //go:noescape
+func laneMinScaledAVX2(m *[lanes]float32, x, scale *float32, rows int)
+
+//go:noescape
 func preemphWindowAVX2(re, im, x, win *float32, mean *[lanes]float32, coeff float32, n, half int)
 
 //go:noescape

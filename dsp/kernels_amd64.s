@@ -182,6 +182,30 @@ sq_done:
 	VZEROUPPER
 	RET
 
+// func laneMinScaledAVX2(m *[8]float32, x, scale *float32, rows int)
+// m = min over rows i of x[8i+l]·scale[i]; rows ≥ 1.
+TEXT ·laneMinScaledAVX2(SB), NOSPLIT, $0-32
+	MOVQ m+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ scale+16(FP), DX
+	MOVQ rows+24(FP), CX
+	VBROADCASTSS (DX), Y1
+	VMULPS (SI), Y1, Y0
+	DECQ CX
+	JZ   lm_done
+lm_loop:
+	ADDQ $32, SI
+	ADDQ $4, DX
+	VBROADCASTSS (DX), Y1
+	VMULPS (SI), Y1, Y1
+	VMINPS Y1, Y0, Y0
+	DECQ CX
+	JNZ  lm_loop
+lm_done:
+	VMOVUPS Y0, (DI)
+	VZEROUPPER
+	RET
+
 // func preemphWindowAVX2(re, im, x, win *float32, mean *[8]float32, coeff float32, n, half int)
 // n even. Row i of x (minus mean) is pre-emphasised, windowed and written
 // to re (even i) or im (odd i); rows n/2..half-1 of re and im are zeroed.

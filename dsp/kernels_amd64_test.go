@@ -63,6 +63,12 @@ func TestKernelsAgree(t *testing.T) {
 	laneSumSquaresAVX2(&qb, &x[0], 400, &mean)
 	requireClose(t, "laneSumSquares", qa[:], qb[:], 1e-5)
 
+	scale := randBlock(r, 400, 1)
+	mina := laneMinScaledGo(x, scale)
+	var minb [lanes]float32
+	laneMinScaledAVX2(&minb, &x[0], &scale[0], 400)
+	require.Equal(t, mina, minb, "laneMinScaled")
+
 	win := randBlock(r, 400, 1)
 	ra, ia := make([]float32, 8*256), make([]float32, 8*256)
 	rb, ib := make([]float32, 8*256), make([]float32, 8*256)

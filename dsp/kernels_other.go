@@ -16,6 +16,9 @@ func laneSumsAVX2(s *[lanes]float32, x *float32, rows int) { panic("dsp: no AVX2
 func laneSumSquaresAVX2(s *[lanes]float32, x *float32, rows int, mean *[lanes]float32) {
 	panic("dsp: no AVX2 kernels")
 }
+func laneMinScaledAVX2(m *[lanes]float32, x, scale *float32, rows int) {
+	panic("dsp: no AVX2 kernels")
+}
 func preemphWindowAVX2(re, im, x, win *float32, mean *[lanes]float32, coeff float32, n, half int) {
 	panic("dsp: no AVX2 kernels")
 }
