@@ -54,8 +54,8 @@ func NewMelBanks(o MelOptions, sampleFrequency float64, fftSize int) (*MelBanks,
 	if o.VTLNWarp != 1 {
 		return nil, bad("VTLN warp %v: vocal tract length normalisation is not supported (use 1.0)", o.VTLNWarp)
 	}
-	if o.NumBins <= 3 {
-		return nil, bad("%d mel bins: need more than 3", o.NumBins)
+	if o.NumBins <= 3 || o.NumBins > fftSize/2 {
+		return nil, bad("%d mel bins for a %d-point FFT: need more than 3 and at most %d", o.NumBins, fftSize, fftSize/2)
 	}
 	nyquist := 0.5 * sampleFrequency
 	high := o.HighFreq
