@@ -5,6 +5,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 
 	"github.com/voxward/voxward/capture"
@@ -86,7 +88,8 @@ func bindKaldiFlags(fs *flag.FlagSet) *kaldiFlags {
 
 // extractor is what Fbank and MFCC have in common for the CLI.
 type extractor interface {
-	Compute(dst, samples []float32) []float32
+	Accept(dst, samples []float32) []float32
+	Flush(dst []float32) []float32
 	Dim() int
 }
 
@@ -135,43 +138,78 @@ func runFeatures(ctx context.Context, sio *stdio, args []string) error {
 		return usagef("%v", err)
 	}
 	path := pos[0]
-	samples, format, err := capture.ReadWAVFile(path, max(k.channel, 0))
+	fh, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	if float64(format.SampleRate) != k.frame.SampleFrequency {
-		return fmt.Errorf("%s: sample rate %d Hz differs from --sample-frequency %v; resample the file first", path, format.SampleRate, k.frame.SampleFrequency)
+	defer fh.Close()
+	wav, err := capture.NewWAVReader(fh)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	if float64(len(samples)) < k.minDuration*k.frame.SampleFrequency {
+	format, channel := wav.Format(), max(k.channel, 0)
+	switch {
+	case channel >= format.Channels:
+		return fmt.Errorf("%s: channel %d out of range: the file has %d channel(s)", path, channel, format.Channels)
+	case float64(format.SampleRate) != k.frame.SampleFrequency:
+		return fmt.Errorf("%s: sample rate %d Hz differs from --sample-frequency %v; resample the file first", path, format.SampleRate, k.frame.SampleFrequency)
+	case float64(format.Frames) < k.minDuration*k.frame.SampleFrequency:
 		return nil
 	}
-	feats := ex.Compute(nil, samples)
+	// Stream the file through the extractor: memory stays flat however
+	// long the recording (features are only held whole for --subtract-mean).
+	w := bufio.NewWriterSize(sio.out, 64<<10)
+	buf := make([]float32, 8192*format.Channels)
+	mono := make([]float32, 8192)
+	var feats []float32
+	for {
+		n, rerr := wav.Read(buf)
+		if rerr != nil && rerr != io.EOF {
+			return fmt.Errorf("%s: %w", path, rerr)
+		}
+		m := 0
+		for i := channel; i < n; i += format.Channels {
+			mono[m] = buf[i]
+			m++
+		}
+		feats = ex.Accept(feats, mono[:m])
+		if rerr == io.EOF {
+			break
+		}
+		if !k.subtractMean {
+			if err := writeRows(w, feats, ex.Dim()); err != nil {
+				return err
+			}
+			feats = feats[:0]
+		}
+	}
+	feats = ex.Flush(feats)
 	if k.subtractMean {
 		dsp.CMVN(feats, ex.Dim(), false)
 	}
-	return writeMatrix(sio, feats, ex.Dim())
-}
-
-// writeMatrix prints rows of dim values, one space between values, each in
-// the shortest form that reads back as the same float32.
-func writeMatrix(sio *stdio, vals []float32, dim int) error {
-	w := bufio.NewWriterSize(sio.out, 64<<10)
-	var b []byte
-	for i := 0; i < len(vals); i += dim {
-		b = b[:0]
-		for j, v := range vals[i : i+dim] {
-			if j > 0 {
-				b = append(b, ' ')
-			}
-			b = strconv.AppendFloat(b, float64(v), 'g', -1, 32)
-		}
-		b = append(b, '\n')
-		if _, err := w.Write(b); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
+	if err := writeRows(w, feats, ex.Dim()); err != nil {
+		return err
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// writeRows prints rows of dim values, one space between values, each in
+// the shortest form that reads back as the same float32.
+func writeRows(w *bufio.Writer, vals []float32, dim int) error {
+	var b [32]byte
+	for i := 0; i < len(vals); i += dim {
+		for j, v := range vals[i : i+dim] {
+			if j > 0 {
+				w.WriteByte(' ')
+			}
+			w.Write(strconv.AppendFloat(b[:0], float64(v), 'g', -1, 32))
+		}
+		if err := w.WriteByte('\n'); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
 	}
 	return nil
 }
