@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -208,15 +207,39 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 }
 
 // BackupFile writes a backup to path atomically (temporary file in the
-// same directory, fsync, rename, directory fsync), mode 0600.
+// same directory, fsync, rename, directory fsync), mode 0600, streaming
+// from one read transaction.
 func (s *Store) BackupFile(path string) (int64, error) {
-	var buf bytes.Buffer
-	n, err := s.Backup(&buf)
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return n, err
+		return 0, fmt.Errorf("vault: backup: %w", err)
 	}
-	if err := writeFileAtomic(path, buf.Bytes(), 0o600); err != nil {
-		return n, fmt.Errorf("vault: backup %s: %w", path, err)
+	tmp := f.Name()
+	fail := func(err error) (int64, error) {
+		f.Close()
+		os.Remove(tmp)
+		return 0, fmt.Errorf("vault: backup %s: %w", path, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fail(err)
+	}
+	n, err := s.Backup(f)
+	if err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return 0, fmt.Errorf("vault: backup %s: %w", path, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return n, fmt.Errorf("vault: backup %s: sync dir: %w", path, err)
 	}
 	return n, nil
 }

@@ -149,7 +149,7 @@ func (t *txn) del(k kind, key []byte) error { return t.bucket(k).Delete(key) }
 // scanPrefix calls fn for every record of kind k under a subject.
 func (t *txn) scanPrefix(k kind, subject ID, fn func(key, raw []byte) error) error {
 	c := t.bucket(k).Cursor()
-	for key, raw := c.Seek(subject[:]); key != nil && len(key) >= 16 && ID(key[:16]) == subject; key, raw = c.Next() {
+	for key, raw := c.Seek(subject[:]); len(key) >= 16 && ID(key[:16]) == subject; key, raw = c.Next() {
 		if err := fn(key, raw); err != nil {
 			return err
 		}

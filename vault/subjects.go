@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -646,6 +645,3 @@ func (t *txn) recordings(subject ID, withAudio bool) ([]Recording, error) {
 	})
 	return out, err
 }
-
-// hexHash is a helper for exports.
-func hexHash(b []byte) string { return hex.EncodeToString(b) }
