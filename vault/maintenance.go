@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -76,11 +77,25 @@ func (s *Store) Verify() (rep *Report, err error) {
 			rep.problem("meta: %v", err)
 		}
 		used := map[ID]bool{systemKeyID: true}
+		chunks := map[string]int{} // recording key → chunks seen
 		for _, k := range kinds {
 			_ = t.bucket(k).ForEach(func(key, v []byte) error {
 				kid, kerr := k.keyID(key)
 				if kerr == nil {
 					used[kid] = true
+				}
+				if k.raw {
+					pt, err := t.openRaw(k, key, v)
+					if err != nil {
+						rep.problem("%v", err)
+						return nil
+					}
+					zero(pt)
+					if len(key) == 36 {
+						chunks[string(key[:32])]++
+					}
+					rep.Records[k.name]++
+					return nil
 				}
 				rec := newRecord(k)
 				if err := t.decode(k, key, v, rec); err != nil {
@@ -94,11 +109,23 @@ func (s *Store) Verify() (rep *Report, err error) {
 					zero(w.Vec)
 				}
 				if r, ok := rec.(*Recording); ok {
-					zero(r.Audio)
+					n := 0
+					c := t.bucket(kRecChunk).Cursor()
+					for ck, _ := c.Seek(key); ck != nil && bytes.HasPrefix(ck, key); ck, _ = c.Next() {
+						n++
+					}
+					if n != r.Chunks {
+						rep.problem("recording %s: %d of %d audio chunks", recordName(key), n, r.Chunks)
+					}
 				}
 				rep.Records[k.name]++
 				return nil
 			})
+		}
+		for prefix := range chunks {
+			if t.bucket(kRecording).Get([]byte(prefix)) == nil {
+				rep.problem("audio chunks of a missing recording %s", recordName([]byte(prefix)))
+			}
 		}
 		_ = t.keys().ForEach(func(k, v []byte) error {
 			rep.DataKeys++

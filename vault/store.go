@@ -265,7 +265,7 @@ func (s *Store) init(master []byte) error {
 	s.keks[epoch] = kek
 
 	// Step 4: the system key, and a check that the keys fit.
-	if err := s.update(func(t *txn) error {
+	if err := s.updateReserved(func(t *txn) error {
 		if t.keys().Get(systemKeyID[:]) == nil {
 			_, err := t.newDataKey(systemKeyID)
 			return err
@@ -336,7 +336,7 @@ var builtinMigrations []migration
 // migrate brings the schema up to target with steps, all in one
 // transaction, and audits it.
 func (s *Store) migrate(steps []migration, target uint16) error {
-	err := s.update(func(t *txn) error {
+	err := s.updateReserved(func(t *txn) error {
 		v := t.meta().Get(mSchema)
 		if len(v) != 2 {
 			return fmt.Errorf("%w: meta schema", ErrCorrupt)
@@ -430,9 +430,20 @@ type txn struct {
 	// audited collects entries appended in this transaction so that the
 	// checkpoint is signed once at the end.
 	audited bool
+	// written counts the bytes of sealed values put, for the headroom check.
+	written int64
 }
 
-func (s *Store) update(fn func(t *txn) error) error {
+// update runs an ordinary write: it fails with ErrFull once the vault
+// would eat into the reserve kept for erasures.
+func (s *Store) update(fn func(t *txn) error) error { return s.updateIn(false, fn) }
+
+// updateReserved runs a write that may use the reserve: erasure,
+// withdrawal, retention, key rotation, revocation, acknowledgements. They
+// shrink what the vault holds, so a full vault can always honour them.
+func (s *Store) updateReserved(fn func(t *txn) error) error { return s.updateIn(true, fn) }
+
+func (s *Store) updateIn(reserved bool, fn func(t *txn) error) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -444,6 +455,11 @@ func (s *Store) update(fn func(t *txn) error) error {
 		t.tx = tx
 		if err := fn(t); err != nil {
 			return err
+		}
+		if !reserved && s.maxSize > 0 {
+			if err := t.checkHeadroom(); err != nil {
+				return err
+			}
 		}
 		if t.audited {
 			return t.signCheckpoint()
@@ -558,4 +574,24 @@ func (t *txn) destroyKey(id ID) error {
 		delete(t.deks, id)
 	}
 	return t.keys().Delete(id[:])
+}
+
+// checkHeadroom refuses an ordinary write (before it commits) when the
+// pages in use plus what it wrote would come within the reserve of the
+// disk budget. The reserve covers an erasure and
+// the key rotation after it (which re-wraps every data key): an eighth of
+// the budget, at least 64 KiB, at least four times the wrapped keys.
+func (t *txn) checkHeadroom() error {
+	db := t.tx.DB()
+	page := int64(db.Info().PageSize)
+	st := db.Stats()
+	// Pending pages are free again as soon as no reader holds them.
+	used := t.tx.Size() - int64(st.FreePageN+st.PendingPageN)*page
+	reserve := max(t.s.maxSize/8, 64<<10, 4*int64(t.keys().Stats().KeyN)*128)
+	// Values land in leaf or overflow pages; count each with its share of
+	// page overhead and the copy-on-write of its branch.
+	if used+2*t.written+reserve > t.s.maxSize {
+		return fmt.Errorf("%w (%d of %d bytes in use, %d kept for erasures)", ErrFull, used, t.s.maxSize, reserve)
+	}
+	return nil
 }
