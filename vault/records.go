@@ -2,11 +2,11 @@ package vault
 
 import (
 	"encoding/binary"
-	"strconv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 )

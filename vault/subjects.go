@@ -585,4 +585,3 @@ func (s *Store) MatchTemplates(a Actor) ([]Template, error) {
 	})
 	return out, err
 }
-
