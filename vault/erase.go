@@ -97,6 +97,9 @@ func (s *Store) rotate(a Actor) (uint32, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
+	if s.readOnly {
+		return 0, ErrReadOnly
+	}
 	var cur uint32
 	if err := s.view(func(t *txn) error {
 		var err error

@@ -283,6 +283,9 @@ func (s *Store) Compact() (before, after int64, err error) {
 	if s.closed.Load() {
 		return 0, 0, ErrClosed
 	}
+	if s.readOnly {
+		return 0, 0, ErrReadOnly
+	}
 	old := s.db.Load()
 	if fi, err := os.Stat(s.path); err == nil {
 		before = fi.Size()

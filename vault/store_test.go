@@ -234,3 +234,49 @@ func TestEraseWhenFull(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenLeavesIntactFileAlone(t *testing.T) {
+	s, e := openVault(t)
+	enrol(t, s, "Ida", embedding(rand.New(rand.NewPCG(7, 7)), 16))
+	require.NoError(t, s.Close())
+	before := readFile(t, e.path)
+	ring := readFile(t, filepath.Join(e.dir, vault.KeyringFile))
+
+	// Read-write open and close of an intact vault: not a byte changes.
+	s, err := vault.Open(e.path, e.opts())
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	assert.Equal(t, before, readFile(t, e.path))
+
+	// Read-only: verify, stats and backup work; writes are refused.
+	o := e.opts()
+	o.ReadOnly = true
+	ro, err := vault.Open(e.path, o)
+	require.NoError(t, err)
+	rep, err := ro.Verify()
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), rep.Problems)
+	_, err = ro.Stats()
+	require.NoError(t, err)
+	_, _, err = ro.CreateSubject(tech, vault.NewSubject{DisplayName: "J", Consent: consent()})
+	require.ErrorIs(t, err, vault.ErrReadOnly)
+	_, err = ro.RotateKey(admin)
+	require.ErrorIs(t, err, vault.ErrReadOnly)
+	_, _, err = ro.Compact()
+	require.ErrorIs(t, err, vault.ErrReadOnly)
+	// A second reader may share the file; a writer may not.
+	ro2, err := vault.Open(e.path, o)
+	require.NoError(t, err)
+	require.NoError(t, ro2.Close())
+	w := e.opts()
+	w.LockTimeout = 50 * time.Millisecond
+	_, err = vault.Open(e.path, w)
+	require.ErrorIs(t, err, vault.ErrLocked)
+	require.NoError(t, ro.Close())
+	assert.Equal(t, before, readFile(t, e.path))
+	assert.Equal(t, ring, readFile(t, filepath.Join(e.dir, vault.KeyringFile)))
+
+	// A read-only open never creates a vault.
+	_, err = vault.Open(filepath.Join(t.TempDir(), "none.db"), o)
+	require.Error(t, err)
+}

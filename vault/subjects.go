@@ -240,7 +240,7 @@ func (s *Store) access(reserved bool, a Actor, action, record string, fn, then f
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, ErrFull) && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrInvalid) {
+	if err != nil && !errors.Is(err, ErrFull) && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrReadOnly) {
 		if aerr := s.update(func(t *txn) error { return t.audit(a, action, record, resultOf(err)) }); aerr != nil {
 			s.log.Warn("audit of a failed access not written", "action", action, "err", aerr)
 		}
