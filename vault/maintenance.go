@@ -169,6 +169,7 @@ type Stats struct {
 	Schema          uint16           `json:"schema"`
 	KEKEpoch        uint32           `json:"kek_epoch"`
 	FileBytes       int64            `json:"file_bytes"`
+	DataBytes       int64            `json:"data_bytes"` // pages in use up to the high-water mark
 	MaxBytes        int64            `json:"max_bytes,omitempty"`
 	Records         map[string]int   `json:"records"`
 	RecordBytes     map[string]int64 `json:"record_bytes"`
@@ -189,7 +190,10 @@ func (s *Store) Stats() (Stats, error) {
 		if st.KEKEpoch, err = t.epoch(); err != nil {
 			return err
 		}
-		st.FileBytes = t.tx.Size()
+		st.DataBytes = t.tx.Size()
+		if fi, err := os.Stat(s.path); err == nil {
+			st.FileBytes = fi.Size()
+		}
 		for _, k := range kinds {
 			st.Records[k.name] = 0
 			_ = t.bucket(k).ForEach(func(_, v []byte) error {

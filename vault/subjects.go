@@ -311,18 +311,15 @@ func (s *Store) CreateSubject(a Actor, in NewSubject) (Subject, DeletionToken, e
 	if c.Time.IsZero() {
 		c.Time = now
 	}
-	err := s.audited(a, "subject.create", sub.ID.String(), func(t *txn) error {
+	err := s.access(false, a, "subject.create", sub.ID.String(), func(t *txn) error {
 		if _, err := t.newDataKey(sub.ID); err != nil {
 			return err
 		}
 		if err := t.put(kSubject, sub.ID[:], &sub); err != nil {
 			return err
 		}
-		if err := t.put(kConsent, pairKey(sub.ID, c.ID), &c); err != nil {
-			return err
-		}
-		return t.audit(a, "consent.grant", c.ID.String(), "ok")
-	})
+		return t.put(kConsent, pairKey(sub.ID, c.ID), &c)
+	}, func(t *txn) error { return t.audit(a, "consent.grant", c.ID.String(), "ok") })
 	if err != nil {
 		return Subject{}, "", fmt.Errorf("vault: create subject: %w", err)
 	}

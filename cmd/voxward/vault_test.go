@@ -80,7 +80,7 @@ func TestVaultVerifyFailsOnTamper(t *testing.T) {
 	path := filepath.Join(dir, vault.VaultFile)
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
-	// The audit entry of the subject's creation (entry 2, after the
+	// The audit entry of the subject's creation (entry 1, before the
 	// consent grant) names its id: flip a byte of it.
 	needle := []byte(`"record_id":"` + sub.ID.String())
 	// Every copy of the page, live or freed.
@@ -98,7 +98,7 @@ func TestVaultVerifyFailsOnTamper(t *testing.T) {
 
 	code, out, errOut := runCLI("vault", "verify", "--state-dir", dir)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, out, "audit entry 2")
+	assert.Contains(t, out, "audit entry 1")
 	assert.Contains(t, errOut, "does not verify")
 	assert.NotContains(t, out+errOut, cliMarker)
 }
