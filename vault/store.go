@@ -151,12 +151,33 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s.db.Store(db)
+	if !s.readOnly {
+		s.cleanTemps()
+	}
 	if err := s.init(master); err != nil {
 		db.Close()
 		s.wipe()
 		return nil, err
 	}
 	return s, nil
+}
+
+// cleanTemps removes what a crash left of an atomic write: a temporary
+// keyring may hold a salt that a rotation meant to destroy, a temporary
+// compaction file old ciphertext. The caller holds the file lock, so no
+// writer of ours is using them.
+func (s *Store) cleanTemps() {
+	for _, pat := range []string{
+		filepath.Join(filepath.Dir(s.keyringPath), "."+filepath.Base(s.keyringPath)+".tmp-*"),
+		filepath.Join(filepath.Dir(s.path), "."+filepath.Base(s.path)+".compact-*"),
+	} {
+		m, _ := filepath.Glob(pat)
+		for _, f := range m {
+			if err := os.Remove(f); err != nil {
+				s.log.Warn("leftover temporary file not removed", "file", f, "err", err)
+			}
+		}
+	}
 }
 
 func (s *Store) openBolt(path string) (*bolt.DB, error) {

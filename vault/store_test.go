@@ -280,3 +280,24 @@ func TestOpenLeavesIntactFileAlone(t *testing.T) {
 	_, err = vault.Open(filepath.Join(t.TempDir(), "none.db"), o)
 	require.Error(t, err)
 }
+
+func TestOpenRemovesLeftoverTemporaries(t *testing.T) {
+	s, e := openVault(t)
+	require.NoError(t, s.Close())
+	litter := []string{
+		filepath.Join(e.dir, "."+vault.KeyringFile+".tmp-123"),
+		filepath.Join(e.dir, "."+vault.VaultFile+".compact-456"),
+	}
+	for _, f := range litter {
+		require.NoError(t, os.WriteFile(f, []byte("old salt"), 0o600))
+	}
+	keep := filepath.Join(e.dir, "unrelated.txt")
+	require.NoError(t, os.WriteFile(keep, []byte("x"), 0o600))
+	s, err := vault.Open(e.path, e.opts())
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	for _, f := range litter {
+		assert.NoFileExists(t, f)
+	}
+	assert.FileExists(t, keep)
+}
