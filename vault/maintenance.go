@@ -49,6 +49,8 @@ func newRecord(k kind) any {
 		return &Session{}
 	case kToken:
 		return &tokenWire{}
+	case kSecret:
+		return &systemSecret{}
 	default:
 		return &OutboxEntry{}
 	}

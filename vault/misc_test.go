@@ -89,3 +89,19 @@ func TestSessionsAndAudit(t *testing.T) {
 	require.Len(t, ex.Recordings, 1)
 	assert.Equal(t, "UklGRmRhdGE=", ex.Recordings[0].Audio)
 }
+
+func TestSystemSecrets(t *testing.T) {
+	s, e := openVault(t)
+	seed := []byte("device-signing-seed-0123456789ab")
+	require.NoError(t, s.PutSystemSecret(vault.SystemActor, "sync.signing_key", seed))
+	got, err := s.SystemSecret(vault.SystemActor, "sync.signing_key")
+	require.NoError(t, err)
+	assert.Equal(t, seed, []byte(got))
+	assert.Equal(t, "[redacted]", got.String())
+	_, err = s.SystemSecret(vault.SystemActor, "nope")
+	require.ErrorIs(t, err, vault.ErrNotFound)
+	require.ErrorIs(t, s.PutSystemSecret(vault.SystemActor, "a name", seed), vault.ErrInvalid)
+	raw := readFile(t, e.path)
+	assert.False(t, bytes.Contains(raw, []byte("sync.signing_key")), "the secret's name is in the vault file")
+	assert.False(t, bytes.Contains(raw, seed), "the secret is in the vault file")
+}

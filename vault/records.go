@@ -35,12 +35,13 @@ var (
 	kTemplate  = kind{"template", "tmpl", 3, scopePrefix, false}
 	kRecording = kind{"recording", "rec", 4, scopePrefix, false}
 	kRecChunk  = kind{"recording chunk", "recc", 9, scopePrefix, true}
+	kSecret    = kind{"system secret", "secret", 10, scopeSystem, false}
 	kDeid      = kind{"deidentified template", "deid", 5, scopeSelf, false}
 	kSession   = kind{"session", "sess", 6, scopeSelf, false}
 	kToken     = kind{"token", "tok", 7, scopeSystem, false}
 	kOutbox    = kind{"outbox entry", "outbox", 8, scopeSystem, false}
 
-	kinds = []kind{kSubject, kConsent, kTemplate, kRecording, kRecChunk, kDeid, kSession, kToken, kOutbox}
+	kinds = []kind{kSubject, kConsent, kTemplate, kRecording, kRecChunk, kDeid, kSession, kToken, kOutbox, kSecret}
 )
 
 // keyID returns the data key that seals the record stored under key.
