@@ -25,6 +25,7 @@
 //	vault.CreateKeyFile(filepath.Join(dir, vault.MasterKeyFile))
 //	s, err := vault.Open(filepath.Join(dir, vault.VaultFile), &vault.Options{Key: vault.DefaultKeySource(dir)})
 //	_, admin, err := s.CreateToken(vault.SystemActor, vault.RoleAdmin)
+//	err = s.PutSystemSecret(vault.SystemActor, "sync.signing_key", ed25519Seed)
 //
 // # Keys
 //
