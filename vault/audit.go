@@ -96,7 +96,7 @@ func (t *txn) auditBucketHead() (uint64, string) {
 	var e AuditEntry
 	if json.Unmarshal(v, &e) != nil || len(k) != 8 {
 		// A broken tail: keep appending after it; Verify reports it.
-		return binary.BigEndian.Uint64(append(make([]byte, 8-min(len(k), 8)), k[:min(len(k), 8)]...)), ""
+		return seqOf(k), ""
 	}
 	return e.Seq, e.Hash
 }
@@ -223,7 +223,7 @@ func (s *Store) AuditEntries(after uint64, limit int) ([]AuditEntry, error) {
 		for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, after+1)); k != nil; k, v = c.Next() {
 			var e AuditEntry
 			if err := json.Unmarshal(v, &e); err != nil {
-				return &AuditError{Seq: binary.BigEndian.Uint64(append(make([]byte, 8-min(len(k), 8)), k[:min(len(k), 8)]...)), Reason: "undecodable"}
+				return &AuditError{Seq: seqOf(k), Reason: "undecodable"}
 			}
 			out = append(out, e)
 			if limit > 0 && len(out) >= limit {
@@ -250,3 +250,11 @@ func (s *Store) VerifyAudit() (uint64, error) {
 
 func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// seqOf reads an audit key; a malformed key reads as 0.
+func seqOf(k []byte) uint64 {
+	if len(k) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(k)
+}

@@ -140,3 +140,26 @@ func BenchmarkAddTemplate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSeal is the envelope alone: seal and open one template-sized
+// record (the JSON of a 192-dim template) under a data key.
+func BenchmarkSeal(b *testing.B) {
+	dek := randomBytes(keySize)
+	w := templateWire{Template: Template{ID: NewID(), ModelID: "bench-v1"}, Vec: float32sToBytes(benchEmbedding())}
+	pt, err := json.Marshal(&w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := pairKey(NewID(), w.ID)
+	b.SetBytes(int64(len(pt)))
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := sealValue(dek, kTemplate.bucket, key, kTemplate.typ, SchemaVersion, pt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := openValue(dek, kTemplate.bucket, key, kTemplate.typ, SchemaVersion, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

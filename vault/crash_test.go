@@ -107,7 +107,7 @@ func TestCrashKill9(t *testing.T) {
 	outbox := map[uint64]bool{}
 	r := rand.New(rand.NewPCG(61, 62))
 	iters := crashIterations()
-	acks := 0
+	acks, midRotation, pendingRotation := 0, 0, 0
 	for it := range iters {
 		lines := runAndKill(t, e.dir, time.Duration(20+r.IntN(180))*time.Millisecond)
 		for _, l := range lines {
@@ -133,6 +133,20 @@ func TestCrashKill9(t *testing.T) {
 			}
 			acks++
 		}
+
+		// What the kill interrupted: a rotation between its two keyring
+		// writes, or an erasure whose rotation had not started.
+		if ring := readFile(t, filepath.Join(e.dir, vault.KeyringFile)); strings.Count(string(ring), `"epoch"`) > 1 {
+			midRotation++
+		}
+		ro, err := vault.Open(e.path, &vault.Options{Key: e.key, ReadOnly: true})
+		require.NoErrorf(t, err, "iteration %d: read-only reopen", it)
+		st0, err := ro.Stats()
+		require.NoError(t, err)
+		if st0.RotationPending {
+			pendingRotation++
+		}
+		require.NoError(t, ro.Close())
 
 		s, err := vault.Open(e.path, &vault.Options{Key: e.key})
 		require.NoErrorf(t, err, "iteration %d: reopen", it)
@@ -174,7 +188,8 @@ func TestCrashKill9(t *testing.T) {
 		}
 		require.NoError(t, s.Close())
 	}
-	t.Logf("%d iterations, %d acknowledged writes, %d subjects, %d erased", iters, acks, len(subjects), len(erased))
+	t.Logf("%d iterations, %d acknowledged writes, %d subjects, %d erased; killed mid-rotation %d times, between erasure and rotation %d times",
+		iters, acks, len(subjects), len(erased), midRotation, pendingRotation)
 	require.Positive(t, len(subjects), "the children acknowledged no write: the test proved nothing")
 }
 

@@ -86,7 +86,7 @@ func (t *txn) shredSelf(k kind, id ID) error {
 func (s *Store) EraseDeidentifiedByToken(a Actor, token DeletionToken) (Receipt, error) {
 	h := tokenHash(string(token))
 	r := Receipt{Kind: "deidentified template", Erased: map[string]int{}}
-	err := s.auditedThen(a, "deid.erase_by_token", "", func(t *txn) error {
+	err := s.access(true, a, "deid.erase_by_token", "", func(t *txn) error {
 		var ids []ID
 		err := t.bucket(kDeid).ForEach(func(k, v []byte) error {
 			var w deidWire

@@ -25,6 +25,7 @@
 //	vault.CreateKeyFile(filepath.Join(dir, vault.MasterKeyFile))
 //	s, err := vault.Open(filepath.Join(dir, vault.VaultFile), &vault.Options{Key: vault.DefaultKeySource(dir)})
 //	_, admin, err := s.CreateToken(vault.SystemActor, vault.RoleAdmin)
+//	err = s.PutSystemSecret(vault.SystemActor, "sync.signing_key", ed25519Seed)
 //
 // # Keys
 //
@@ -73,11 +74,33 @@
 // de-identified templates and sessions are shredded after their windows.
 // It is idempotent and safe to run at every start.
 //
-// # Crash safety and limits
+// A subject's consent history is sealed under its key and so is destroyed
+// with it; what remains of a consent event is its pseudonymous audit entry
+// (consent id, time, technician token, result).
+//
+// # Disk budget, crash safety, read-only use
 //
 // bbolt commits with fsync; Open uses a lock timeout (ErrLocked for a
 // second process), the hashmap freelist, and Options.MaxSize as the disk
-// budget: a write past it fails with ErrFull and is rolled back whole. The
-// kill -9 test (make crash) re-opens and verifies the vault after killing a
-// writer at random points.
+// budget: a write past it fails with ErrFull and is rolled back whole.
+// Ordinary writes stop short of the budget by a reserve (an eighth of it,
+// at least 64 KiB and four times the wrapped keys) that only erasures,
+// withdrawals, retention, rotation and revocation may use, so a full vault
+// can always forget somebody. Reads of biometric data append audit entries
+// and so fail closed (ErrFull) on a full vault. Raw recordings are stored in
+// sealed chunks of under 2 KiB so that no page holds a whole recording and
+// erasing one never copies its neighbours.
+//
+// Opening an intact vault writes nothing; Options.ReadOnly takes a shared
+// lock and writes nothing at all (verify, inspect, backup). A read-write
+// Open finishes an interrupted rotation and removes temporary files a
+// crash left behind (a temporary keyring may hold a salt meant to be
+// destroyed). The kill -9 test (make crash) re-opens and verifies the
+// vault after killing a writer at random points.
+//
+// Limits: the keyring is replaced by rename, so an old salt may survive
+// in the file system's free blocks until they are reused; on flash storage
+// nothing can be overwritten for sure. A TPM-sealed or hardware key source
+// closes that gap and fits the KeySource interface. Rolling the whole
+// state directory back to an older copy cannot be detected from inside it.
 package vault

@@ -42,12 +42,12 @@ func (t *txn) shredSubject(id ID, r *Receipt) error {
 		}
 		r.Erased[kSubject.name]++
 	}
-	for _, k := range []kind{kConsent, kTemplate, kRecording} {
+	for _, k := range []kind{kConsent, kTemplate, kRecording, kRecChunk} {
 		n, err := t.deleteUnder(k, id)
 		if err != nil {
 			return err
 		}
-		if n > 0 {
+		if n > 0 && k != kRecChunk {
 			r.Erased[k.name] += n
 		}
 	}
@@ -69,7 +69,7 @@ func (t *txn) shredSubject(id ID, r *Receipt) error {
 // did not.
 func (s *Store) EraseSubject(a Actor, id ID) (Receipt, error) {
 	r := Receipt{Kind: "subject", SubjectID: id.String(), Erased: map[string]int{}}
-	err := s.auditedThen(a, "subject.erase", id.String(), func(t *txn) error {
+	err := s.access(true, a, "subject.erase", id.String(), func(t *txn) error {
 		return t.shredSubject(id, &r)
 	}, func(t *txn) error { return t.finishReceipt(&r) })
 	if err != nil {
@@ -96,6 +96,9 @@ func (s *Store) rotate(a Actor) (uint32, error) {
 	defer s.rotMu.Unlock()
 	if s.closed.Load() {
 		return 0, ErrClosed
+	}
+	if s.readOnly {
+		return 0, ErrReadOnly
 	}
 	var cur uint32
 	if err := s.view(func(t *txn) error {
@@ -131,7 +134,7 @@ func (s *Store) rotate(a Actor) (uint32, error) {
 	s.keks[next] = kek
 	s.kmu.Unlock()
 
-	err = s.update(func(t *txn) error {
+	err = s.updateReserved(func(t *txn) error {
 		e, err := t.epoch()
 		if err != nil {
 			return err

@@ -41,6 +41,8 @@ var (
 	// ErrInvalid means an argument was rejected (empty id, bad role, a
 	// string too long); nothing was written.
 	ErrInvalid = errors.New("vault: invalid argument")
+	// ErrReadOnly means a write was asked of a Store opened read-only.
+	ErrReadOnly = errors.New("vault: opened read-only")
 	// ErrClosed means the Store has been closed.
 	ErrClosed = errors.New("vault: closed")
 )

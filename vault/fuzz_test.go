@@ -15,7 +15,7 @@ func sampleRecords() []any {
 		&Subject{ID: id, DisplayName: "N", Contact: "C", Status: StatusActive, Created: now, LastInteraction: now, DeletionTokenHash: make([]byte, 32)},
 		&Consent{ID: id, SubjectID: id, Seq: 1, Kind: ConsentGrant, DisclosureSHA256: "ab", Purposes: []Purpose{PurposeRecognition}, Signature: "S", Time: now},
 		&templateWire{Template: Template{ID: id, SubjectID: id, ModelID: "m", Quality: map[string]float64{"snr": 3}, Created: now}, Vec: float32sToBytes([]float32{1, 2, 3})},
-		&Recording{ID: id, SubjectID: id, Format: "wav", SampleRate: 16000, Audio: []byte{1, 2}, Created: now},
+		&Recording{ID: id, SubjectID: id, Format: "wav", SampleRate: 16000, Bytes: 2, Chunks: 1, Created: now},
 		&deidWire{DeidTemplate: DeidTemplate{ID: id, ModelID: "m", LastInteraction: now, DeletionTokenHash: make([]byte, 32)}, Vec: float32sToBytes([]float32{1})},
 		&Session{ID: id, Title: "T", Participants: []ID{id}, Started: now, Turns: map[string]TurnStats{"x": {Turns: 2, Seconds: 3}}},
 		&tokenWire{Token: Token{ID: id, Role: RoleAdmin, Created: now}, Hash: make([]byte, 32)},
@@ -43,6 +43,9 @@ func FuzzDecodeRecord(f *testing.F) {
 			return
 		}
 		for _, k := range kinds {
+			if k.raw {
+				continue // sealed bytes, no decoder
+			}
 			v := newRecord(k)
 			err := decodeRecord(data, v)
 			if err != nil {

@@ -49,6 +49,8 @@ func newRecord(k kind) any {
 		return &Session{}
 	case kToken:
 		return &tokenWire{}
+	case kSecret:
+		return &systemSecret{}
 	default:
 		return &OutboxEntry{}
 	}
@@ -77,11 +79,25 @@ func (s *Store) Verify() (rep *Report, err error) {
 			rep.problem("meta: %v", err)
 		}
 		used := map[ID]bool{systemKeyID: true}
+		chunks := map[string]int{} // recording key → chunks seen
 		for _, k := range kinds {
 			_ = t.bucket(k).ForEach(func(key, v []byte) error {
 				kid, kerr := k.keyID(key)
 				if kerr == nil {
 					used[kid] = true
+				}
+				if k.raw {
+					pt, err := t.openRaw(k, key, v)
+					if err != nil {
+						rep.problem("%v", err)
+						return nil
+					}
+					zero(pt)
+					if len(key) == 36 {
+						chunks[string(key[:32])]++
+					}
+					rep.Records[k.name]++
+					return nil
 				}
 				rec := newRecord(k)
 				if err := t.decode(k, key, v, rec); err != nil {
@@ -95,11 +111,23 @@ func (s *Store) Verify() (rep *Report, err error) {
 					zero(w.Vec)
 				}
 				if r, ok := rec.(*Recording); ok {
-					zero(r.Audio)
+					n := 0
+					c := t.bucket(kRecChunk).Cursor()
+					for ck, _ := c.Seek(key); ck != nil && bytes.HasPrefix(ck, key); ck, _ = c.Next() {
+						n++
+					}
+					if n != r.Chunks {
+						rep.problem("recording %s: %d of %d audio chunks", recordName(key), n, r.Chunks)
+					}
 				}
 				rep.Records[k.name]++
 				return nil
 			})
+		}
+		for prefix := range chunks {
+			if t.bucket(kRecording).Get([]byte(prefix)) == nil {
+				rep.problem("audio chunks of a missing recording %s", recordName([]byte(prefix)))
+			}
 		}
 		_ = t.keys().ForEach(func(k, v []byte) error {
 			rep.DataKeys++
@@ -143,6 +171,7 @@ type Stats struct {
 	Schema          uint16           `json:"schema"`
 	KEKEpoch        uint32           `json:"kek_epoch"`
 	FileBytes       int64            `json:"file_bytes"`
+	DataBytes       int64            `json:"data_bytes"` // pages in use up to the high-water mark
 	MaxBytes        int64            `json:"max_bytes,omitempty"`
 	Records         map[string]int   `json:"records"`
 	RecordBytes     map[string]int64 `json:"record_bytes"`
@@ -163,7 +192,10 @@ func (s *Store) Stats() (Stats, error) {
 		if st.KEKEpoch, err = t.epoch(); err != nil {
 			return err
 		}
-		st.FileBytes = t.tx.Size()
+		st.DataBytes = t.tx.Size()
+		if fi, err := os.Stat(s.path); err == nil {
+			st.FileBytes = fi.Size()
+		}
 		for _, k := range kinds {
 			st.Records[k.name] = 0
 			_ = t.bucket(k).ForEach(func(_, v []byte) error {
@@ -208,15 +240,39 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 }
 
 // BackupFile writes a backup to path atomically (temporary file in the
-// same directory, fsync, rename, directory fsync), mode 0600.
+// same directory, fsync, rename, directory fsync), mode 0600, streaming
+// from one read transaction.
 func (s *Store) BackupFile(path string) (int64, error) {
-	var buf bytes.Buffer
-	n, err := s.Backup(&buf)
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return n, err
+		return 0, fmt.Errorf("vault: backup: %w", err)
 	}
-	if err := writeFileAtomic(path, buf.Bytes(), 0o600); err != nil {
-		return n, fmt.Errorf("vault: backup %s: %w", path, err)
+	tmp := f.Name()
+	fail := func(err error) (int64, error) {
+		f.Close()
+		os.Remove(tmp)
+		return 0, fmt.Errorf("vault: backup %s: %w", path, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fail(err)
+	}
+	n, err := s.Backup(f)
+	if err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return 0, fmt.Errorf("vault: backup %s: %w", path, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return n, fmt.Errorf("vault: backup %s: sync dir: %w", path, err)
 	}
 	return n, nil
 }
@@ -232,6 +288,9 @@ func (s *Store) Compact() (before, after int64, err error) {
 	defer s.dbMu.Unlock()
 	if s.closed.Load() {
 		return 0, 0, ErrClosed
+	}
+	if s.readOnly {
+		return 0, 0, ErrReadOnly
 	}
 	old := s.db.Load()
 	if fi, err := os.Stat(s.path); err == nil {

@@ -73,7 +73,7 @@ func (s *Store) Outbox(after uint64, limit int) ([]OutboxEntry, error) {
 // AckOutbox drops the entries with these sequence numbers (acknowledged
 // upstream). Unknown numbers are ignored, so a repeated ack is harmless.
 func (s *Store) AckOutbox(seqs ...uint64) error {
-	return s.update(func(t *txn) error {
+	return s.updateReserved(func(t *txn) error {
 		for _, q := range seqs {
 			if err := t.del(kOutbox, binary.BigEndian.AppendUint64(nil, q)); err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -17,6 +18,7 @@ type kind struct {
 	bucket string
 	typ    byte
 	scope  scope
+	raw    bool // sealed bytes, not JSON
 }
 
 type scope int
@@ -28,16 +30,18 @@ const (
 )
 
 var (
-	kSubject   = kind{"subject", "subj", 1, scopeSelf}
-	kConsent   = kind{"consent", "cons", 2, scopePrefix}
-	kTemplate  = kind{"template", "tmpl", 3, scopePrefix}
-	kRecording = kind{"recording", "rec", 4, scopePrefix}
-	kDeid      = kind{"deidentified template", "deid", 5, scopeSelf}
-	kSession   = kind{"session", "sess", 6, scopeSelf}
-	kToken     = kind{"token", "tok", 7, scopeSystem}
-	kOutbox    = kind{"outbox entry", "outbox", 8, scopeSystem}
+	kSubject   = kind{"subject", "subj", 1, scopeSelf, false}
+	kConsent   = kind{"consent", "cons", 2, scopePrefix, false}
+	kTemplate  = kind{"template", "tmpl", 3, scopePrefix, false}
+	kRecording = kind{"recording", "rec", 4, scopePrefix, false}
+	kRecChunk  = kind{"recording chunk", "recc", 9, scopePrefix, true}
+	kSecret    = kind{"system secret", "secret", 10, scopeSystem, false}
+	kDeid      = kind{"deidentified template", "deid", 5, scopeSelf, false}
+	kSession   = kind{"session", "sess", 6, scopeSelf, false}
+	kToken     = kind{"token", "tok", 7, scopeSystem, false}
+	kOutbox    = kind{"outbox entry", "outbox", 8, scopeSystem, false}
 
-	kinds = []kind{kSubject, kConsent, kTemplate, kRecording, kDeid, kSession, kToken, kOutbox}
+	kinds = []kind{kSubject, kConsent, kTemplate, kRecording, kRecChunk, kDeid, kSession, kToken, kOutbox, kSecret}
 )
 
 // keyID returns the data key that seals the record stored under key.
@@ -50,7 +54,7 @@ func (k kind) keyID(key []byte) (ID, error) {
 		}
 		copy(id[:], key)
 	case scopePrefix:
-		if len(key) != 32 {
+		if len(key) != 32 && !(k.raw && len(key) == 36) {
 			return id, ErrCorrupt
 		}
 		copy(id[:], key[:16])
@@ -63,8 +67,11 @@ func (k kind) keyID(key []byte) (ID, error) {
 func (t *txn) bucket(k kind) *bolt.Bucket { return t.tx.Bucket([]byte(k.bucket)) }
 
 func recordName(key []byte) string {
-	if len(key) == 32 {
+	switch len(key) {
+	case 32:
 		return hex.EncodeToString(key[16:])
+	case 36:
+		return hex.EncodeToString(key[16:32]) + "/" + strconv.FormatUint(uint64(binary.BigEndian.Uint32(key[32:])), 10)
 	}
 	return hex.EncodeToString(key)
 }
@@ -89,7 +96,44 @@ func (t *txn) put(k kind, key []byte, v any) error {
 	if err != nil {
 		return fmt.Errorf("vault: seal %s: %w", k.name, err)
 	}
+	t.written += int64(len(key) + len(sealed))
 	return t.bucket(k).Put(key, sealed)
+}
+
+// putRaw seals bytes (no JSON) under the record's data key.
+func (t *txn) putRaw(k kind, key, pt []byte) error {
+	kid, err := k.keyID(key)
+	if err != nil {
+		return fmt.Errorf("%w: bad record key", ErrInvalid)
+	}
+	dek, err := t.dataKey(kid)
+	if err != nil {
+		return &RecordError{Kind: k.name, ID: recordName(key), Err: err}
+	}
+	sealed, err := sealValue(dek, k.bucket, key, k.typ, t.s.schema, pt)
+	if err != nil {
+		return fmt.Errorf("vault: seal %s: %w", k.name, err)
+	}
+	t.written += int64(len(key) + len(sealed))
+	return t.bucket(k).Put(key, sealed)
+}
+
+// openRaw opens a sealed value and returns its plaintext; the caller
+// wipes it.
+func (t *txn) openRaw(k kind, key, raw []byte) ([]byte, error) {
+	kid, err := k.keyID(key)
+	if err != nil {
+		return nil, &RecordError{Kind: k.name, ID: recordName(key), Err: ErrCorrupt}
+	}
+	dek, err := t.dataKey(kid)
+	if err != nil {
+		return nil, &RecordError{Kind: k.name, ID: recordName(key), Err: err}
+	}
+	pt, err := openValue(dek, k.bucket, key, k.typ, t.s.schema, raw)
+	if err != nil {
+		return nil, &RecordError{Kind: k.name, ID: recordName(key), Err: err}
+	}
+	return pt, nil
 }
 
 // get opens and decodes one record; ErrNotFound when absent.
@@ -103,17 +147,9 @@ func (t *txn) get(k kind, key []byte, v any) error {
 
 // decode opens a sealed value and decodes it into v, wiping the plaintext.
 func (t *txn) decode(k kind, key, raw []byte, v any) error {
-	kid, err := k.keyID(key)
+	pt, err := t.openRaw(k, key, raw)
 	if err != nil {
-		return &RecordError{Kind: k.name, ID: recordName(key), Err: ErrCorrupt}
-	}
-	dek, err := t.dataKey(kid)
-	if err != nil {
-		return &RecordError{Kind: k.name, ID: recordName(key), Err: err}
-	}
-	pt, err := openValue(dek, k.bucket, key, k.typ, t.s.schema, raw)
-	if err != nil {
-		return &RecordError{Kind: k.name, ID: recordName(key), Err: err}
+		return err
 	}
 	defer zero(pt)
 	if err := decodeRecord(pt, v); err != nil {
@@ -149,7 +185,7 @@ func (t *txn) del(k kind, key []byte) error { return t.bucket(k).Delete(key) }
 // scanPrefix calls fn for every record of kind k under a subject.
 func (t *txn) scanPrefix(k kind, subject ID, fn func(key, raw []byte) error) error {
 	c := t.bucket(k).Cursor()
-	for key, raw := c.Seek(subject[:]); key != nil && len(key) >= 16 && ID(key[:16]) == subject; key, raw = c.Next() {
+	for key, raw := c.Seek(subject[:]); len(key) >= 16 && ID(key[:16]) == subject; key, raw = c.Next() {
 		if err := fn(key, raw); err != nil {
 			return err
 		}

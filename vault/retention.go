@@ -131,28 +131,28 @@ func (s *Store) ApplyRetention(a Actor, p RetentionPolicy) (RetentionReport, err
 	}
 	for _, id := range erase {
 		r := Receipt{Erased: map[string]int{}}
-		if err := s.audited(a, "subject.erase", id.String(), func(t *txn) error { return t.shredSubject(id, &r) }); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := s.auditedReserved(a, "subject.erase", id.String(), func(t *txn) error { return t.shredSubject(id, &r) }); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
 			continue
 		}
 		rep.Erased++
 	}
 	for _, id := range purgeDeid {
-		if err := s.audited(a, "deid.purge", id.String(), func(t *txn) error { return t.shredSelf(kDeid, id) }); err != nil {
+		if err := s.auditedReserved(a, "deid.purge", id.String(), func(t *txn) error { return t.shredSelf(kDeid, id) }); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		rep.DeidPurged++
 	}
 	for _, id := range purgeSess {
-		if err := s.audited(a, "session.purge", id.String(), func(t *txn) error { return t.shredSelf(kSession, id) }); err != nil {
+		if err := s.auditedReserved(a, "session.purge", id.String(), func(t *txn) error { return t.shredSelf(kSession, id) }); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		rep.SessionsPurged++
 	}
 	if rep.Deidentified+rep.Erased+rep.DeidPurged+rep.SessionsPurged > 0 {
-		if err := s.update(func(t *txn) error { return t.meta().Put(mCompactDue, []byte{1}) }); err != nil {
+		if err := s.updateReserved(func(t *txn) error { return t.meta().Put(mCompactDue, []byte{1}) }); err != nil {
 			errs = append(errs, err)
 		}
 		epoch, err := s.rotate(a)
@@ -172,7 +172,7 @@ func (s *Store) ApplyRetention(a Actor, p RetentionPolicy) (RetentionReport, err
 // audit entry names the subject only; the new ids appear nowhere near it.
 func (s *Store) deidentify(a Actor, id ID) (int, error) {
 	n := 0
-	err := s.audited(a, "subject.deidentify", id.String(), func(t *txn) error {
+	err := s.auditedReserved(a, "subject.deidentify", id.String(), func(t *txn) error {
 		sub, err := t.subject(id)
 		if err != nil {
 			return err

@@ -150,8 +150,22 @@ func TestRecordsAndTokens(t *testing.T) {
 	a, _ := enrol(t, s, "Gus", embedding(r, 32))
 	b, _ := enrol(t, s, "Hal", embedding(r, 32))
 
+	// Recordings come back whole (they are stored in sealed chunks).
+	audio := make([]byte, 10001)
+	for i := range audio {
+		audio[i] = byte(r.IntN(256))
+	}
+	rec, err := s.AddRecording(tech, a.ID, vault.Recording{Format: "pcm_s16le", SampleRate: 16000, Audio: audio})
+	require.NoError(t, err)
+	assert.Equal(t, 10001, rec.Bytes)
+	back, err := s.Recording(tech, a.ID, rec.ID)
+	require.NoError(t, err)
+	assert.Equal(t, audio, back.Audio)
+	_, err = s.Recording(tech, b.ID, rec.ID)
+	require.ErrorIs(t, err, vault.ErrNotFound, "a recording is found under its own subject only")
+
 	// Restricted subjects are not matched.
-	_, err := s.SetStatus(tech, b.ID, vault.StatusRestricted)
+	_, err = s.SetStatus(tech, b.ID, vault.StatusRestricted)
 	require.NoError(t, err)
 	m, err := s.MatchTemplates(tech)
 	require.NoError(t, err)

@@ -47,6 +47,11 @@ type Options struct {
 	// Logger receives operational messages (default: discard). Nothing
 	// identifying is ever logged.
 	Logger *slog.Logger
+	// ReadOnly opens the file with a shared lock and writes nothing, not
+	// even audit entries: for verify, inspect and backup. Methods that
+	// write fail with ErrReadOnly; an interrupted rotation is reported by
+	// Verify, not finished.
+	ReadOnly bool
 }
 
 // Store is an open vault. Its methods are safe for concurrent use.
@@ -58,6 +63,7 @@ type Store struct {
 	now         func() time.Time
 	log         *slog.Logger
 	schema      uint16
+	readOnly    bool
 
 	// Set once by Open, read-only afterwards.
 	vaultID  ID
@@ -115,6 +121,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		now:         opts.Now,
 		log:         opts.Logger,
 		schema:      SchemaVersion,
+		readOnly:    opts.ReadOnly,
 		keks:        map[uint32][]byte{},
 	}
 	if s.keyringPath == "" {
@@ -144,12 +151,33 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s.db.Store(db)
+	if !s.readOnly {
+		s.cleanTemps()
+	}
 	if err := s.init(master); err != nil {
 		db.Close()
 		s.wipe()
 		return nil, err
 	}
 	return s, nil
+}
+
+// cleanTemps removes what a crash left of an atomic write: a temporary
+// keyring may hold a salt that a rotation meant to destroy, a temporary
+// compaction file old ciphertext. The caller holds the file lock, so no
+// writer of ours is using them.
+func (s *Store) cleanTemps() {
+	for _, pat := range []string{
+		filepath.Join(filepath.Dir(s.keyringPath), "."+filepath.Base(s.keyringPath)+".tmp-*"),
+		filepath.Join(filepath.Dir(s.path), "."+filepath.Base(s.path)+".compact-*"),
+	} {
+		m, _ := filepath.Glob(pat)
+		for _, f := range m {
+			if err := os.Remove(f); err != nil {
+				s.log.Warn("leftover temporary file not removed", "file", f, "err", err)
+			}
+		}
+	}
 }
 
 func (s *Store) openBolt(path string) (*bolt.DB, error) {
@@ -160,6 +188,7 @@ func (s *Store) openBolt(path string) (*bolt.DB, error) {
 		NoSync:         false,
 		NoGrowSync:     false,
 		MaxSize:        int(s.maxSize),
+		ReadOnly:       s.readOnly,
 	})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
@@ -171,40 +200,53 @@ func (s *Store) openBolt(path string) (*bolt.DB, error) {
 }
 
 // init creates or checks the meta data, loads the keyring and finishes an
-// interrupted rotation.
+// interrupted rotation. It writes only what is missing, so opening an
+// intact vault changes nothing in the file; a read-only Store writes
+// nothing at all.
 func (s *Store) init(master []byte) error {
 	db := s.db.Load()
-	// Step 1: the meta bucket and vault id, in one transaction.
-	fresh := false
-	err := db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket([]byte(bMeta))
-		if m != nil && m.Get(mVaultID) != nil {
+	// Step 1: the meta bucket and vault id.
+	var have bool
+	if err := db.View(func(tx *bolt.Tx) error {
+		if m := tx.Bucket([]byte(bMeta)); m != nil && len(m.Get(mVaultID)) == 16 {
 			copy(s.vaultID[:], m.Get(mVaultID))
-			return nil
+			have = true
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("vault: open %s: %w", s.path, mapErr(err))
+	}
+	fresh := false
+	if !have {
+		if s.readOnly {
+			return fmt.Errorf("%w: %s is not a voxward vault", ErrCorrupt, s.path)
 		}
 		if _, err := os.Stat(s.keyringPath); err == nil {
 			return fmt.Errorf("%w: %s exists but the vault file is new; move the keyring away or restore its vault", ErrKeyring, s.keyringPath)
 		}
 		fresh = true
-		m, err := tx.CreateBucketIfNotExists([]byte(bMeta))
-		if err != nil {
-			return err
-		}
 		s.vaultID = NewID()
-		if err := m.Put(mVaultID, s.vaultID[:]); err != nil {
-			return err
+		if err := db.Update(func(tx *bolt.Tx) error {
+			m, err := tx.CreateBucketIfNotExists([]byte(bMeta))
+			if err != nil {
+				return err
+			}
+			for _, kv := range [][2][]byte{
+				{mVaultID, s.vaultID[:]},
+				{mSchema, binary.BigEndian.AppendUint16(nil, SchemaVersion)},
+				{mEpoch, binary.BigEndian.AppendUint32(nil, 1)},
+				{mCreated, []byte(s.now().UTC().Format(time.RFC3339))},
+			} {
+				if err := m.Put(kv[0], kv[1]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("vault: create %s: %w", s.path, mapErr(err))
 		}
-		if err := m.Put(mSchema, binary.BigEndian.AppendUint16(nil, SchemaVersion)); err != nil {
-			return err
-		}
-		if err := m.Put(mEpoch, binary.BigEndian.AppendUint32(nil, 1)); err != nil {
-			return err
-		}
-		return m.Put(mCreated, []byte(s.now().UTC().Format(time.RFC3339)))
-	})
-	if err != nil {
-		return fmt.Errorf("vault: open %s: %w", s.path, mapErr(err))
 	}
+	var err error
 	if s.root, err = deriveRoot(master, s.vaultID); err != nil {
 		return fmt.Errorf("vault: derive keys: %w", err)
 	}
@@ -233,7 +275,7 @@ func (s *Store) init(master []byte) error {
 	}
 	ring, err := readKeyring(s.keyringPath, s.ringMAC)
 	switch {
-	case errors.Is(err, fs.ErrNotExist) && nkeys == 0:
+	case errors.Is(err, fs.ErrNotExist) && nkeys == 0 && !s.readOnly:
 		// A fresh vault, or a crash before its first keyring was written:
 		// nothing was ever sealed, so a new salt is safe.
 		ring = &keyring{VaultID: s.vaultID, Epochs: []keyringEpoch{{Epoch: epoch, Salt: randomBytes(keySize)}}}
@@ -251,7 +293,7 @@ func (s *Store) init(master []byte) error {
 	if ring.salt(epoch) == nil {
 		return fmt.Errorf("%w: %s does not hold epoch %d of this vault (restored from a backup older than the last key rotation?)", ErrKeyDestroyed, s.keyringPath, epoch)
 	}
-	if len(ring.Epochs) > 1 {
+	if len(ring.Epochs) > 1 && !s.readOnly {
 		// A rotation was interrupted: keep only the epoch the vault uses.
 		ring.Epochs = []keyringEpoch{{Epoch: epoch, Salt: ring.salt(epoch)}}
 		if err := writeKeyring(s.keyringPath, ring, s.ringMAC); err != nil {
@@ -265,11 +307,12 @@ func (s *Store) init(master []byte) error {
 	s.keks[epoch] = kek
 
 	// Step 4: the system key, and a check that the keys fit.
-	if err := s.update(func(t *txn) error {
+	var hasSystem bool
+	if err := s.view(func(t *txn) error {
 		if t.keys().Get(systemKeyID[:]) == nil {
-			_, err := t.newDataKey(systemKeyID)
-			return err
+			return nil
 		}
+		hasSystem = true
 		_, err := t.dataKey(systemKeyID)
 		return err
 	}); err != nil {
@@ -277,6 +320,17 @@ func (s *Store) init(master []byte) error {
 			return fmt.Errorf("%w: the system key does not open", ErrWrongKey)
 		}
 		return fmt.Errorf("vault: open %s: %w", s.path, err)
+	}
+	if !hasSystem {
+		if s.readOnly {
+			return fmt.Errorf("%w: %s has no system key", ErrCorrupt, s.path)
+		}
+		if err := s.updateReserved(func(t *txn) error {
+			_, err := t.newDataKey(systemKeyID)
+			return err
+		}); err != nil {
+			return fmt.Errorf("vault: open %s: %w", s.path, err)
+		}
 	}
 	if fresh {
 		s.log.Info("vault created", "vault_id", s.vaultID.String())
@@ -287,7 +341,7 @@ func (s *Store) init(master []byte) error {
 	if err := s.view(func(t *txn) error { due = t.meta().Get(mRotateDue) != nil; return nil }); err != nil {
 		return err
 	}
-	if due {
+	if due && !s.readOnly {
 		if _, err := s.rotate(SystemActor); err != nil {
 			return fmt.Errorf("vault: finish interrupted key rotation: %w", err)
 		}
@@ -295,13 +349,36 @@ func (s *Store) init(master []byte) error {
 	return nil
 }
 
+func bucketNames() []string {
+	names := []string{bMeta, bKeys, bAudit, bTokenIdx}
+	for _, k := range kinds {
+		names = append(names, k.bucket)
+	}
+	return names
+}
+
+// ensureBuckets creates the buckets a vault needs (a new schema may add
+// some). A read-only Store reports a missing one as ErrCorrupt.
 func (s *Store) ensureBuckets() error {
-	return mapErr(s.db.Load().Update(func(tx *bolt.Tx) error {
-		names := []string{bMeta, bKeys, bAudit, bTokenIdx}
-		for _, k := range kinds {
-			names = append(names, k.bucket)
+	var missing []string
+	if err := s.db.Load().View(func(tx *bolt.Tx) error {
+		for _, n := range bucketNames() {
+			if tx.Bucket([]byte(n)) == nil {
+				missing = append(missing, n)
+			}
 		}
-		for _, n := range names {
+		return nil
+	}); err != nil {
+		return mapErr(err)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if s.readOnly {
+		return fmt.Errorf("%w: %s lacks %d bucket(s)", ErrCorrupt, s.path, len(missing))
+	}
+	return mapErr(s.db.Load().Update(func(tx *bolt.Tx) error {
+		for _, n := range missing {
 			if _, err := tx.CreateBucketIfNotExists([]byte(n)); err != nil {
 				return fmt.Errorf("vault: create bucket: %w", err)
 			}
@@ -336,7 +413,28 @@ var builtinMigrations []migration
 // migrate brings the schema up to target with steps, all in one
 // transaction, and audits it.
 func (s *Store) migrate(steps []migration, target uint16) error {
-	err := s.update(func(t *txn) error {
+	var cur uint16
+	if err := s.view(func(t *txn) error {
+		v := t.meta().Get(mSchema)
+		if len(v) != 2 {
+			return fmt.Errorf("%w: meta schema", ErrCorrupt)
+		}
+		cur = binary.BigEndian.Uint16(v)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if cur > target {
+		return fmt.Errorf("%w: vault schema %d, program schema %d", ErrSchemaTooNew, cur, target)
+	}
+	if cur == target {
+		s.schema = target
+		return nil
+	}
+	if s.readOnly {
+		return fmt.Errorf("%w: schema %d needs migrating to %d; open it read-write first", ErrReadOnly, cur, target)
+	}
+	err := s.updateReserved(func(t *txn) error {
 		v := t.meta().Get(mSchema)
 		if len(v) != 2 {
 			return fmt.Errorf("%w: meta schema", ErrCorrupt)
@@ -430,11 +528,25 @@ type txn struct {
 	// audited collects entries appended in this transaction so that the
 	// checkpoint is signed once at the end.
 	audited bool
+	// written counts the bytes of sealed values put, for the headroom check.
+	written int64
 }
 
-func (s *Store) update(fn func(t *txn) error) error {
+// update runs an ordinary write: it fails with ErrFull once the vault
+// would eat into the reserve kept for erasures.
+func (s *Store) update(fn func(t *txn) error) error { return s.updateIn(false, fn) }
+
+// updateReserved runs a write that may use the reserve: erasure,
+// withdrawal, retention, key rotation, revocation, acknowledgements. They
+// shrink what the vault holds, so a full vault can always honour them.
+func (s *Store) updateReserved(fn func(t *txn) error) error { return s.updateIn(true, fn) }
+
+func (s *Store) updateIn(reserved bool, fn func(t *txn) error) error {
 	if s.closed.Load() {
 		return ErrClosed
+	}
+	if s.readOnly {
+		return ErrReadOnly
 	}
 	s.dbMu.RLock()
 	defer s.dbMu.RUnlock()
@@ -444,6 +556,11 @@ func (s *Store) update(fn func(t *txn) error) error {
 		t.tx = tx
 		if err := fn(t); err != nil {
 			return err
+		}
+		if !reserved && s.maxSize > 0 {
+			if err := t.checkHeadroom(); err != nil {
+				return err
+			}
 		}
 		if t.audited {
 			return t.signCheckpoint()
@@ -558,4 +675,24 @@ func (t *txn) destroyKey(id ID) error {
 		delete(t.deks, id)
 	}
 	return t.keys().Delete(id[:])
+}
+
+// checkHeadroom refuses an ordinary write (before it commits) when the
+// pages in use plus what it wrote would come within the reserve of the
+// disk budget. The reserve covers an erasure and
+// the key rotation after it (which re-wraps every data key): an eighth of
+// the budget, at least 64 KiB, at least four times the wrapped keys.
+func (t *txn) checkHeadroom() error {
+	db := t.tx.DB()
+	page := int64(db.Info().PageSize)
+	st := db.Stats()
+	// Pending pages are free again as soon as no reader holds them.
+	used := t.tx.Size() - int64(st.FreePageN+st.PendingPageN)*page
+	reserve := max(t.s.maxSize/8, 64<<10, 4*int64(t.keys().Stats().KeyN)*128)
+	// Values land in leaf or overflow pages; count each with its share of
+	// page overhead and the copy-on-write of its branch.
+	if used+2*t.written+reserve > t.s.maxSize {
+		return fmt.Errorf("%w (%d of %d bytes in use, %d kept for erasures)", ErrFull, used, t.s.maxSize, reserve)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package vault_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -184,4 +185,119 @@ func auditHead(s *vault.Store) (uint64, string, error) {
 		return 0, "", errors.Join(err, errors.New("no audit entries"))
 	}
 	return es[len(es)-1].Seq, es[len(es)-1].Hash, nil
+}
+
+// TestEraseWhenFull: a subject's erasure must work on a vault that has hit
+// its disk budget, whether it was filled by large or by small writes.
+func TestEraseWhenFull(t *testing.T) {
+	for _, audio := range []int{40 << 10, 0} {
+		t.Run(fmt.Sprintf("audio=%d", audio), func(t *testing.T) {
+			e := newEnv(t)
+			o := e.opts()
+			o.MaxSize = 512 << 10
+			s, err := vault.Open(e.path, o)
+			require.NoError(t, err)
+			defer s.Close()
+			var subs []vault.ID
+			for {
+				sub, _, err := s.CreateSubject(tech, vault.NewSubject{DisplayName: "F", Consent: consent()})
+				if err != nil {
+					require.ErrorIs(t, err, vault.ErrFull)
+					break
+				}
+				subs = append(subs, sub.ID)
+				if audio == 0 {
+					continue
+				}
+				if _, err := s.AddRecording(tech, sub.ID, vault.Recording{Format: "pcm", Audio: make([]byte, audio)}); err != nil {
+					require.ErrorIs(t, err, vault.ErrFull)
+					audio = 0 // fill the rest with small writes
+				}
+			}
+			require.Greater(t, len(subs), 10)
+			// Full: ordinary writes are refused, withdrawals and erasures
+			// (each with its key rotation) still go through.
+			_, _, err = s.CreateSubject(tech, vault.NewSubject{DisplayName: "G", Consent: consent()})
+			require.ErrorIs(t, err, vault.ErrFull)
+			_, err = s.AppendConsent(tech, subs[10], vault.Consent{Kind: vault.ConsentWithdraw})
+			require.NoError(t, err, "a withdrawal must succeed on a full vault")
+			for _, id := range subs[:10] {
+				_, err = s.EraseSubject(admin, id)
+				require.NoError(t, err, "an erasure must succeed on a full vault")
+			}
+			rep0, err := s.ApplyRetention(system, vault.RetentionPolicy{})
+			require.NoError(t, err)
+			require.Equal(t, 1, rep0.Erased, "retention erases the withdrawn subject")
+			rep, err := s.Verify()
+			require.NoError(t, err)
+			require.True(t, rep.OK(), rep.Problems)
+		})
+	}
+}
+
+func TestOpenLeavesIntactFileAlone(t *testing.T) {
+	s, e := openVault(t)
+	enrol(t, s, "Ida", embedding(rand.New(rand.NewPCG(7, 7)), 16))
+	require.NoError(t, s.Close())
+	before := readFile(t, e.path)
+	ring := readFile(t, filepath.Join(e.dir, vault.KeyringFile))
+
+	// Read-write open and close of an intact vault: not a byte changes.
+	s, err := vault.Open(e.path, e.opts())
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	assert.Equal(t, before, readFile(t, e.path))
+
+	// Read-only: verify, stats and backup work; writes are refused.
+	o := e.opts()
+	o.ReadOnly = true
+	ro, err := vault.Open(e.path, o)
+	require.NoError(t, err)
+	rep, err := ro.Verify()
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), rep.Problems)
+	_, err = ro.Stats()
+	require.NoError(t, err)
+	_, _, err = ro.CreateSubject(tech, vault.NewSubject{DisplayName: "J", Consent: consent()})
+	require.ErrorIs(t, err, vault.ErrReadOnly)
+	_, err = ro.RotateKey(admin)
+	require.ErrorIs(t, err, vault.ErrReadOnly)
+	_, _, err = ro.Compact()
+	require.ErrorIs(t, err, vault.ErrReadOnly)
+	// A second reader may share the file; a writer may not.
+	ro2, err := vault.Open(e.path, o)
+	require.NoError(t, err)
+	require.NoError(t, ro2.Close())
+	w := e.opts()
+	w.LockTimeout = 50 * time.Millisecond
+	_, err = vault.Open(e.path, w)
+	require.ErrorIs(t, err, vault.ErrLocked)
+	require.NoError(t, ro.Close())
+	assert.Equal(t, before, readFile(t, e.path))
+	assert.Equal(t, ring, readFile(t, filepath.Join(e.dir, vault.KeyringFile)))
+
+	// A read-only open never creates a vault.
+	_, err = vault.Open(filepath.Join(t.TempDir(), "none.db"), o)
+	require.Error(t, err)
+}
+
+func TestOpenRemovesLeftoverTemporaries(t *testing.T) {
+	s, e := openVault(t)
+	require.NoError(t, s.Close())
+	litter := []string{
+		filepath.Join(e.dir, "."+vault.KeyringFile+".tmp-123"),
+		filepath.Join(e.dir, "."+vault.VaultFile+".compact-456"),
+	}
+	for _, f := range litter {
+		require.NoError(t, os.WriteFile(f, []byte("old salt"), 0o600))
+	}
+	keep := filepath.Join(e.dir, "unrelated.txt")
+	require.NoError(t, os.WriteFile(keep, []byte("x"), 0o600))
+	s, err := vault.Open(e.path, e.opts())
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	for _, f := range litter {
+		assert.NoFileExists(t, f)
+	}
+	assert.FileExists(t, keep)
 }

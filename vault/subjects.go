@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -185,21 +184,6 @@ func checkEmbedding(v []float32) error {
 	return nil
 }
 
-// Recording is raw enrolment audio.
-type Recording struct {
-	ID         ID        `json:"id"`
-	SubjectID  ID        `json:"subject_id"`
-	Format     string    `json:"format"` // "wav", "pcm_s16le", ...
-	SampleRate int       `json:"sample_rate"`
-	Audio      []byte    `json:"audio"`
-	Created    time.Time `json:"created"`
-}
-
-// LogValue implements slog.LogValuer without the audio.
-func (r Recording) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("id", r.ID.String()), slog.Int("bytes", len(r.Audio)))
-}
-
 func textOK(s string) bool { return len(s) <= MaxNameLen && utf8.ValidString(s) }
 
 func cloneMap(m map[string]float64) map[string]float64 {
@@ -229,16 +213,22 @@ func resultOf(err error) string {
 // audited runs fn in a write transaction and appends an audit entry for
 // it; when fn fails, the failure is audited in a transaction of its own.
 func (s *Store) audited(a Actor, action, record string, fn func(t *txn) error) error {
-	return s.auditedThen(a, action, record, fn, nil)
+	return s.access(false, a, action, record, fn, nil)
 }
 
-// auditedThen is audited with a step that runs after the entry is
-// appended, in the same transaction (receipts name that entry).
-func (s *Store) auditedThen(a Actor, action, record string, fn, then func(t *txn) error) error {
+// auditedReserved is audited for writes that may use the reserve (see
+// updateReserved).
+func (s *Store) auditedReserved(a Actor, action, record string, fn func(t *txn) error) error {
+	return s.access(true, a, action, record, fn, nil)
+}
+
+// access runs fn, appends its audit entry, then runs then (receipts name
+// that entry), all in one transaction.
+func (s *Store) access(reserved bool, a Actor, action, record string, fn, then func(t *txn) error) error {
 	if err := a.check(); err != nil {
 		return err
 	}
-	err := s.update(func(t *txn) error {
+	err := s.updateIn(reserved, func(t *txn) error {
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -250,7 +240,7 @@ func (s *Store) auditedThen(a Actor, action, record string, fn, then func(t *txn
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, ErrFull) && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrInvalid) {
+	if err != nil && !errors.Is(err, ErrFull) && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrReadOnly) {
 		if aerr := s.update(func(t *txn) error { return t.audit(a, action, record, resultOf(err)) }); aerr != nil {
 			s.log.Warn("audit of a failed access not written", "action", action, "err", aerr)
 		}
@@ -321,18 +311,15 @@ func (s *Store) CreateSubject(a Actor, in NewSubject) (Subject, DeletionToken, e
 	if c.Time.IsZero() {
 		c.Time = now
 	}
-	err := s.audited(a, "subject.create", sub.ID.String(), func(t *txn) error {
+	err := s.access(false, a, "subject.create", sub.ID.String(), func(t *txn) error {
 		if _, err := t.newDataKey(sub.ID); err != nil {
 			return err
 		}
 		if err := t.put(kSubject, sub.ID[:], &sub); err != nil {
 			return err
 		}
-		if err := t.put(kConsent, pairKey(sub.ID, c.ID), &c); err != nil {
-			return err
-		}
-		return t.audit(a, "consent.grant", c.ID.String(), "ok")
-	})
+		return t.put(kConsent, pairKey(sub.ID, c.ID), &c)
+	}, func(t *txn) error { return t.audit(a, "consent.grant", c.ID.String(), "ok") })
 	if err != nil {
 		return Subject{}, "", fmt.Errorf("vault: create subject: %w", err)
 	}
@@ -406,7 +393,7 @@ func (s *Store) SetStatus(a Actor, id ID, st Status) (Subject, error) {
 		return Subject{}, fmt.Errorf("%w: unknown status", ErrInvalid)
 	}
 	var sub Subject
-	err := s.audited(a, "subject.status."+string(st), id.String(), func(t *txn) error {
+	err := s.auditedReserved(a, "subject.status."+string(st), id.String(), func(t *txn) error {
 		var err error
 		if sub, err = t.subject(id); err != nil {
 			return err
@@ -445,7 +432,7 @@ func (s *Store) AppendConsent(a Actor, subject ID, c Consent) (Consent, error) {
 	if c.Time.IsZero() {
 		c.Time = s.now().UTC()
 	}
-	err := s.audited(a, "consent."+string(c.Kind), c.ID.String(), func(t *txn) error {
+	err := s.access(c.Kind == ConsentWithdraw, a, "consent."+string(c.Kind), c.ID.String(), func(t *txn) error {
 		sub, err := t.subject(subject)
 		if err != nil {
 			return err
@@ -462,7 +449,7 @@ func (s *Store) AppendConsent(a Actor, subject ID, c Consent) (Consent, error) {
 			}
 		}
 		return t.put(kConsent, pairKey(subject, c.ID), &c)
-	})
+	}, nil)
 	return c, err
 }
 
@@ -595,57 +582,3 @@ func (s *Store) MatchTemplates(a Actor) ([]Template, error) {
 	})
 	return out, err
 }
-
-// AddRecording stores raw enrolment audio for an active subject (copied).
-// Errors: ErrNotFound, ErrInvalid, ErrFull.
-func (s *Store) AddRecording(a Actor, subject ID, r Recording) (Recording, error) {
-	if len(r.Audio) == 0 || len(r.Audio) > MaxAudioBytes || !textOK(r.Format) || r.SampleRate < 0 {
-		return Recording{}, fmt.Errorf("%w: recording", ErrInvalid)
-	}
-	r.ID, r.SubjectID, r.Created = NewID(), subject, s.now().UTC()
-	err := s.audited(a, "recording.add", r.ID.String(), func(t *txn) error {
-		sub, err := t.subject(subject)
-		if err != nil {
-			return err
-		}
-		if sub.Status != StatusActive {
-			return fmt.Errorf("%w: subject is %s", ErrInvalid, sub.Status)
-		}
-		return t.put(kRecording, pairKey(subject, r.ID), &r)
-	})
-	if err != nil {
-		return Recording{}, err
-	}
-	r.Audio = nil
-	return r, nil
-}
-
-// Recording returns one recording with its audio (a copy).
-// Errors: ErrNotFound.
-func (s *Store) Recording(a Actor, subject, id ID) (Recording, error) {
-	var r Recording
-	err := s.audited(a, "recording.read", id.String(), func(t *txn) error {
-		return t.get(kRecording, pairKey(subject, id), &r)
-	})
-	return r, err
-}
-
-func (t *txn) recordings(subject ID, withAudio bool) ([]Recording, error) {
-	var out []Recording
-	err := t.scanPrefix(kRecording, subject, func(k, v []byte) error {
-		var r Recording
-		if err := t.decode(kRecording, k, v, &r); err != nil {
-			return err
-		}
-		if !withAudio {
-			zero(r.Audio)
-			r.Audio = nil
-		}
-		out = append(out, r)
-		return nil
-	})
-	return out, err
-}
-
-// hexHash is a helper for exports.
-func hexHash(b []byte) string { return hex.EncodeToString(b) }

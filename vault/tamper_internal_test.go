@@ -44,6 +44,7 @@ func fixture(t *testing.T) (*Store, string, *Options) {
 	require.NoError(t, err)
 	_, err = s.AppendOutbox(OutboxEntry{Kind: "stats", Payload: []byte(`{"n":3}`)})
 	require.NoError(t, err)
+	require.NoError(t, s.PutSystemSecret(actor, "sync.signing_key", []byte("seed")))
 	// A de-identified template: a second subject past its window.
 	sub2, _, err := s.CreateSubject(actor, NewSubject{DisplayName: "Eve", Consent: testConsent()})
 	require.NoError(t, err)

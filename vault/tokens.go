@@ -114,7 +114,7 @@ func (s *Store) Tokens(a Actor) ([]Token, error) {
 
 // RevokeToken revokes a token at once. Errors: ErrNotFound.
 func (s *Store) RevokeToken(a Actor, id ID) error {
-	return s.audited(a, "token.revoke", id.String(), func(t *txn) error {
+	return s.auditedReserved(a, "token.revoke", id.String(), func(t *txn) error {
 		var w tokenWire
 		if err := t.get(kToken, id[:], &w); err != nil {
 			return err

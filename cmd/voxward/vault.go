@@ -26,19 +26,24 @@ stopped (bbolt allows one process; with the daemon running these commands
 say so and exit 1).
 
   verify      check that every record decrypts, every data key belongs to
-              a record and the audit chain links to its signed checkpoint;
-              exit 0 only if all hold, else list the problems (records by
-              kind and random id, the first broken audit entry) and exit 1
+              a record and every record has its key, the file structure
+              is sound and the audit chain links to its signed checkpoint;
+              read-only. Exit 0 only if all hold, else list the problems
+              (records by kind and random id, the first broken audit
+              entry) and exit 1
   inspect     counts and sizes per record kind, epoch, schema, free pages,
-              as JSON; decrypts nothing and never shows an identifier
+              as JSON; read-only, decrypts nothing, never shows an
+              identifier
   compact     rewrite the file without its freed pages (temporary file,
               fsync, rename, directory fsync); prints sizes before and after
   rotate-key  start a new key-encryption epoch: re-wrap every data key and
               destroy the old epoch's salt, which makes every older copy
               of the vault file (backups included) unreadable
   backup      write a consistent copy to --out (a read transaction's
-              WriteTo). The copy opens with the state directory's keyring
-              until the next key rotation only.
+              WriteTo, temporary file, fsync, rename); read-only. The copy
+              opens with the state directory's keyring until the next key
+              rotation only: an erasure's rotation makes older backups
+              unreadable, which is how an erasure reaches them.
 
 The master key comes from the systemd credential voxward-master-key when
 $CREDENTIALS_DIRECTORY has it, else DIR/master.key; --key-file or
@@ -90,7 +95,10 @@ func runVault(_ context.Context, sio *stdio, args []string) error {
 		}
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	s, err := vault.Open(path, &vault.Options{Key: key})
+	// verify, inspect and backup read only: they change nothing in the
+	// file, not even the audit log, and may run beside each other.
+	readOnly := sub == "verify" || sub == "inspect" || sub == "backup"
+	s, err := vault.Open(path, &vault.Options{Key: key, ReadOnly: readOnly})
 	if err != nil {
 		return err
 	}
