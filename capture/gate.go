@@ -63,6 +63,7 @@ type Gate struct {
 	opens   uint64
 	closes  uint64
 	overrun uint64
+	lost    Stats // loss counters of the sources closed so far
 }
 
 // NewGate returns a closed Gate over dev.
@@ -234,8 +235,18 @@ func (g *Gate) WaitOpen(ctx context.Context) error {
 	}
 }
 
-// Info describes the gated device.
-func (g *Gate) Info() Info { return g.dev.info }
+// Info describes the gated device: as it was opened while it is open
+// (the actual device name and native rate), as parsed otherwise.
+func (g *Gate) Info() Info {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.src != nil {
+		info := g.src.Info()
+		info.Spec = g.dev.info.Spec
+		return info
+	}
+	return g.dev.info
+}
 
 // GateStatus is what /v1/status shows of the capture side.
 type GateStatus struct {
@@ -252,6 +263,8 @@ type GateStatus struct {
 	Closes uint64 `json:"closes"`
 	// Overflows counts reads that reported lost audio (ErrOverflow).
 	Overflows uint64 `json:"overflows"`
+	// Device are the device's loss counters, over every time it was open.
+	Device Stats `json:"device"`
 	// Levels are the levels of the audio read through the Gate.
 	Levels Levels `json:"levels"`
 }
@@ -261,9 +274,15 @@ func (g *Gate) Status() GateStatus {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.expireLocked(g.clock.Now())
+	dev := g.lost
+	if st, ok := g.src.(statser); ok {
+		cur := st.Stats()
+		dev.Overflows += cur.Overflows
+		dev.DroppedSamples += cur.DroppedSamples
+	}
 	return GateStatus{
 		Open: g.src != nil, Reason: g.reason, Leases: len(g.leases), Since: g.since,
-		Opens: g.opens, Closes: g.closes, Overflows: g.overrun, Levels: g.meter.Levels(),
+		Opens: g.opens, Closes: g.closes, Overflows: g.overrun, Device: dev, Levels: g.meter.Levels(),
 	}
 }
 
@@ -335,6 +354,11 @@ func (g *Gate) closeLocked(reason string) {
 	g.reason = reason
 	if g.src == nil {
 		return
+	}
+	if st, ok := g.src.(statser); ok {
+		cur := st.Stats()
+		g.lost.Overflows += cur.Overflows
+		g.lost.DroppedSamples += cur.DroppedSamples
 	}
 	if err := g.src.Close(); err != nil {
 		g.log.Warn("device close failed", "device", g.dev.info.Spec, "err", err)

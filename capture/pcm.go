@@ -75,7 +75,12 @@ func (pp *pcmPump) open(context.Context) (Source, error) {
 		ring.Close()
 		return nil
 	}
-	return newStream(pp.info, ring.Read, stop, nil)
+	s, err := newStream(pp.info, ring.Read, stop, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.stats = func() Stats { return Stats{DroppedSamples: ring.Dropped()} }
+	return s, nil
 }
 
 // run reads stdin until it ends, converting frames to mono float32 and

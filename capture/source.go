@@ -71,6 +71,19 @@ type Info struct {
 	RealTime bool `json:"real_time"`
 }
 
+// Stats are a source's loss counters, cumulative since it was opened.
+type Stats struct {
+	// Overflows counts the times the device reported lost input
+	// (PortAudio's input overflow).
+	Overflows uint64 `json:"overflows"`
+	// DroppedSamples counts native-rate samples the ring buffer dropped
+	// because the reader fell behind.
+	DroppedSamples uint64 `json:"dropped_samples"`
+}
+
+// statser is implemented by sources that count losses.
+type statser interface{ Stats() Stats }
+
 // Options are the collaborators ParseSource's devices use. A nil
 // *Options, or a zero field, means the default.
 type Options struct {

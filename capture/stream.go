@@ -25,6 +25,7 @@ type stream struct {
 	info    Info
 	produce producer
 	stop    func() error // releases the device; called once by Close
+	stats   func() Stats // loss counters; nil: none
 
 	rs      *dsp.Resampler // nil when the native rate is 16 kHz
 	skip    int            // resampler delay still to drop
@@ -62,6 +63,14 @@ func newStream(info Info, produce producer, stop func() error, pace *pacer) (*st
 
 // Info describes the source.
 func (s *stream) Info() Info { return s.info }
+
+// Stats returns the source's loss counters.
+func (s *stream) Stats() Stats {
+	if s.stats == nil {
+		return Stats{}
+	}
+	return s.stats()
+}
 
 // Read fills dst with 16 kHz samples; see Source.
 func (s *stream) Read(ctx context.Context, dst []float32) (int, error) {

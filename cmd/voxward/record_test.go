@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/voxward/voxward/capture"
+)
+
+func runCmd(t *testing.T, stdin []byte, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), &stdio{in: bytes.NewReader(stdin), out: &out, err: &errb}, args)
+	return code, out.String(), errb.String()
+}
+
+func TestRecordTone(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "tone.wav")
+	code, stdout, stderr := runCmd(t, nil, "record", "--seconds", "1.5", "--out", out,
+		"--source", "tone?freq=1000&level=-6&fast=1", "--i-have-consent")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	var sum recordSummary
+	require.NoError(t, json.Unmarshal([]byte(stdout), &sum), "stdout: %s", stdout)
+	assert.Equal(t, int64(24000), sum.Samples)
+	assert.Equal(t, 1.5, sum.Seconds)
+	assert.InDelta(t, -9.01, sum.RMSDBFS, 0.05, "RMS of a −6 dBFS sine")
+	assert.Zero(t, sum.Overflows)
+
+	samples, format, err := capture.ReadWAVFile(out, 0)
+	require.NoError(t, err)
+	assert.Equal(t, 16000, format.SampleRate)
+	assert.Equal(t, 1, format.Channels)
+	require.Len(t, samples, 24000)
+	amp := 32768 * math.Pow(10, -6.0/20)
+	for i, v := range samples[:100] {
+		want := math.Round(amp * math.Sin(2*math.Pi*1000*float64(i)/16000))
+		require.InDelta(t, want, float64(v), 1, "sample %d", i)
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*tmp"))
+	assert.Empty(t, left, "temporary files left behind")
+}
+
+func TestRecordPCMStdinEndsEarly(t *testing.T) {
+	in := make([]int16, 8000)
+	for i := range in {
+		in[i] = int16(i - 4000)
+	}
+	var raw bytes.Buffer
+	require.NoError(t, binary.Write(&raw, binary.LittleEndian, in))
+	out := filepath.Join(t.TempDir(), "pcm.wav")
+	code, stdout, stderr := runCmd(t, raw.Bytes(), "record", "--seconds", "2", "--out", out, "--source", "pcm:-", "--i-have-consent")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.Contains(t, stderr, "source ended after 0.50 s")
+	var sum recordSummary
+	require.NoError(t, json.Unmarshal([]byte(stdout), &sum))
+	assert.Equal(t, int64(8000), sum.Samples)
+	samples, _, err := capture.ReadWAVFile(out, 0)
+	require.NoError(t, err)
+	require.Len(t, samples, 8000)
+	for i, v := range samples {
+		require.Equal(t, float32(in[i]), v, "sample %d", i)
+	}
+}
+
+func TestRecordUsage(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.wav")
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no consent", []string{"--seconds", "1", "--out", out, "--source", "tone?fast=1"}, "--i-have-consent"},
+		{"no seconds", []string{"--out", out, "--source", "tone", "--i-have-consent"}, "--seconds"},
+		{"negative seconds", []string{"--seconds", "-1", "--out", out, "--source", "tone", "--i-have-consent"}, "--seconds"},
+		{"no out", []string{"--seconds", "1", "--source", "tone", "--i-have-consent"}, "--out"},
+		{"bad source", []string{"--seconds", "1", "--out", out, "--source", "mic", "--i-have-consent"}, "unknown kind"},
+		{"extra argument", []string{"--seconds", "1", "--out", out, "--source", "tone", "--i-have-consent", "x"}, "unexpected argument"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := runCmd(t, nil, append([]string{"record"}, c.args...)...)
+			assert.Equal(t, 2, code, "exit status")
+			assert.Contains(t, stderr, c.want)
+			assert.Empty(t, stdout)
+			_, err := os.Stat(out)
+			assert.ErrorIs(t, err, os.ErrNotExist, "a refused recording writes no file")
+		})
+	}
+	code, _, _ := runCmd(t, nil, "record", "--help")
+	assert.Equal(t, 0, code)
+}
+
+func TestRecordBadInput(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.wav")
+	code, _, stderr := runCmd(t, nil, "record", "--seconds", "1", "--out", filepath.Join(dir, "o.wav"),
+		"--source", "wav:"+missing+"?fast=1", "--i-have-consent")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, missing, "the error names the file")
+	assert.NotContains(t, stderr, "goroutine", "no stack trace")
+
+	code, _, stderr = runCmd(t, nil, "record", "--seconds", "1", "--out", filepath.Join(dir, "no", "such", "dir.wav"),
+		"--source", "tone?fast=1", "--i-have-consent")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "dir.wav")
+}
+
+func TestDevices(t *testing.T) {
+	code, stdout, stderr := runCmd(t, nil, "devices")
+	if !capture.HavePortAudio {
+		assert.Equal(t, 1, code)
+		assert.Contains(t, stderr, "built without PortAudio")
+		assert.Contains(t, stderr, "make build-portaudio")
+		assert.Empty(t, stdout)
+		return
+	}
+	assert.Equal(t, 0, code, "stderr: %s", stderr)
+	if stdout != "" {
+		assert.True(t, strings.HasPrefix(stdout, "INDEX"), "header line: %q", stdout)
+	}
+	code, stdout, _ = runCmd(t, nil, "devices", "--json")
+	assert.Equal(t, 0, code)
+	var devs []capture.DeviceInfo
+	assert.NoError(t, json.Unmarshal([]byte(stdout), &devs))
+}
