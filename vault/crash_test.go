@@ -2,6 +2,7 @@ package vault_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -18,13 +19,47 @@ import (
 	"github.com/voxward/voxward/vault"
 )
 
-const crashChildEnv = "VOXWARD_VAULT_CRASH_CHILD"
+const (
+	crashChildEnv = "VOXWARD_VAULT_CRASH_CHILD"
+	lockChildEnv  = "VOXWARD_VAULT_LOCK_CHILD"
+)
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashChildEnv); dir != "" {
 		os.Exit(crashChild(dir))
 	}
+	if dir := os.Getenv(lockChildEnv); dir != "" {
+		os.Exit(lockChild(dir))
+	}
 	os.Exit(m.Run())
+}
+
+// lockChild tries to open a vault another process holds and reports how.
+func lockChild(dir string) int {
+	start := time.Now()
+	_, err := vault.Open(filepath.Join(dir, vault.VaultFile), &vault.Options{
+		Key:         vault.FileKey(filepath.Join(dir, vault.MasterKeyFile)),
+		LockTimeout: 200 * time.Millisecond,
+	})
+	if errors.Is(err, vault.ErrLocked) {
+		fmt.Printf("locked after %v: %v\n", time.Since(start).Round(time.Millisecond), err)
+		return 0
+	}
+	fmt.Printf("unexpected: %v\n", err)
+	return 1
+}
+
+// TestSecondProcessGetsErrLocked: while this process holds the vault, a
+// second process fails fast with ErrLocked and a message that says why.
+func TestSecondProcessGetsErrLocked(t *testing.T) {
+	s, e := openVault(t)
+	_ = s
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), lockChildEnv+"="+e.dir)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), "locked after")
+	require.Contains(t, string(out), "voxward serve running")
 }
 
 // crashChild is the writer the crash test kills: it writes for ever and

@@ -41,6 +41,8 @@ type Options struct {
 	LockTimeout time.Duration
 	// MaxSize is the disk budget in bytes (0: none). A write that would
 	// grow the file past it fails with ErrFull and is rolled back whole.
+	// Ordinary writes stop a reserve short of it (see checkHeadroom) so
+	// that erasures, withdrawals, retention and rotation always fit.
 	MaxSize int64
 	// Now is the clock (default time.Now). Retention and audit times use it.
 	Now func() time.Time
