@@ -89,8 +89,8 @@ type statser interface{ Stats() Stats }
 type Options struct {
 	// Clock paces real-time sources; default SystemClock.
 	Clock Clock
-	// Stdin is what "pcm:-" reads; default os.Stdin is NOT assumed: the
-	// caller must set it to use pcm:-.
+	// Stdin is what "pcm:-" reads. There is no default: ParseSource
+	// refuses "pcm:-" when it is nil (the daemon passes os.Stdin).
 	Stdin io.Reader
 	// Logger receives device messages (PortAudio overflows); default
 	// discards.
