@@ -61,3 +61,12 @@ demo: build ## see the main job: features and speed on a generated source
 
 clean: ## remove build output
 	rm -rf $(BIN)
+
+.PHONY: race-portaudio bench-resample
+
+race-portaudio: deps-portaudio ## the PortAudio tests under the race detector (checkptr off: the binding's callback handle trips it)
+	$(GO) test -race -gcflags=all=-d=checkptr=0 -count=1 -tags portaudio ./capture/... ./cmd/...
+
+bench-resample: ## resampler real-time factors, scalar and (GOEXPERIMENT=simd) AVX2 kernels, 5 runs each
+	$(GO) test -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/
+	GOEXPERIMENT=simd $(GO) test -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/
