@@ -7,33 +7,40 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 60s
 SHARED      ?= $(abspath ../shared)
 
-.PHONY: help test race lint bench bench-smoke fuzz fuzz-seeds build build-portaudio test-portaudio demo deps-portaudio clean
-
+.PHONY: help
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
+.PHONY: test
 test: ## vet and the default tests (what the README and CI run); uses ../shared/data when present
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags purego ./dsp/
 
+.PHONY: race
 race: ## the default tests under the race detector
 	$(GO) test -race -count=1 ./...
 
+.PHONY: lint
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags purego ./...
 	$(GO) run $(STATICCHECK) ./...
 
+.PHONY: bench
 bench: ## every benchmark, 5 runs each (pipe to benchstat to compare)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./...
 
+.PHONY: bench-smoke
 bench-smoke: ## every benchmark once, so they keep compiling and running (CI)
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
 
+.PHONY: fuzz-seeds
 fuzz-seeds: ## run fuzz targets on their seed corpora only (part of test; here for clarity)
 	$(GO) test -count=1 -run='^Fuzz' ./...
 
+.PHONY: fuzz
 fuzz: ## each fuzz target for FUZZTIME (default 60s)
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
@@ -41,26 +48,51 @@ fuzz: ## each fuzz target for FUZZTIME (default 60s)
 	  done; \
 	done
 
+.PHONY: build
 build: ## the binary without cgo (no microphone): bin/voxward
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/voxward ./cmd/voxward
 
+.PHONY: deps-portaudio
 deps-portaudio: ## install PortAudio's headers and ALSA plugins (Debian; needs root)
 	@if ! pkg-config --exists portaudio-2.0 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq portaudio19-dev libasound2-plugins pkg-config; \
 	  else echo "PortAudio headers missing: run 'sudo apt-get install -y portaudio19-dev libasound2-plugins pkg-config'"; exit 1; fi; \
 	fi
 
+.PHONY: build-portaudio
 build-portaudio: deps-portaudio ## the binary with the microphone (cgo + PortAudio): bin/voxward
 	$(GO) build -tags portaudio -o $(BIN)/voxward ./cmd/voxward
 
+.PHONY: test-portaudio
 test-portaudio: deps-portaudio ## tests that drive real PortAudio through ALSA plugins
 	$(GO) test -count=1 -tags portaudio ./capture/... ./cmd/...
 
+.PHONY: demo
 demo: build ## see the main job: features and speed on a generated source
 	@./scripts/demo.sh $(BIN)/voxward
 
+.PHONY: clean
 clean: ## remove build output
 	rm -rf $(BIN)
+
+.PHONY: bench-peer
+bench-peer: build ## voxward bench against torchaudio.compliance.kaldi in the same run (needs python3-torchaudio)
+	@./scripts/bench-peer.sh $(BIN)/voxward 600
+
+CRASH_ITER  ?= 200
+
+.PHONY: crash
+crash: ## the vault's kill -9 test: CRASH_ITER (default 200) writer kills, reopen, verify, every acknowledged write there
+	VOXWARD_CRASH_ITER=$(CRASH_ITER) $(GO) test -count=1 -run='^TestCrashKill9$$' -v ./vault/
+
+.PHONY: bench-vault
+bench-vault: ## the vault's write benchmarks: sealed vs plaintext, batched vs unbatched, 5 runs
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./vault/
+
+.PHONY: fuzz-vault
+fuzz-vault: ## the vault's record decoders for FUZZTIME each
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRecord$$' -fuzztime=$(FUZZTIME) ./vault/
+	$(GO) test -run='^$$' -fuzz='^FuzzOpenValue$$' -fuzztime=$(FUZZTIME) ./vault/
 
 .PHONY: race-portaudio bench-resample
 

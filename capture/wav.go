@@ -253,6 +253,14 @@ func (w *WAVReader) Read(dst []float32) (int, error) {
 	w.pos += want
 	n := int(want) / w.bytesPer
 	decodeSamples(dst[:n], b, w.bytesPer, w.format.Float)
+	if w.format.Float {
+		for i, v := range dst[:n] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				frame := (w.pos-want)/int64(w.bytesPer*w.format.Channels) + int64(i/w.format.Channels)
+				return 0, fmt.Errorf("%w: sample %v at frame %d", ErrMalformedWAV, v, frame)
+			}
+		}
+	}
 	return n, nil
 }
 

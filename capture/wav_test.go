@@ -159,6 +159,13 @@ func TestReadWAVBadInput(t *testing.T) {
 	}
 	huge := append([]byte(nil), good...)
 	binary.LittleEndian.PutUint32(huge[16:], 0xFFFFFFF0) // the LIST chunk claims 4 GiB
+	nan := make([]byte, 12)
+	binary.LittleEndian.PutUint32(nan[8:], 0x7fc00000)
+	cases = append(cases, struct {
+		name string
+		data []byte
+		want error
+	}{"nan sample", wavBytes(3, 0, 1, 16000, 32, nan), capture.ErrMalformedWAV})
 	cases = append(cases, struct {
 		name string
 		data []byte

@@ -143,14 +143,21 @@ func newFlags(sio *stdio, name, synopsis, description string) *flag.FlagSet {
 // parseFlags parses args, allowing flags after positional arguments
 // ("voxward features fbank X.wav --num-mel-bins 40"); "--" ends the flags.
 // It returns the positional arguments. A parse error is a usage error.
+// The full usage goes to stdout for --help only; a parse error is one line
+// on stderr with a pointer to --help.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = usage; fs.SetOutput(out) }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				usage()
 				return nil, err
 			}
-			return nil, &usageError{msg: err.Error()}
+			return nil, &usageError{msg: fmt.Sprintf("%v (see voxward %s --help)", err, fs.Name())}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
