@@ -348,3 +348,60 @@ func TestGateConcurrent(t *testing.T) {
 	assert.Equal(t, opens, closes)
 	assert.Equal(t, uint64(opens), st.Opens)
 }
+
+// lostSource is a device that reports ErrDeviceLost on its first Read.
+type lostSource struct{ fakeSource }
+
+func (s *lostSource) Read(context.Context, []float32) (int, error) {
+	return 0, capture.ErrDeviceLost
+}
+
+// TestGateReopensLostDevice: a lost device is closed at once and opened
+// again on the next Read while the lease lasts; while reopening fails,
+// Read says ErrDeviceLost and the lease stays.
+func TestGateReopensLostDevice(t *testing.T) {
+	clock := clocktest.New(t0)
+	fd := newFakeDevice(clock)
+	var opens int
+	var failOpen error
+	dev := capture.NewDevice(capture.Info{Kind: "fake", Spec: "fake"}, func(ctx context.Context) (capture.Source, error) {
+		if failOpen != nil {
+			return nil, failOpen
+		}
+		opens++
+		fd.mu.Lock()
+		fd.events = append(fd.events, event{open: true, at: clock.Now()})
+		fd.mu.Unlock()
+		if opens == 1 {
+			return &lostSource{fakeSource{d: fd, done: make(chan struct{}), reading: make(chan struct{}, 1)}}, nil
+		}
+		return &fakeSource{d: fd, done: make(chan struct{}), reading: make(chan struct{}, 1)}, nil
+	})
+	g := capture.NewGate(dev, &capture.GateConfig{Clock: clock})
+	ctx := context.Background()
+	l, err := g.Acquire(ctx, "session", 0)
+	require.NoError(t, err)
+	defer l.Release()
+
+	buf := make([]float32, 4)
+	_, err = g.Read(ctx, buf)
+	assert.ErrorIs(t, err, capture.ErrDeviceLost)
+	fd.waitClosed(t)
+	st := g.Status()
+	assert.False(t, st.Open)
+	assert.Equal(t, 1, st.Leases, "the lease outlives the device")
+	assert.Contains(t, st.Reason, "device lost")
+
+	failOpen = errors.New("still unplugged")
+	_, err = g.Read(ctx, buf)
+	assert.ErrorIs(t, err, capture.ErrDeviceLost)
+	assert.Contains(t, err.Error(), "still unplugged")
+	assert.False(t, fd.isOpen())
+
+	failOpen = nil
+	n, err := g.Read(ctx, buf)
+	require.NoError(t, err, "plugged back in")
+	assert.Equal(t, 4, n)
+	assert.True(t, fd.isOpen())
+	assert.Equal(t, 2, opens)
+}
