@@ -58,6 +58,7 @@ type Gate struct {
 	opened  chan struct{} // closed while the device is open
 	wake    chan struct{} // tells Run the leases changed
 	shut    bool
+	shutCh  chan struct{} // closed by Close
 	reason  string // why the device is open or closed
 	since   time.Time
 	opens   uint64
@@ -75,6 +76,7 @@ func NewGate(dev *Device, cfg *GateConfig) *Gate {
 		leases: map[uint64]*Lease{},
 		opened: make(chan struct{}),
 		wake:   make(chan struct{}, 1),
+		shutCh: make(chan struct{}),
 		reason: "no consent lease held",
 	}
 	if cfg != nil && cfg.Clock != nil {
@@ -253,6 +255,8 @@ func (g *Gate) WaitOpen(ctx context.Context) error {
 	select {
 	case <-ch:
 		return nil
+	case <-g.shutCh:
+		return ErrGateClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -352,6 +356,7 @@ func (g *Gate) Close() error {
 		return nil
 	}
 	g.shut = true
+	close(g.shutCh)
 	clear(g.leases)
 	g.closeLocked("gate shut down")
 	g.wakeRun()
