@@ -293,7 +293,7 @@ func (r *Resampler) drain(dst []float32) []float32 {
 // (as dotSeqScalar does). len(x) ≥ 3·stride + len(c).
 func dot4Scalar(c, x []float32, stride int) (s0, s1, s2, s3 float32) {
 	n := len(c)
-	x0, x1, x2, x3 := x[:n], x[stride:stride+n], x[2*stride:2*stride+n], x[3*stride:3*stride+n]
+	x0, x1, x2, x3 := x[:n], x[stride:][:n], x[2*stride:][:n], x[3*stride:][:n]
 	for j, cj := range c {
 		s0 += cj * x0[j]
 		s1 += cj * x1[j]
