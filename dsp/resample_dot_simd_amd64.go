@@ -44,7 +44,7 @@ func dot4(c, x []float32, stride int) (s0, s1, s2, s3 float32) {
 		return dot4Scalar(c, x, stride)
 	}
 	n := len(c)
-	x0, x1, x2, x3 := x[:n], x[stride:stride+n], x[2*stride:2*stride+n], x[3*stride:3*stride+n]
+	x0, x1, x2, x3 := x[:n], x[stride:][:n], x[2*stride:][:n], x[3*stride:][:n]
 	var a0, a1, a2, a3 archsimd.Float32x8
 	for j := 0; j+8 <= n; j += 8 {
 		cv := archsimd.LoadFloat32x8Slice(c[j:])
