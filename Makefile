@@ -99,6 +99,6 @@ fuzz-vault: ## the vault's record decoders for FUZZTIME each
 race-portaudio: deps-portaudio ## the PortAudio tests under the race detector (checkptr off: the binding's callback handle trips it)
 	$(GO) test -race -gcflags=all=-d=checkptr=0 -count=1 -tags portaudio ./capture/... ./cmd/...
 
-bench-resample: ## resampler real-time factors, scalar and (GOEXPERIMENT=simd) AVX2 kernels, 5 runs each
+bench-resample: ## resampler real-time factors, AVX2 assembly and (purego) Go kernels, 5 runs each
 	$(GO) test -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/
-	GOEXPERIMENT=simd $(GO) test -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/
+	$(GO) test -tags purego -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/

@@ -37,9 +37,10 @@ const ResamplerStopbandDB = 75
 //	y[m] = L · Σ_{k=0}^{K−1} h[p + k·L] · x[i − k]
 //
 // so each output costs K ≈ ⌈N/L⌉ multiply-adds (rounded up to a multiple
-// of 8 with zero taps), N being the prototype's length. Built with
-// GOEXPERIMENT=simd on amd64 with AVX2 and FMA, the dot product runs on
-// 8-lane vectors (simd/archsimd); otherwise it is scalar Go.
+// of 8 with zero taps), N being the prototype's length. On amd64 with AVX2
+// and FMA the dot products run in assembly on 8-lane vectors
+// (resample_amd64.s); elsewhere, or with -tags purego, in Go. When L = 1
+// (32 and 48 kHz input) four outputs share one pass over the coefficients.
 //
 // The prototype is a Kaiser-windowed sinc,
 //
