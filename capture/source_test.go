@@ -53,7 +53,7 @@ func readAll(t *testing.T, s capture.Source, block, max int) []float32 {
 }
 
 // writeWAV writes a 16-bit PCM WAV with interleaved samples.
-func writeWAV(t *testing.T, path string, rate, channels int, samples []int16) {
+func writeWAV(t testing.TB, path string, rate, channels int, samples []int16) {
 	t.Helper()
 	var b bytes.Buffer
 	le := binary.LittleEndian
