@@ -59,7 +59,7 @@ type Gate struct {
 	wake    chan struct{} // tells Run the leases changed
 	shut    bool
 	shutCh  chan struct{} // closed by Close
-	reason  string // why the device is open or closed
+	reason  string        // why the device is open or closed
 	since   time.Time
 	opens   uint64
 	closes  uint64
