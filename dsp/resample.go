@@ -13,8 +13,8 @@ var ErrUnsupportedRate = errors.New("dsp: unsupported sample rate")
 
 // MaxResamplerTaps bounds the size of a Resampler's coefficient table
 // (L phases × K taps), so that an odd rate from a device or a file header
-// cannot make NewResampler allocate without limit. The table for
-// 11.025 kHz → 16 kHz, the largest of the common rates, holds 33,280.
+// cannot make NewResampler allocate without limit. The largest tables of
+// the common rates, for 11.025 and 22.05 kHz → 16 kHz, hold 35,840.
 const MaxResamplerTaps = 1 << 20
 
 // ResamplerStopbandDB is the stopband attenuation the Kaiser window is

@@ -160,7 +160,7 @@ func TestResamplerStopband(t *testing.T) {
 // is bit for bit what one call gives, Flush included.
 func TestResamplerStreamingEqualsOneShot(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 16))
-	for _, in := range append([]int{16000}, inputRates...) {
+	for _, in := range append([]int{16000, 24000, 96000}, inputRates...) {
 		t.Run(fmt.Sprint(in), func(t *testing.T) {
 			x := make([]float32, in/2+12345)
 			for i := range x {
