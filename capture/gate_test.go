@@ -3,6 +3,7 @@ package capture_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -407,4 +408,16 @@ func TestGateReopensLostDevice(t *testing.T) {
 	assert.Equal(t, 4, n)
 	assert.True(t, fd.isOpen())
 	assert.Equal(t, 2, opens)
+}
+
+// TestDeviceCannotBeOpenedDirectly pins the API that makes the Gate the
+// only way to audio: a Device exposes its description and nothing that
+// opens it.
+func TestDeviceCannotBeOpenedDirectly(t *testing.T) {
+	typ := reflect.TypeOf(&capture.Device{})
+	var names []string
+	for i := range typ.NumMethod() {
+		names = append(names, typ.Method(i).Name)
+	}
+	assert.Equal(t, []string{"Info"}, names, "exported methods of *capture.Device")
 }
