@@ -337,6 +337,11 @@ func (g *Gate) Run(ctx context.Context) error {
 			// Wake at the expiry, and at least every MaxCloseDelay in case
 			// the clock jumps.
 			timer = g.clock.After(min(next.Sub(now), MaxCloseDelay))
+			if g.clock.Now().Sub(now) > time.Millisecond {
+				// The clock moved while the timer was set, so it may be
+				// set too late: look again.
+				continue
+			}
 		}
 		select {
 		case <-ctx.Done():
