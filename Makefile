@@ -93,3 +93,12 @@ bench-vault: ## the vault's write benchmarks: sealed vs plaintext, batched vs un
 fuzz-vault: ## the vault's record decoders for FUZZTIME each
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRecord$$' -fuzztime=$(FUZZTIME) ./vault/
 	$(GO) test -run='^$$' -fuzz='^FuzzOpenValue$$' -fuzztime=$(FUZZTIME) ./vault/
+
+.PHONY: race-portaudio bench-resample
+
+race-portaudio: deps-portaudio ## the PortAudio tests under the race detector (checkptr off: the binding's callback handle trips it)
+	$(GO) test -race -gcflags=all=-d=checkptr=0 -count=1 -tags portaudio ./capture/... ./cmd/...
+
+bench-resample: ## resampler real-time factors, AVX2 assembly and (purego) Go kernels, 5 runs each
+	$(GO) test -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/
+	$(GO) test -tags purego -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/

@@ -58,7 +58,8 @@ type Gate struct {
 	opened  chan struct{} // closed while the device is open
 	wake    chan struct{} // tells Run the leases changed
 	shut    bool
-	reason  string // why the device is open or closed
+	shutCh  chan struct{} // closed by Close
+	reason  string        // why the device is open or closed
 	since   time.Time
 	opens   uint64
 	closes  uint64
@@ -75,6 +76,7 @@ func NewGate(dev *Device, cfg *GateConfig) *Gate {
 		leases: map[uint64]*Lease{},
 		opened: make(chan struct{}),
 		wake:   make(chan struct{}, 1),
+		shutCh: make(chan struct{}),
 		reason: "no consent lease held",
 	}
 	if cfg != nil && cfg.Clock != nil {
@@ -111,18 +113,9 @@ func (g *Gate) Acquire(ctx context.Context, reason string, ttl time.Duration) (*
 	now := g.clock.Now()
 	g.expireLocked(now)
 	if g.src == nil {
-		src, err := g.dev.open(ctx)
-		if err != nil {
-			g.reason = "open failed: " + err.Error()
-			g.log.Warn("device open failed", "device", g.dev.info.Spec, "err", err)
-			return nil, fmt.Errorf("capture: open %s: %w", g.dev.info.Spec, err)
+		if err := g.openLocked(ctx, reason); err != nil {
+			return nil, err
 		}
-		g.src = src
-		g.gen++
-		g.opens++
-		close(g.opened)
-		g.since = now
-		g.log.Info("device opened", "device", g.dev.info.Spec, "lease_reason", reason)
 	}
 	g.nextID++
 	l := &Lease{g: g, id: g.nextID, reason: reason}
@@ -133,6 +126,23 @@ func (g *Gate) Acquire(ctx context.Context, reason string, ttl time.Duration) (*
 	g.reason = fmt.Sprintf("%d consent lease(s) held", len(g.leases))
 	g.wakeRun()
 	return l, nil
+}
+
+// openLocked opens the device.
+func (g *Gate) openLocked(ctx context.Context, reason string) error {
+	src, err := g.dev.open(ctx)
+	if err != nil {
+		g.reason = "open failed: " + err.Error()
+		g.log.Warn("device open failed", "device", g.dev.info.Spec, "err", err)
+		return fmt.Errorf("capture: open %s: %w", g.dev.info.Spec, err)
+	}
+	g.src = src
+	g.gen++
+	g.opens++
+	close(g.opened)
+	g.since = g.clock.Now()
+	g.log.Info("device opened", "device", g.dev.info.Spec, "lease_reason", reason)
+	return nil
 }
 
 // Release ends the lease; the last one closes the device before Release
@@ -184,7 +194,10 @@ func (l *Lease) Reason() string { return l.reason }
 
 // Read reads from the device while a lease is held (see Source). Without
 // one it returns ErrNoConsent at once. When the last lease ends during
-// the Read, the samples are discarded and it returns ErrNoConsent.
+// the Read, the samples are discarded and it returns ErrNoConsent. When
+// the device is lost (ErrDeviceLost) the Gate closes it, and the next Read
+// opens it again if a lease is still held (returning ErrDeviceLost while
+// that fails), so a microphone plugged back in is picked up.
 // Concurrent Reads take turns.
 func (g *Gate) Read(ctx context.Context, dst []float32) (int, error) {
 	g.readMu.Lock()
@@ -195,6 +208,13 @@ func (g *Gate) Read(ctx context.Context, dst []float32) (int, error) {
 		return 0, ErrGateClosed
 	}
 	g.expireLocked(g.clock.Now())
+	if g.src == nil && len(g.leases) > 0 {
+		// The device was lost while leases are held: try it again.
+		if err := g.openLocked(ctx, "reopen after device loss"); err != nil {
+			g.mu.Unlock()
+			return 0, fmt.Errorf("%w: %v", ErrDeviceLost, err)
+		}
+	}
 	src, gen := g.src, g.gen
 	g.mu.Unlock()
 	if src == nil {
@@ -204,6 +224,11 @@ func (g *Gate) Read(ctx context.Context, dst []float32) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.expireLocked(g.clock.Now())
+	if errors.Is(err, ErrDeviceLost) && g.gen == gen {
+		// Close it now; the next Read opens it again while leases last.
+		g.closeLocked("device lost: " + err.Error())
+		return n, err
+	}
 	if g.gen != gen {
 		clear(dst[:n])
 		if g.shut {
@@ -230,6 +255,8 @@ func (g *Gate) WaitOpen(ctx context.Context) error {
 	select {
 	case <-ch:
 		return nil
+	case <-g.shutCh:
+		return ErrGateClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -310,6 +337,11 @@ func (g *Gate) Run(ctx context.Context) error {
 			// Wake at the expiry, and at least every MaxCloseDelay in case
 			// the clock jumps.
 			timer = g.clock.After(min(next.Sub(now), MaxCloseDelay))
+			if g.clock.Now().Sub(now) > time.Millisecond {
+				// The clock moved while the timer was set, so it may be
+				// set too late: look again.
+				continue
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -329,6 +361,7 @@ func (g *Gate) Close() error {
 		return nil
 	}
 	g.shut = true
+	close(g.shutCh)
 	clear(g.leases)
 	g.closeLocked("gate shut down")
 	g.wakeRun()

@@ -3,6 +3,7 @@ package capture_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -154,7 +155,10 @@ func TestGateNeverOpensWithoutLease(t *testing.T) {
 	wctx, wcancel := context.WithCancel(ctx)
 	wcancel()
 	assert.ErrorIs(t, g.WaitOpen(wctx), context.Canceled)
+	waiting := make(chan error)
+	go func() { waiting <- g.WaitOpen(context.Background()) }()
 	cancel()
+	assert.ErrorIs(t, <-waiting, capture.ErrGateClosed, "a WaitOpen in progress ends when the gate shuts down")
 	require.NoError(t, <-done)
 	_, err := g.Acquire(context.Background(), "late", 0)
 	assert.ErrorIs(t, err, capture.ErrGateClosed, "Acquire after Run returned")
@@ -347,4 +351,73 @@ func TestGateConcurrent(t *testing.T) {
 	opens, closes := fd.opens()
 	assert.Equal(t, opens, closes)
 	assert.Equal(t, uint64(opens), st.Opens)
+}
+
+// lostSource is a device that reports ErrDeviceLost on its first Read.
+type lostSource struct{ fakeSource }
+
+func (s *lostSource) Read(context.Context, []float32) (int, error) {
+	return 0, capture.ErrDeviceLost
+}
+
+// TestGateReopensLostDevice: a lost device is closed at once and opened
+// again on the next Read while the lease lasts; while reopening fails,
+// Read says ErrDeviceLost and the lease stays.
+func TestGateReopensLostDevice(t *testing.T) {
+	clock := clocktest.New(t0)
+	fd := newFakeDevice(clock)
+	var opens int
+	var failOpen error
+	dev := capture.NewDevice(capture.Info{Kind: "fake", Spec: "fake"}, func(ctx context.Context) (capture.Source, error) {
+		if failOpen != nil {
+			return nil, failOpen
+		}
+		opens++
+		fd.mu.Lock()
+		fd.events = append(fd.events, event{open: true, at: clock.Now()})
+		fd.mu.Unlock()
+		if opens == 1 {
+			return &lostSource{fakeSource{d: fd, done: make(chan struct{}), reading: make(chan struct{}, 1)}}, nil
+		}
+		return &fakeSource{d: fd, done: make(chan struct{}), reading: make(chan struct{}, 1)}, nil
+	})
+	g := capture.NewGate(dev, &capture.GateConfig{Clock: clock})
+	ctx := context.Background()
+	l, err := g.Acquire(ctx, "session", 0)
+	require.NoError(t, err)
+	defer l.Release()
+
+	buf := make([]float32, 4)
+	_, err = g.Read(ctx, buf)
+	assert.ErrorIs(t, err, capture.ErrDeviceLost)
+	fd.waitClosed(t)
+	st := g.Status()
+	assert.False(t, st.Open)
+	assert.Equal(t, 1, st.Leases, "the lease outlives the device")
+	assert.Contains(t, st.Reason, "device lost")
+
+	failOpen = errors.New("still unplugged")
+	_, err = g.Read(ctx, buf)
+	assert.ErrorIs(t, err, capture.ErrDeviceLost)
+	assert.Contains(t, err.Error(), "still unplugged")
+	assert.False(t, fd.isOpen())
+
+	failOpen = nil
+	n, err := g.Read(ctx, buf)
+	require.NoError(t, err, "plugged back in")
+	assert.Equal(t, 4, n)
+	assert.True(t, fd.isOpen())
+	assert.Equal(t, 2, opens)
+}
+
+// TestDeviceCannotBeOpenedDirectly pins the API that makes the Gate the
+// only way to audio: a Device exposes its description and nothing that
+// opens it.
+func TestDeviceCannotBeOpenedDirectly(t *testing.T) {
+	typ := reflect.TypeOf(&capture.Device{})
+	var names []string
+	for i := range typ.NumMethod() {
+		names = append(names, typ.Method(i).Name)
+	}
+	assert.Equal(t, []string{"Info"}, names, "exported methods of *capture.Device")
 }

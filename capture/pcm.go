@@ -92,6 +92,13 @@ func (pp *pcmPump) run() {
 	mono := make([]float32, nativeBlock)
 	have := 0
 	for {
+		// Audio belongs to the stream that was open when the read began:
+		// what arrives while the Device is closed is dropped, even if the
+		// Gate opens while the read waits (so the first block after an
+		// open may be dropped too, never one from before it).
+		pp.mu.Lock()
+		ring := pp.ring
+		pp.mu.Unlock()
 		k, err := pp.in.Read(raw[have:])
 		have += k
 		frames := have / frame
@@ -104,11 +111,11 @@ func (pp *pcmPump) run() {
 		}
 		rest := copy(raw, raw[frames*frame:have])
 		have = rest
-		pp.mu.Lock()
-		if frames > 0 && pp.ring != nil {
-			pp.ring.Write(mono[:frames])
+		if frames > 0 && ring != nil {
+			ring.Write(mono[:frames]) // a Ring closed meanwhile drops it
 		}
 		if err != nil {
+			pp.mu.Lock()
 			if errors.Is(err, io.EOF) {
 				err = io.EOF
 			} else {
@@ -121,6 +128,5 @@ func (pp *pcmPump) run() {
 			pp.mu.Unlock()
 			return
 		}
-		pp.mu.Unlock()
 	}
 }

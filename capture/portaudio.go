@@ -4,6 +4,7 @@ package capture
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gordonklaus/portaudio"
 )
@@ -130,12 +132,13 @@ func portaudioDevice(name string, p *params, opts *Options) (*Device, error) {
 	if opts != nil && opts.RingSeconds > 0 {
 		ringSec = opts.RingSeconds
 	}
+	clock, stall := opts.clock(), opts.stallTimeout()
 	return NewDevice(info, func(context.Context) (Source, error) {
-		return openPortAudio(name, info, ringSec, log)
+		return openPortAudio(name, info, ringSec, clock, stall, log)
 	}), nil
 }
 
-func openPortAudio(name string, info Info, ringSec float64, log *slog.Logger) (Source, error) {
+func openPortAudio(name string, info Info, ringSec float64, clock Clock, stall time.Duration, log *slog.Logger) (Source, error) {
 	paMu.Lock()
 	defer paMu.Unlock()
 	if err := portaudio.Initialize(); err != nil {
@@ -211,7 +214,16 @@ func openPortAudio(name string, info Info, ringSec float64, log *slog.Logger) (S
 		}
 		return nil
 	}
-	s, err := newStream(info, ring.Read, stop, nil)
+	// A microphone that delivers nothing for stall is gone (unplugged, or
+	// its driver wedged): say so rather than wait forever.
+	produce := func(ctx context.Context, dst []float32) (int, error) {
+		n, err := ring.readUntil(ctx, dst, clock.After(stall))
+		if errors.Is(err, errStalled) {
+			return n, fmt.Errorf("%w: %q delivered no audio for %v", ErrDeviceLost, dev.Name, stall)
+		}
+		return n, err
+	}
+	s, err := newStream(info, produce, stop, nil)
 	if err != nil {
 		_ = st.Abort()
 		_ = st.Close()
@@ -223,6 +235,13 @@ func openPortAudio(name string, info Info, ringSec float64, log *slog.Logger) (S
 	ok = true
 	log.Info("device opened", "device", dev.Name, "rate", info.NativeRate, "channels", ch)
 	return s, nil
+}
+
+func (o *Options) stallTimeout() time.Duration {
+	if o == nil || o.StallTimeout <= 0 {
+		return 2 * time.Second
+	}
+	return o.StallTimeout
 }
 
 // markLost makes the next Read report ErrOverflow: the device lost audio

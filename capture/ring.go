@@ -2,7 +2,9 @@ package capture
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"time"
 )
 
 // Ring is a bounded FIFO of samples between a producer that must never
@@ -69,6 +71,15 @@ func (r *Ring) Write(p []float32) (dropped int) {
 // to CloseWrite once the Ring is drained; ErrClosed after Close; and
 // ctx.Err() when ctx ends first.
 func (r *Ring) Read(ctx context.Context, dst []float32) (int, error) {
+	return r.readUntil(ctx, dst, nil)
+}
+
+// errStalled is readUntil's answer when timeout fires first.
+var errStalled = errors.New("capture: no audio arrived in time")
+
+// readUntil is Read that also gives up with errStalled when timeout
+// (which may be nil) fires before any sample arrives.
+func (r *Ring) readUntil(ctx context.Context, dst []float32, timeout <-chan time.Time) (int, error) {
 	if len(dst) == 0 {
 		return 0, nil
 	}
@@ -103,6 +114,8 @@ func (r *Ring) Read(ctx context.Context, dst []float32) (int, error) {
 		case <-r.ready:
 		case <-ctx.Done():
 			return 0, ctx.Err()
+		case <-timeout:
+			return 0, errStalled
 		}
 	}
 }

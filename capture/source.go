@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // SampleRate is the rate, in Hz, of every Source's output: 16 kHz mono.
@@ -31,6 +32,10 @@ var (
 	ErrNoPortAudio = errors.New("capture: built without PortAudio (build with -tags portaudio)")
 	// ErrNoDevice: no capture device matches the name or index asked for.
 	ErrNoDevice = errors.New("capture: no such capture device")
+	// ErrDeviceLost: the device stopped delivering audio (unplugged, or
+	// silent for longer than Options.StallTimeout). A Gate closes it and
+	// opens it again on the next Read while leases are held.
+	ErrDeviceLost = errors.New("capture: device lost")
 	// ErrFormat: the audio's format is not one this package reads.
 	ErrFormat = errors.New("capture: unsupported audio format")
 )
@@ -89,8 +94,8 @@ type statser interface{ Stats() Stats }
 type Options struct {
 	// Clock paces real-time sources; default SystemClock.
 	Clock Clock
-	// Stdin is what "pcm:-" reads; default os.Stdin is NOT assumed: the
-	// caller must set it to use pcm:-.
+	// Stdin is what "pcm:-" reads. There is no default: ParseSource
+	// refuses "pcm:-" when it is nil (the daemon passes os.Stdin).
 	Stdin io.Reader
 	// Logger receives device messages (PortAudio overflows); default
 	// discards.
@@ -98,6 +103,9 @@ type Options struct {
 	// RingSeconds bounds the buffer between a device callback and Read
 	// (PortAudio); default 2 s.
 	RingSeconds float64
+	// StallTimeout is how long a microphone may deliver nothing before
+	// Read gives up with ErrDeviceLost; default 2 s.
+	StallTimeout time.Duration
 }
 
 func (o *Options) clock() Clock {

@@ -53,7 +53,7 @@ func readAll(t *testing.T, s capture.Source, block, max int) []float32 {
 }
 
 // writeWAV writes a 16-bit PCM WAV with interleaved samples.
-func writeWAV(t *testing.T, path string, rate, channels int, samples []int16) {
+func writeWAV(t testing.TB, path string, rate, channels int, samples []int16) {
 	t.Helper()
 	var b bytes.Buffer
 	le := binary.LittleEndian
@@ -314,4 +314,49 @@ func TestWAVWriterRoundTrip(t *testing.T) {
 	assert.Equal(t, 1, format.Channels)
 	assert.Equal(t, 16, format.BitDepth)
 	assert.Equal(t, []float32{0, 1, -2, 32767, -32768, 32767, -32768, 101}, got)
+}
+
+// TestPCMSourceDropsAudioWhileClosed: what arrives on stdin while no
+// lease is held is read and thrown away (the writer never blocks), and
+// never delivered after the Gate opens again.
+func TestPCMSourceDropsAudioWhileClosed(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	dev, err := capture.ParseSource("pcm:-", &capture.Options{Stdin: pr})
+	require.NoError(t, err)
+	g := capture.NewGate(dev, nil)
+	defer g.Close()
+	ctx := context.Background()
+	block := func(v int16) []byte {
+		b := make([]byte, 2*512)
+		for i := 0; i < len(b); i += 2 {
+			binary.LittleEndian.PutUint16(b[i:], uint16(v))
+		}
+		return b
+	}
+	buf := make([]float32, 512)
+
+	l, err := g.Acquire(ctx, "first", 0)
+	require.NoError(t, err)
+	go func() { _, _ = pw.Write(block(1)) }()
+	_, err = g.Read(ctx, buf)
+	require.NoError(t, err)
+	assert.Equal(t, float32(1), buf[0])
+	l.Release()
+
+	// While closed: the pump still drains stdin, so this write completes.
+	_, err = pw.Write(block(2))
+	require.NoError(t, err)
+
+	l, err = g.Acquire(ctx, "second", 0)
+	require.NoError(t, err)
+	defer l.Release()
+	go func() {
+		_, _ = pw.Write(block(3))
+		_, _ = pw.Write(block(4))
+	}()
+	_, err = g.Read(ctx, buf)
+	require.NoError(t, err)
+	assert.NotEqual(t, float32(2), buf[0], "audio from while the gate was closed was delivered")
+	assert.Contains(t, []float32{3, 4}, buf[0])
 }

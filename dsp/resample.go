@@ -13,8 +13,8 @@ var ErrUnsupportedRate = errors.New("dsp: unsupported sample rate")
 
 // MaxResamplerTaps bounds the size of a Resampler's coefficient table
 // (L phases × K taps), so that an odd rate from a device or a file header
-// cannot make NewResampler allocate without limit. The table for
-// 11.025 kHz → 16 kHz, the largest of the common rates, holds 33,280.
+// cannot make NewResampler allocate without limit. The largest tables of
+// the common rates, for 11.025 and 22.05 kHz → 16 kHz, hold 35,840.
 const MaxResamplerTaps = 1 << 20
 
 // ResamplerStopbandDB is the stopband attenuation the Kaiser window is
@@ -36,8 +36,11 @@ const ResamplerStopbandDB = 75
 //
 //	y[m] = L · Σ_{k=0}^{K−1} h[p + k·L] · x[i − k]
 //
-// so each output costs K = ⌈N/L⌉ multiply-adds, N being the prototype's
-// length.
+// so each output costs K ≈ ⌈N/L⌉ multiply-adds (rounded up to a multiple
+// of 8 with zero taps), N being the prototype's length. On amd64 with AVX2
+// and FMA the dot products run in assembly on 8-lane vectors
+// (resample_amd64.s); elsewhere, or with -tags purego, in Go. When L = 1
+// (32 and 48 kHz input) four outputs share one pass over the coefficients.
 //
 // The prototype is a Kaiser-windowed sinc,
 //
@@ -109,6 +112,7 @@ func NewResampler(inRate, outRate int) (*Resampler, error) {
 		d := (need - 1 + 2*m - 1) / (2 * m) // ⌈(need−1)/(2M)⌉
 		n := 2*d*m + 1
 		k := (n + l - 1) / l
+		k = (k + 7) &^ 7 // whole 8-lane vectors; the extra taps are zero
 		if int64(k)*int64(l) > MaxResamplerTaps {
 			return nil, fmt.Errorf("%w: %d Hz → %d Hz needs %d taps", ErrUnsupportedRate, inRate, outRate, int64(k)*int64(l))
 		}
@@ -242,6 +246,27 @@ func (r *Resampler) Flush(dst []float32) []float32 {
 func (r *Resampler) drain(dst []float32) []float32 {
 	k, l, m := r.k, r.l, r.m
 	adv, step := m/l, m%l // i advances by adv (+1 when the phase wraps)
+	if l == 1 && m == 1 { // equal rates: a copy
+		dst = append(dst, r.buf[r.i:r.n]...)
+		r.i = r.n
+	}
+	if l == 1 {
+		// Every output uses the same coefficients: compute four at once,
+		// loading each coefficient once for four windows M apart. dotSeq
+		// sums in the same order as dot4, so an output is bit for bit the
+		// same whichever of them computes it (and so however the input
+		// was cut into blocks).
+		c := r.coef[0]
+		for r.i+3*m < r.n {
+			s0, s1, s2, s3 := dot4(c, r.buf[r.i-k+1:], m)
+			dst = append(dst, s0, s1, s2, s3)
+			r.i += 4 * m
+		}
+		for r.i < r.n {
+			dst = append(dst, dotSeq(c, r.buf[r.i-k+1:r.i+1]))
+			r.i += m
+		}
+	}
 	for r.i < r.n {
 		c := r.coef[r.p]
 		dst = append(dst, dot(c, r.buf[r.i-k+1:r.i+1]))
@@ -264,8 +289,34 @@ func (r *Resampler) drain(dst []float32) []float32 {
 	return dst
 }
 
-// dot returns Σ a[j]·b[j] for len(a) ≤ len(b), with four accumulators.
-func dot(a, b []float32) float32 {
+// dot4Scalar returns the dot products of c with the four windows of x
+// starting at 0, stride, 2·stride and 3·stride, each summed in order
+// (as dotSeqScalar does). len(x) ≥ 3·stride + len(c).
+func dot4Scalar(c, x []float32, stride int) (s0, s1, s2, s3 float32) {
+	n := len(c)
+	x0, x1, x2, x3 := x[:n], x[stride:][:n], x[2*stride:][:n], x[3*stride:][:n]
+	for j, cj := range c {
+		s0 += cj * x0[j]
+		s1 += cj * x1[j]
+		s2 += cj * x2[j]
+		s3 += cj * x3[j]
+	}
+	return s0, s1, s2, s3
+}
+
+// dotSeqScalar returns Σ c[j]·x[j], summed in order.
+func dotSeqScalar(c, x []float32) float32 {
+	x = x[:len(c)]
+	var s float32
+	for j, cj := range c {
+		s += cj * x[j]
+	}
+	return s
+}
+
+// dotScalar returns Σ a[j]·b[j] for len(a) ≤ len(b), with four
+// accumulators.
+func dotScalar(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	for len(a) >= 4 && len(b) >= 4 {
