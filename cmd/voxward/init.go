@@ -103,9 +103,7 @@ func runInit(_ context.Context, sio *stdio, args []string) error {
 			}
 		}
 	}
-	if _, isFile := key.(vault.FileKey); !isFile {
-		fmt.Fprintf(sio.out, "master key from %s\n", key.Describe())
-	}
+	fmt.Fprintf(sio.out, "master key from %s\n", key.Describe())
 
 	devPath := filepath.Join(*dir, agent.DeviceKeyFile)
 	pub, err := agent.CreateDeviceKey(devPath)

@@ -71,6 +71,7 @@ func TestInitWithConfiguredKey(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	code, out, errOut := runCLI(t, "", "init", "--state-dir", dir, "--key-file", keyPath)
 	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "file "+keyPath)
 	_, err := os.Stat(filepath.Join(dir, vault.MasterKeyFile))
 	assert.ErrorIs(t, err, os.ErrNotExist, "init made a master key although one was configured")
 	code, out, errOut = runCLI(t, "", "token", "list", "--state-dir", dir, "--key-file", keyPath)
