@@ -245,7 +245,7 @@ func (a *App) openState() (*vault.Store, string, error) {
 		Logger: a.base.With("component", "vault"),
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("agent: open vault %s: %w", path, err)
+		return nil, "", fmt.Errorf("agent: open vault: %w", err)
 	}
 	return store, deviceID, nil
 }
