@@ -326,12 +326,15 @@ func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
 	a.mu.Lock()
 	device := a.deviceID
 	a.mu.Unlock()
+	src := a.gate.Info()
+	// What Read delivers, whether or not the device has been opened yet.
+	src.SampleRate, src.Channels = capture.SampleRate, 1
 	writeJSON(w, http.StatusOK, Status{
 		Capture: CaptureStatus{
 			Open: gs.Open, Reason: gs.Reason, Leases: gs.Leases, Since: gs.Since,
 			Opens: gs.Opens, Closes: gs.Closes, Overflows: gs.Overflows,
 		},
-		Source:   a.gate.Info(),
+		Source:   src,
 		Levels:   gs.Levels,
 		Pipeline: a.pipe.status(),
 		Sessions: a.sess.status(),

@@ -89,21 +89,24 @@ func runInit(_ context.Context, sio *stdio, args []string) error {
 		return fmt.Errorf("%s: %w", dbPath, err)
 	}
 
+	created := false
 	if key == nil {
 		key = vault.DefaultKeySource(*dir)
 		if _, isCred := key.(vault.CredentialKey); !isCred {
 			keyPath := filepath.Join(*dir, vault.MasterKeyFile)
 			switch err := vault.CreateKeyFile(keyPath); {
 			case err == nil:
+				created = true
 				fmt.Fprintf(sio.out, "created master key %s (mode 0600)\n", keyPath)
 			case errors.Is(err, fs.ErrExist):
-				fmt.Fprintf(sio.out, "using the existing master key %s\n", keyPath)
 			default:
 				return fmt.Errorf("create master key: %w", err)
 			}
 		}
 	}
-	fmt.Fprintf(sio.out, "master key from %s\n", key.Describe())
+	if !created {
+		fmt.Fprintf(sio.out, "master key from %s\n", key.Describe())
+	}
 
 	devPath := filepath.Join(*dir, agent.DeviceKeyFile)
 	pub, err := agent.CreateDeviceKey(devPath)

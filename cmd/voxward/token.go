@@ -128,7 +128,7 @@ func openStateVault(dir string, key vault.KeySource) (*vault.Store, error) {
 	}
 	s, err := vault.Open(path, &vault.Options{Key: key})
 	if errors.Is(err, vault.ErrLocked) {
-		return nil, fmt.Errorf("%s: %w; stop the daemon first (going through the API with --url is not built yet)", path, err)
+		return nil, fmt.Errorf("%w; stop the daemon first (going through the API with --url is not built yet)", err)
 	}
 	return s, err
 }
