@@ -92,3 +92,10 @@ bench-vault: ## the vault's write benchmarks: sealed vs plaintext, batched vs un
 fuzz-vault: ## the vault's record decoders for FUZZTIME each
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRecord$$' -fuzztime=$(FUZZTIME) ./vault/
 	$(GO) test -run='^$$' -fuzz='^FuzzOpenValue$$' -fuzztime=$(FUZZTIME) ./vault/
+
+DEMO_WAV    ?= $(SHARED)/data/librispeech/train-clean-100/909/909-131041-0000.wav
+
+.PHONY: demo-wav
+demo-wav: build ## the demo on recorded speech (DEMO_WAV, looped) instead of the tone; needs ../shared/data
+	@test -f "$(DEMO_WAV)" || { echo "demo-wav: $(DEMO_WAV) not found (set DEMO_WAV=FILE.wav or SHARED=DIR)"; exit 1; }
+	@SOURCE='wav:$(DEMO_WAV)?loop=1' ./scripts/demo.sh $(BIN)/voxward

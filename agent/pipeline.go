@@ -100,6 +100,11 @@ func (p *pipeline) Run(ctx context.Context) error {
 		if err := p.gate.WaitOpen(ctx); err != nil {
 			return nil // ctx ended or the gate shut down
 		}
+		// The session change that opened the gate is handled by opening.
+		select {
+		case <-p.wake:
+		default:
+		}
 		p.setState("running")
 		err := p.readOpen(ctx, buf, &feats)
 		feats = p.fb.Flush(feats[:0])
@@ -131,22 +136,27 @@ func (p *pipeline) Run(ctx context.Context) error {
 // readOpen reads and processes until a Read fails with anything but
 // ErrOverflow, and returns that error.
 func (p *pipeline) readOpen(ctx context.Context, buf []float32, feats *[]float32) error {
-	dim := p.fb.Dim()
 	for {
 		n, err := p.gate.Read(ctx, buf)
 		if n > 0 {
-			t0 := time.Now()
-			*feats = p.fb.Accept((*feats)[:0], buf[:n])
-			p.fbankNanos.Add(int64(time.Since(t0)))
-			p.samples.Add(uint64(n))
-			p.frames.Add(uint64(len(*feats) / dim))
-			// Nothing consumes the features yet: drop them now.
-			clear(*feats)
+			*feats = p.process((*feats)[:0], buf[:n])
 		}
 		if err != nil && !errors.Is(err, capture.ErrOverflow) {
 			return err
 		}
 	}
+}
+
+// process turns samples into fbank frames (appended to feats, which it
+// returns), counts them, and drops them: nothing consumes them yet.
+func (p *pipeline) process(feats, samples []float32) []float32 {
+	t0 := time.Now()
+	feats = p.fb.Accept(feats, samples)
+	p.fbankNanos.Add(int64(time.Since(t0)))
+	p.samples.Add(uint64(len(samples)))
+	p.frames.Add(uint64(len(feats) / p.fb.Dim()))
+	clear(feats)
+	return feats
 }
 
 // sleep waits for a session change, the timer (nil: none) or the end of

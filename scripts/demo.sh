@@ -2,10 +2,11 @@
 # voxward demo: the main job, end to end, on a generated source.
 #
 #   scripts/demo.sh BIN            (make demo runs it with bin/voxward)
+#   SOURCE='wav:FILE.wav?loop=1' scripts/demo.sh BIN   (make demo-wav)
 #
 # It makes a state directory (a fresh temporary one, or $STATE_DIR when set;
 # it must not hold a vault yet), runs "voxward init", starts "voxward serve
-# --source tone" on a free loopback port, and walks through the API: health,
+# --source $SOURCE" (default tone, a generated sine) on a free loopback port, and walks through the API: health,
 # status with the capture gate closed, refusals, a session that opens the
 # gate (levels and fbank frames from live audio), stopping it (the gate
 # closes), then SIGTERM and "voxward vault verify". Each step says what it
@@ -31,6 +32,7 @@ else
 	STATE=$WORK/state
 	KEEP_STATE=0
 fi
+SOURCE=${SOURCE:-tone}
 PID=
 
 cleanup() {
@@ -86,8 +88,8 @@ KIOSK=$("$BIN" token create --state-dir "$STATE" --role kiosk | tail -n 1)
 "$BIN" token list --state-dir "$STATE" | sed 's/^/   /'
 proved "tokens per role; the list shows ids and roles, never a secret"
 
-step "voxward serve --state-dir $STATE --listen 127.0.0.1:0 --source tone (in the background)"
-"$BIN" serve --state-dir "$STATE" --listen 127.0.0.1:0 --source tone >"$WORK/serve.out" 2>"$WORK/serve.log" &
+step "voxward serve --state-dir $STATE --listen 127.0.0.1:0 --source $SOURCE (in the background)"
+"$BIN" serve --state-dir "$STATE" --listen 127.0.0.1:0 --source "$SOURCE" >"$WORK/serve.out" 2>"$WORK/serve.log" &
 PID=$!
 URL=
 i=0
