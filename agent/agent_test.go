@@ -337,19 +337,26 @@ func TestVaultLockedBySecondDaemon(t *testing.T) {
 }
 
 // advanceUntil moves the fake clock in 100 ms steps, each once the daemon
-// waits on it, until cond holds (at most 100 steps).
+// waits on it, until cond holds: at most 100 steps. The daemon may reach
+// cond without waiting on the clock again (a source that ends), so the
+// wait for a waiter gives up after a moment of real time and cond is
+// checked again; the whole wait is bounded by 10 s of real time.
 func advanceUntil(t *testing.T, clk *clocktest.Fake, cond func() bool) {
 	t.Helper()
-	done := make(chan struct{})
-	defer close(done)
-	for range 100 {
-		if cond() {
-			return
+	deadline := time.Now().Add(10 * time.Second)
+	steps := 0
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), "condition not reached within 10 s (%d fake steps)", steps)
+		require.Less(t, steps, 100, "condition not reached after 10 s of fake time")
+		giveUp := make(chan struct{})
+		timer := time.AfterFunc(20*time.Millisecond, func() { close(giveUp) })
+		waiting := clk.BlockUntil(1, giveUp)
+		timer.Stop()
+		if waiting {
+			clk.Advance(100 * time.Millisecond)
+			steps++
 		}
-		require.True(t, clk.BlockUntil(1, done))
-		clk.Advance(100 * time.Millisecond)
 	}
-	require.True(t, cond(), "condition not reached after 10 s of fake time")
 }
 
 func TestSessionOpensAndClosesTheGate(t *testing.T) {
