@@ -524,3 +524,53 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	_, err := agent.New(cfg, nil)
 	assert.True(t, errors.Is(err, agent.ErrConfig), "New with a public listen address = %v, want ErrConfig", err)
 }
+
+// A session's participants must be active subjects whose consent grants
+// recognition; otherwise nothing opens.
+func TestSessionParticipantsNeedConsent(t *testing.T) {
+	st := newState(t)
+	s := st.openVault(t)
+	a := vault.Actor{TokenID: "test", Role: vault.RoleTechnician}
+	subject := func(purposes ...vault.Purpose) vault.ID {
+		sub, _, err := s.CreateSubject(a, vault.NewSubject{DisplayName: "Speaker", Contact: "s@example.org", Consent: vault.Consent{
+			Kind: vault.ConsentGrant, DisclosureSHA256: strings.Repeat("ab", 32), Signature: "Speaker", Purposes: purposes,
+		}})
+		require.NoError(t, err)
+		return sub.ID
+	}
+	ok := subject(vault.PurposeRecognition)
+	researchOnly := subject(vault.PurposeResearch)
+	restricted := subject(vault.PurposeRecognition)
+	_, err := s.SetStatus(a, restricted, vault.StatusRestricted)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	d := start(t, st.config())
+	tech := st.tokens[vault.RoleTechnician]
+	for _, tc := range []struct {
+		name string
+		ids  []vault.ID
+		want string
+	}{
+		{"research only", []vault.ID{ok, researchOnly}, "did not grant recognition"},
+		{"restricted", []vault.ID{restricted}, "restricted"},
+		{"unknown", []vault.ID{vault.NewID()}, "does not exist"},
+	} {
+		body, err := json.Marshal(map[string]any{"title": "t", "participants": tc.ids})
+		require.NoError(t, err)
+		r := d.do(t, "POST", "/v1/sessions", tech, string(body))
+		assert.Equal(t, http.StatusUnprocessableEntity, r.code, "%s: %s", tc.name, r.body)
+		assert.Contains(t, string(r.body), tc.want, tc.name)
+		assert.NotContains(t, string(r.body), "Speaker", "%s: an error names the subject", tc.name)
+	}
+	assert.Zero(t, d.status(t, tech).Capture.Opens, "a refused session opened the source")
+
+	body, err := json.Marshal(map[string]any{"title": "t", "participants": []vault.ID{ok}})
+	require.NoError(t, err)
+	r := d.do(t, "POST", "/v1/sessions", tech, string(body))
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	var sr agent.SessionResponse
+	r.json(t, &sr)
+	assert.Equal(t, 1, sr.Participants)
+	assert.True(t, sr.Capture.Open)
+}
