@@ -98,4 +98,9 @@ DEMO_WAV    ?= $(SHARED)/data/librispeech/train-clean-100/909/909-131041-0000.wa
 .PHONY: demo-wav
 demo-wav: build ## the demo on recorded speech (DEMO_WAV, looped) instead of the tone; needs ../shared/data
 	@test -f "$(DEMO_WAV)" || { echo "demo-wav: $(DEMO_WAV) not found (set DEMO_WAV=FILE.wav or SHARED=DIR)"; exit 1; }
-	@SOURCE='wav:$(DEMO_WAV)?loop=1' ./scripts/demo.sh $(BIN)/voxward
+	@GO='$(GO)' SOURCE='wav:$(DEMO_WAV)?loop=1' ./scripts/demo.sh $(BIN)/voxward
+
+.PHONY: fuzz-agent
+fuzz-agent: ## the agent's decoders (config file, session request body) for FUZZTIME each
+	$(GO) test -run='^$$' -fuzz='^FuzzParseConfig$$' -fuzztime=$(FUZZTIME) ./agent/
+	$(GO) test -run='^$$' -fuzz='^FuzzSessionRequest$$' -fuzztime=$(FUZZTIME) ./agent/

@@ -62,7 +62,7 @@ die() {
 
 step "build the demo's HTTP client (Go only; no curl needed)"
 mkdir -p "$WORK/bin"
-(cd "$ROOT" && go build -o "$WORK/bin/demo-http" ./scripts/demo-http.go) || die "could not build scripts/demo-http.go"
+(cd "$ROOT" && "${GO:-go}" build -o "$WORK/bin/demo-http" ./scripts/demo-http.go) || die "could not build scripts/demo-http.go"
 HTTP=$WORK/bin/demo-http
 echo "   $HTTP"
 
