@@ -273,6 +273,22 @@ func TestHostAndOriginRefused(t *testing.T) {
 	assert.Equal(t, http.StatusMisdirectedRequest, r.code)
 }
 
+func TestStatusCountsTheVault(t *testing.T) {
+	st := newState(t)
+	v := st.openVault(t)
+	_, err := v.AppendOutbox(vault.OutboxEntry{Kind: "device_health", Payload: []byte(`{}`)}, vault.OutboxEntry{Kind: "device_health", Payload: []byte(`{}`)})
+	require.NoError(t, err)
+	require.NoError(t, v.Close())
+	d := start(t, st.config())
+	s := d.status(t, st.tokens[vault.RoleTechnician])
+	assert.Equal(t, 2, s.Outbox.Entries)
+	assert.Equal(t, 4, s.Vault.Records["token"])
+	assert.Positive(t, s.Vault.AuditEntries)
+	assert.Positive(t, s.Vault.FileBytes)
+	assert.Equal(t, agent.Version, s.Version)
+	assert.Equal(t, 16000, s.Source.SampleRate)
+}
+
 func TestBodiesAreChecked(t *testing.T) {
 	st := newState(t)
 	cfg := st.config()

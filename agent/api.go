@@ -342,7 +342,7 @@ func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
 			Records: st.Records, DataKeys: st.DataKeys, AuditEntries: st.AuditEntries,
 			FileBytes: st.FileBytes, KEKEpoch: st.KEKEpoch,
 		},
-		Outbox:  OutboxStatus{Entries: st.Records["outbox"]},
+		Outbox:  OutboxStatus{Entries: st.Records["outbox entry"]},
 		Device:  device,
 		Version: version(),
 	})
