@@ -102,3 +102,15 @@ race-portaudio: deps-portaudio ## the PortAudio tests under the race detector (c
 bench-resample: ## resampler real-time factors, AVX2 assembly and (purego) Go kernels, 5 runs each
 	$(GO) test -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/
 	$(GO) test -tags purego -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/
+
+DEMO_WAV    ?= $(SHARED)/data/librispeech/train-clean-100/909/909-131041-0000.wav
+
+.PHONY: demo-wav
+demo-wav: build ## the demo on recorded speech (DEMO_WAV, looped) instead of the tone; needs ../shared/data
+	@test -f "$(DEMO_WAV)" || { echo "demo-wav: $(DEMO_WAV) not found (set DEMO_WAV=FILE.wav or SHARED=DIR)"; exit 1; }
+	@GO='$(GO)' SOURCE='wav:$(DEMO_WAV)?loop=1' ./scripts/demo.sh $(BIN)/voxward
+
+.PHONY: fuzz-agent
+fuzz-agent: ## the agent's decoders (config file, session request body) for FUZZTIME each
+	$(GO) test -run='^$$' -fuzz='^FuzzParseConfig$$' -fuzztime=$(FUZZTIME) ./agent/
+	$(GO) test -run='^$$' -fuzz='^FuzzSessionRequest$$' -fuzztime=$(FUZZTIME) ./agent/

@@ -1,0 +1,433 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/vault"
+)
+
+// roleNone marks a route that needs no token.
+const roleNone = "none"
+
+// maxTokenLen caps a bearer token before it is hashed.
+const maxTokenLen = 256
+
+// handler is the local API: one versioned route table behind the
+// Host/Origin checks, the body limit and the request counter.
+func (a *App) handler() http.Handler {
+	mux := http.NewServeMux()
+	route := func(pattern, role string, h http.HandlerFunc) {
+		mux.Handle(pattern, a.authorize(role, h))
+	}
+	route("GET /v1/health", roleNone, a.handleHealth)
+	route("GET /v1/status", vault.RoleTechnician, a.handleStatus)
+	route("GET /metrics", a.cfg.MetricsRole, a.metrics.handler().ServeHTTP)
+	route("POST /v1/sessions", vault.RoleTechnician, a.handleSessionStart)
+	route("POST /v1/sessions/{id}/stop", vault.RoleTechnician, a.handleSessionStop)
+	return a.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// No route: the mux's own answer (404, or 405 with Allow), as JSON.
+		var rec headerRecorder
+		h.ServeHTTP(&rec, r)
+		if allow := rec.Header().Get("Allow"); rec.code == http.StatusMethodNotAllowed && allow != "" {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; allowed: "+allow)
+			return
+		}
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	}))
+}
+
+// headerRecorder keeps the status and headers of a response and drops
+// its body.
+type headerRecorder struct {
+	h    http.Header
+	code int
+}
+
+func (h *headerRecorder) Header() http.Header {
+	if h.h == nil {
+		h.h = http.Header{}
+	}
+	return h.h
+}
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerRecorder) WriteHeader(code int)        { h.code = code }
+
+// statusWriter remembers the status code for the request counter.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushing).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// guard refuses requests for a Host that is not ours (DNS rebinding) and
+// browser requests from a foreign Origin (CSRF), caps bodies, and counts
+// every request by route pattern and status.
+func (a *App) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			route := r.Pattern
+			if route == "" || route == "/" {
+				route = "unmatched"
+			}
+			a.metrics.observe(route, sw.code)
+		}()
+		sw.Header().Set("X-Content-Type-Options", "nosniff")
+		sw.Header().Set("Cache-Control", "no-store")
+		if !a.hostAllowed(r.Host) {
+			a.log.Warn("request refused: host not allowed", "remote", r.RemoteAddr)
+			writeError(sw, http.StatusMisdirectedRequest, "host_not_allowed", "the Host header names no address this daemon answers to")
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r.Host) {
+			a.log.Warn("request refused: foreign origin", "remote", r.RemoteAddr)
+			writeError(sw, http.StatusForbidden, "origin_refused", "requests from another web origin are refused")
+			return
+		}
+		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+			writeError(sw, http.StatusForbidden, "origin_refused", "cross-site requests are refused")
+			return
+		}
+		r.Body = http.MaxBytesReader(sw, r.Body, a.cfg.MaxBodyBytes)
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// hostAllowed reports whether host (the Host header, with or without a
+// port) names this daemon: localhost, a loopback address, the listen host
+// or a configured name.
+func (a *App) hostAllowed(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	for _, h := range a.cfg.AllowedHosts {
+		if strings.EqualFold(strings.TrimSuffix(h, "."), host) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameOrigin reports whether a browser's Origin is the daemon's own page:
+// http(s) with the same host and port as the (already allowed) Host.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, host)
+}
+
+type ctxKey struct{}
+
+// caller is who made an authorised request.
+type caller struct {
+	token vault.Token
+}
+
+func (c caller) actor(purpose string) vault.Actor {
+	return vault.Actor{TokenID: c.token.ID.String(), Role: c.token.Role, Purpose: purpose}
+}
+
+func callerFrom(ctx context.Context) caller {
+	c, _ := ctx.Value(ctxKey{}).(caller)
+	return c
+}
+
+// authorize checks the bearer token and its role: admin may do
+// everything, other roles only routes for that role.
+func (a *App) authorize(role string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if role == roleNone {
+			h(w, r)
+			return
+		}
+		auth := r.Header.Get("Authorization")
+		scheme, secret, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" || len(secret) > maxTokenLen {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="voxward"`)
+			writeError(w, http.StatusUnauthorized, "unauthenticated", "this endpoint needs Authorization: Bearer TOKEN")
+			return
+		}
+		store := a.vaultStore()
+		if store == nil {
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "the vault is not open")
+			return
+		}
+		tok, err := store.AuthenticateToken(vault.BearerToken(secret))
+		if err != nil {
+			if !errors.Is(err, vault.ErrNotFound) {
+				a.log.Error("token check failed", "err", err)
+				writeError(w, http.StatusInternalServerError, "internal", "token check failed")
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="voxward", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unauthenticated", "unknown or revoked token")
+			return
+		}
+		if tok.Role != vault.RoleAdmin && tok.Role != role {
+			writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("a %s token may not call this endpoint (it needs %s)", tok.Role, role))
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, caller{token: tok})))
+	})
+}
+
+// apiError is the body of every error response.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var e apiError
+	e.Error.Code, e.Error.Message = code, msg
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client went away; nothing to do
+}
+
+// decodeJSON reads one JSON object (Content-Type application/json, unknown
+// fields refused) into v. An empty body leaves v as it is when allowEmpty.
+// On failure it writes the error response and returns false.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) bool {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit))
+		} else {
+			writeError(w, http.StatusBadRequest, "bad_body", "could not read the body")
+		}
+		return false
+	}
+	if len(raw) == 0 && allowEmpty {
+		return true
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "bad_content_type", "send Content-Type: application/json")
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_json", "the body is not the JSON object this endpoint takes: "+err.Error())
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "bad_json", "the body holds more than one JSON value")
+		return false
+	}
+	return true
+}
+
+func (a *App) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// Status is the body of GET /v1/status.
+type Status struct {
+	Capture  CaptureStatus   `json:"capture"`
+	Source   capture.Info    `json:"source"`
+	Levels   capture.Levels  `json:"levels"`
+	Pipeline PipelineStatus  `json:"pipeline"`
+	Sessions []SessionStatus `json:"sessions"`
+	Vault    VaultStatus     `json:"vault"`
+	Outbox   OutboxStatus    `json:"outbox"`
+	Device   string          `json:"device"`
+	Version  string          `json:"version"`
+}
+
+// CaptureStatus says whether the source is open and why.
+type CaptureStatus struct {
+	Open      bool      `json:"open"`
+	Reason    string    `json:"reason"`
+	Leases    int       `json:"leases"`
+	Since     time.Time `json:"since"`
+	Opens     uint64    `json:"opens"`
+	Closes    uint64    `json:"closes"`
+	Overflows uint64    `json:"overflows"`
+}
+
+// VaultStatus counts what the vault holds, decrypting nothing.
+type VaultStatus struct {
+	Records      map[string]int `json:"records"`
+	DataKeys     int            `json:"data_keys"`
+	AuditEntries int            `json:"audit_entries"`
+	FileBytes    int64          `json:"file_bytes"`
+	KEKEpoch     uint32         `json:"kek_epoch"`
+}
+
+// OutboxStatus counts the de-identified records waiting for sync.
+type OutboxStatus struct {
+	Entries int `json:"entries"`
+}
+
+func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
+	gs := a.gate.Status()
+	st, err := a.vaultStore().Stats()
+	if err != nil {
+		a.log.Error("vault stats", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "vault statistics failed")
+		return
+	}
+	a.mu.Lock()
+	device := a.deviceID
+	a.mu.Unlock()
+	src := a.gate.Info()
+	// What Read delivers, whether or not the device has been opened yet.
+	src.SampleRate, src.Channels = capture.SampleRate, 1
+	writeJSON(w, http.StatusOK, Status{
+		Capture: CaptureStatus{
+			Open: gs.Open, Reason: gs.Reason, Leases: gs.Leases, Since: gs.Since,
+			Opens: gs.Opens, Closes: gs.Closes, Overflows: gs.Overflows,
+		},
+		Source:   src,
+		Levels:   gs.Levels,
+		Pipeline: a.pipe.status(),
+		Sessions: a.sess.status(),
+		Vault: VaultStatus{
+			Records: st.Records, DataKeys: st.DataKeys, AuditEntries: st.AuditEntries,
+			FileBytes: st.FileBytes, KEKEpoch: st.KEKEpoch,
+		},
+		Outbox:  OutboxStatus{Entries: st.Records["outbox entry"]},
+		Device:  device,
+		Version: version(),
+	})
+}
+
+// sessionRequest is the body of POST /v1/sessions.
+type sessionRequest struct {
+	Title        string     `json:"title"`
+	Participants []vault.ID `json:"participants"`
+}
+
+// SessionResponse is the body of the session endpoints' answers.
+type SessionResponse struct {
+	SessionID    string        `json:"session_id"`
+	Started      time.Time     `json:"started"`
+	Stopped      time.Time     `json:"stopped,omitzero"`
+	Participants int           `json:"participants"`
+	Capture      CaptureStatus `json:"capture"`
+}
+
+func (a *App) captureStatus() CaptureStatus {
+	gs := a.gate.Status()
+	return CaptureStatus{Open: gs.Open, Reason: gs.Reason, Leases: gs.Leases, Since: gs.Since, Opens: gs.Opens, Closes: gs.Closes, Overflows: gs.Overflows}
+}
+
+func (a *App) handleSessionStart(w http.ResponseWriter, r *http.Request) {
+	var req sessionRequest
+	if !decodeJSON(w, r, &req, true) {
+		return
+	}
+	if len(req.Title) > vault.MaxNameLen {
+		writeError(w, http.StatusUnprocessableEntity, "invalid", fmt.Sprintf("title is longer than %d bytes", vault.MaxNameLen))
+		return
+	}
+	if len(req.Participants) > MaxParticipants {
+		writeError(w, http.StatusUnprocessableEntity, "invalid", fmt.Sprintf("more than %d participants", MaxParticipants))
+		return
+	}
+	actor := callerFrom(r.Context()).actor("session")
+	sess, err := a.sess.start(r.Context(), a.vaultStore(), actor, req.Title, req.Participants)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrParticipant), errors.Is(err, vault.ErrInvalid):
+		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
+		return
+	case errors.Is(err, ErrCapture), errors.Is(err, capture.ErrGateClosed):
+		writeError(w, http.StatusServiceUnavailable, "capture_unavailable", err.Error())
+		return
+	case errors.Is(err, vault.ErrFull):
+		writeError(w, http.StatusInsufficientStorage, "vault_full", err.Error())
+		return
+	default:
+		a.log.Error("start session", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "could not start the session")
+		return
+	}
+	writeJSON(w, http.StatusCreated, SessionResponse{
+		SessionID: sess.ID.String(), Started: sess.Started, Participants: len(sess.Participants),
+		Capture: a.captureStatus(),
+	})
+}
+
+func (a *App) handleSessionStop(w http.ResponseWriter, r *http.Request) {
+	if !decodeJSON(w, r, &struct{}{}, true) {
+		return
+	}
+	id, err := vault.ParseID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "not_found", "no live session with that id")
+		return
+	}
+	actor := callerFrom(r.Context()).actor("session")
+	sess, err := a.sess.stop(a.vaultStore(), actor, id)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNoSession):
+		writeError(w, http.StatusNotFound, "not_found", "no live session with that id")
+		return
+	default:
+		a.log.Error("stop session", "session", id.String(), "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "the session stopped but could not be recorded")
+		return
+	}
+	writeJSON(w, http.StatusOK, SessionResponse{
+		SessionID: sess.ID.String(), Started: sess.Started, Stopped: sess.Stopped, Participants: len(sess.Participants),
+		Capture: a.captureStatus(),
+	})
+}

@@ -1,0 +1,54 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// FuzzSessionRequest feeds POST /v1/sessions bodies to the decoder behind
+// the body limit: it either yields a request that survives a JSON round
+// trip, or answers 4xx with the API's error shape. Never a panic or a 5xx.
+func FuzzSessionRequest(f *testing.F) {
+	f.Add([]byte(`{"title":"keynote","participants":["00112233445566778899aabbccddeeff"]}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(``))
+	f.Add([]byte(`{"title":"a"} {}`))
+	f.Add([]byte(`{"participants":["zz"]}`))
+	f.Add([]byte(`{"title":"a","extra":true}`))
+	f.Add(bytes.Repeat([]byte(`[`), 5000))
+	const limit = 4096
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if len(body) > 2*limit {
+			return
+		}
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("POST", "/v1/sessions", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		var req sessionRequest
+		if decodeJSON(w, r, &req, true) {
+			out, err := json.Marshal(req)
+			if err != nil {
+				t.Fatalf("decoded request does not encode: %v", err)
+			}
+			var again sessionRequest
+			if err := json.Unmarshal(out, &again); err != nil {
+				t.Fatalf("round trip of %s: %v", out, err)
+			}
+			if again.Title != req.Title || len(again.Participants) != len(req.Participants) {
+				t.Fatalf("round trip changed %+v into %+v", req, again)
+			}
+			return
+		}
+		if w.Code < 400 || w.Code >= 500 {
+			t.Fatalf("decodeJSON refused %q with status %d, want 4xx", body, w.Code)
+		}
+		var e apiError
+		if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+			t.Fatalf("error body %q is not {\"error\":{\"code\",\"message\"}}", w.Body.String())
+		}
+	})
+}

@@ -1,0 +1,185 @@
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/voxward/voxward/capture"
+)
+
+// ErrConfig means the configuration is invalid: a bad value, an unknown
+// key in the file, or a file that does not parse.
+var ErrConfig = errors.New("agent: invalid configuration")
+
+// MaxConfigBytes caps the size of a configuration file.
+const MaxConfigBytes = 1 << 20
+
+// Config is the daemon's configuration. DefaultConfig holds every default;
+// a TOML file (LoadConfigFile) and then command-line flags override them;
+// Validate checks the result once, before New uses it.
+type Config struct {
+	// StateDir holds vault.db, vault.keyring, master.key and device.key
+	// (required).
+	StateDir string `toml:"state_dir"`
+	// Listen is the local API's address. It must be a loopback address:
+	// the API has no TLS yet.
+	Listen string `toml:"listen"`
+	// Source is the audio source spec (capture.ParseSource): tone,
+	// wav:PATH[?loop=1], pcm:-, portaudio[:DEVICE].
+	Source string `toml:"source"`
+	// KeyFile names the master key file; empty: the systemd credential
+	// voxward-master-key when present, else StateDir/master.key.
+	KeyFile string `toml:"key_file"`
+	// AllowedHosts are the names the API answers to in the Host header
+	// besides localhost, 127.0.0.1 and [::1] (DNS rebinding defence).
+	AllowedHosts []string `toml:"allowed_hosts"`
+	// MetricsRole is the role GET /metrics needs: "none" (no token),
+	// "admin", "technician" (admins always pass).
+	MetricsRole string `toml:"metrics_role"`
+	// MaxBodyBytes caps a request body.
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// SessionMax ends a session's consent lease this long after it started
+	// unless it is stopped earlier, so a forgotten session cannot keep the
+	// microphone open (0: no limit).
+	SessionMax Duration `toml:"session_max"`
+	// ShutdownTimeout bounds the wait for open requests at shutdown.
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+}
+
+// Duration is a time.Duration that reads and writes as "90s", "12h".
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Defaults.
+const (
+	DefaultListen          = "127.0.0.1:7480"
+	DefaultSource          = "tone"
+	DefaultMetricsRole     = "technician"
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultSessionMax      = 12 * time.Hour
+	DefaultShutdownTimeout = 5 * time.Second
+)
+
+// DefaultConfig returns the configuration with every default filled in;
+// only StateDir has none.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          DefaultListen,
+		Source:          DefaultSource,
+		MetricsRole:     DefaultMetricsRole,
+		MaxBodyBytes:    DefaultMaxBodyBytes,
+		SessionMax:      Duration(DefaultSessionMax),
+		ShutdownTimeout: Duration(DefaultShutdownTimeout),
+	}
+}
+
+// LoadConfigFile reads a TOML configuration file over DefaultConfig. Keys
+// it does not know are an error (ErrConfig), so a typo does not silently
+// fall back to a default. It does not validate: call Validate after
+// applying any overrides.
+func LoadConfigFile(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("agent: config: %w", err)
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	if err != nil {
+		return Config{}, fmt.Errorf("agent: config %s: %w", path, err)
+	}
+	if len(raw) > MaxConfigBytes {
+		return Config{}, fmt.Errorf("%w: %s is larger than %d bytes", ErrConfig, path, MaxConfigBytes)
+	}
+	cfg, err := ParseConfig(raw)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig decodes TOML over DefaultConfig, rejecting unknown keys.
+func ParseConfig(raw []byte) (Config, error) {
+	cfg := DefaultConfig()
+	md, err := toml.NewDecoder(bytes.NewReader(raw)).Decode(&cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		sort.Strings(keys)
+		return Config{}, fmt.Errorf("%w: unknown key(s) %s", ErrConfig, strings.Join(keys, ", "))
+	}
+	return cfg, nil
+}
+
+// Validate checks the configuration once, before the daemon starts. It
+// returns ErrConfig (wrapped) naming the first bad field.
+func (c *Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+	}
+	if c.StateDir == "" {
+		return bad("state_dir is required")
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return bad("listen %q: %v", c.Listen, err)
+	}
+	if !isLoopback(host) {
+		return bad("listen %q: the API serves loopback only (127.0.0.1, [::1] or localhost)", c.Listen)
+	}
+	if _, err := capture.ParseSource(c.Source, &capture.Options{Stdin: bytes.NewReader(nil)}); err != nil {
+		return bad("source: %v", err)
+	}
+	for _, h := range c.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, " /:@") && net.ParseIP(h) == nil {
+			return bad("allowed_hosts: %q is not a host name or IP address", h)
+		}
+	}
+	switch c.MetricsRole {
+	case "none", "admin", "technician":
+	default:
+		return bad("metrics_role %q: want none, admin or technician", c.MetricsRole)
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
+		return bad("max_body_bytes %d: want 1 KiB to 64 MiB", c.MaxBodyBytes)
+	}
+	if c.SessionMax < 0 {
+		return bad("session_max %v: must not be negative", time.Duration(c.SessionMax))
+	}
+	if c.ShutdownTimeout <= 0 || time.Duration(c.ShutdownTimeout) > time.Minute {
+		return bad("shutdown_timeout %v: want more than 0, at most 1m", time.Duration(c.ShutdownTimeout))
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,124 @@
+package agent_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/voxward/voxward/agent"
+)
+
+const sampleConfig = `
+state_dir = "/var/lib/voxward"
+listen = "127.0.0.1:9000"
+source = "wav:/srv/room.wav?loop=1"
+key_file = "/etc/voxward/master.key"
+allowed_hosts = ["voxward.local"]
+metrics_role = "none"
+max_body_bytes = 65536
+session_max = "4h"
+shutdown_timeout = "10s"
+`
+
+func TestParseConfig(t *testing.T) {
+	cfg, err := agent.ParseConfig([]byte(sampleConfig))
+	require.NoError(t, err)
+	want := agent.Config{
+		StateDir: "/var/lib/voxward", Listen: "127.0.0.1:9000", Source: "wav:/srv/room.wav?loop=1",
+		KeyFile: "/etc/voxward/master.key", AllowedHosts: []string{"voxward.local"}, MetricsRole: "none",
+		MaxBodyBytes: 65536, SessionMax: agent.Duration(4 * time.Hour), ShutdownTimeout: agent.Duration(10 * time.Second),
+	}
+	assert.Equal(t, want, cfg)
+	require.NoError(t, cfg.Validate())
+
+	// Keys left out keep their defaults.
+	cfg, err = agent.ParseConfig([]byte(`state_dir = "/s"`))
+	require.NoError(t, err)
+	def := agent.DefaultConfig()
+	def.StateDir = "/s"
+	assert.Equal(t, def, cfg)
+
+	path := filepath.Join(t.TempDir(), "voxward.toml")
+	require.NoError(t, os.WriteFile(path, []byte(sampleConfig), 0o600))
+	fromFile, err := agent.LoadConfigFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, want, fromFile)
+	_, err = agent.LoadConfigFile(filepath.Join(t.TempDir(), "missing.toml"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestParseConfigRejects(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"unknown key", `state_dir = "/s"` + "\nlisten_addr = \"x\"", "listen_addr"},
+		{"unknown table", "[retention]\nidentifiable = \"1h\"", "retention"},
+		{"bad duration", `session_max = "forever"`, "forever"},
+		{"wrong type", `max_body_bytes = "big"`, "max_body_bytes"},
+		{"not toml", `{"state_dir": "/s"}`, ""},
+	} {
+		_, err := agent.ParseConfig([]byte(tc.in))
+		require.ErrorIs(t, err, agent.ErrConfig, tc.name)
+		assert.Contains(t, err.Error(), tc.want, tc.name)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*agent.Config)
+		want string // "" means valid
+	}{
+		{"defaults", func(*agent.Config) {}, ""},
+		{"ipv6 loopback", func(c *agent.Config) { c.Listen = "[::1]:7480" }, ""},
+		{"localhost", func(c *agent.Config) { c.Listen = "localhost:0" }, ""},
+		{"pcm stdin", func(c *agent.Config) { c.Source = "pcm:-" }, ""},
+		{"no state dir", func(c *agent.Config) { c.StateDir = "" }, "state_dir"},
+		{"public listen", func(c *agent.Config) { c.Listen = "0.0.0.0:7480" }, "loopback"},
+		{"empty host listen", func(c *agent.Config) { c.Listen = ":7480" }, "loopback"},
+		{"no port", func(c *agent.Config) { c.Listen = "127.0.0.1" }, "listen"},
+		{"bad source", func(c *agent.Config) { c.Source = "mic" }, "source"},
+		{"bad source option", func(c *agent.Config) { c.Source = "tone?volume=3" }, "source"},
+		{"bad host", func(c *agent.Config) { c.AllowedHosts = []string{"a b"} }, "allowed_hosts"},
+		{"bad metrics role", func(c *agent.Config) { c.MetricsRole = "kiosk" }, "metrics_role"},
+		{"tiny body", func(c *agent.Config) { c.MaxBodyBytes = 10 }, "max_body_bytes"},
+		{"negative session", func(c *agent.Config) { c.SessionMax = -1 }, "session_max"},
+		{"no shutdown time", func(c *agent.Config) { c.ShutdownTimeout = 0 }, "shutdown_timeout"},
+	} {
+		cfg := agent.DefaultConfig()
+		cfg.StateDir = "/s"
+		tc.mod(&cfg)
+		err := cfg.Validate()
+		if tc.want == "" {
+			assert.NoError(t, err, tc.name)
+			continue
+		}
+		require.ErrorIs(t, err, agent.ErrConfig, tc.name)
+		assert.Contains(t, err.Error(), tc.want, tc.name)
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(sampleConfig))
+	f.Add([]byte(`state_dir = "/s"`))
+	f.Add([]byte("[x]\ny = 1"))
+	f.Add([]byte(`session_max = "1h"`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) > agent.MaxConfigBytes {
+			return
+		}
+		cfg, err := agent.ParseConfig(in)
+		if err != nil {
+			require.ErrorIs(t, err, agent.ErrConfig)
+			return
+		}
+		// A decoded config validates or fails with ErrConfig, never panics.
+		if err := cfg.Validate(); err != nil {
+			require.ErrorIs(t, err, agent.ErrConfig)
+			require.False(t, strings.Contains(err.Error(), "panic"))
+		}
+	})
+}

@@ -1,0 +1,172 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/vault"
+)
+
+// Session errors.
+var (
+	// ErrNoSession means no live session has that id (never started here,
+	// or already stopped).
+	ErrNoSession = errors.New("agent: no such live session")
+	// ErrParticipant means a participant is not an active subject with a
+	// recognition consent in force.
+	ErrParticipant = errors.New("agent: participant has no recognition consent in force")
+	// ErrCapture means the capture device could not be opened.
+	ErrCapture = errors.New("agent: capture unavailable")
+)
+
+// MaxParticipants caps a session's participant list.
+const MaxParticipants = 256
+
+// sessions are the live sessions: each holds one consent lease on the
+// gate, so the source is open exactly while at least one runs.
+type sessions struct {
+	gate  *capture.Gate
+	clock Clock
+	max   time.Duration
+	log   *slog.Logger
+	// changed wakes the pipeline when a session starts or stops.
+	changed chan struct{}
+
+	mu     sync.Mutex
+	live   map[vault.ID]*liveSession
+	starts uint64
+}
+
+type liveSession struct {
+	id           vault.ID
+	started      time.Time
+	participants int
+	lease        *capture.Lease
+}
+
+func newSessions(g *capture.Gate, c Clock, max time.Duration, log *slog.Logger) *sessions {
+	return &sessions{gate: g, clock: c, max: max, log: log, changed: make(chan struct{}, 1), live: map[vault.ID]*liveSession{}}
+}
+
+func (s *sessions) notify() {
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+// start checks that every participant is an active subject whose consent
+// grants recognition (ErrParticipant), records the session in the vault
+// and takes a consent lease, which opens the source if it was closed
+// (ErrCapture when it cannot be opened; the session is then recorded as
+// stopped).
+func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Actor, title string, participants []vault.ID) (vault.Session, error) {
+	for _, id := range participants {
+		sub, err := store.Subject(actor, id)
+		if errors.Is(err, vault.ErrNotFound) {
+			return vault.Session{}, fmt.Errorf("%w: subject %s does not exist", ErrParticipant, id)
+		} else if err != nil {
+			return vault.Session{}, err
+		}
+		if sub.Status != vault.StatusActive {
+			return vault.Session{}, fmt.Errorf("%w: subject %s is %s", ErrParticipant, id, sub.Status)
+		}
+		hist, err := store.Consents(actor, id)
+		if err != nil {
+			return vault.Session{}, err
+		}
+		if !slices.Contains(vault.Purposes(hist), vault.PurposeRecognition) {
+			return vault.Session{}, fmt.Errorf("%w: subject %s did not grant recognition", ErrParticipant, id)
+		}
+	}
+	sess, err := store.CreateSession(actor, title, participants)
+	if err != nil {
+		return vault.Session{}, err
+	}
+	lease, err := s.gate.Acquire(ctx, "session "+sess.ID.String(), s.max)
+	if err != nil {
+		if _, serr := store.StopSession(actor, sess.ID, nil); serr != nil {
+			s.log.Warn("record failed session", "session", sess.ID.String(), "err", serr)
+		}
+		return vault.Session{}, fmt.Errorf("%w: %v", ErrCapture, err)
+	}
+	s.mu.Lock()
+	s.live[sess.ID] = &liveSession{id: sess.ID, started: sess.Started, participants: len(participants), lease: lease}
+	s.starts++
+	s.mu.Unlock()
+	s.notify()
+	s.log.Info("session started", "session", sess.ID.String(), "participants", len(participants))
+	return sess, nil
+}
+
+// stop releases the session's lease (the source closes at once when it
+// was the last) and records the stop in the vault.
+func (s *sessions) stop(store *vault.Store, actor vault.Actor, id vault.ID) (vault.Session, error) {
+	s.mu.Lock()
+	ls, ok := s.live[id]
+	delete(s.live, id)
+	s.mu.Unlock()
+	if !ok {
+		return vault.Session{}, fmt.Errorf("%w: %s", ErrNoSession, id)
+	}
+	ls.lease.Release()
+	s.notify()
+	s.log.Info("session stopped", "session", id.String())
+	// Speaker turns arrive with voiceprints; none are counted yet.
+	return store.StopSession(actor, id, nil)
+}
+
+// stopAll stops every live session at shutdown.
+func (s *sessions) stopAll(store *vault.Store) {
+	s.mu.Lock()
+	ids := make([]vault.ID, 0, len(s.live))
+	for id := range s.live {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		if _, err := s.stop(store, vault.SystemActor, id); err != nil {
+			s.log.Warn("stop session at shutdown", "session", id.String(), "err", err)
+		}
+	}
+}
+
+// SessionStatus is one live session as status shows it: ids and times,
+// never the title or the participants' names.
+type SessionStatus struct {
+	ID           string    `json:"id"`
+	Started      time.Time `json:"started"`
+	Participants int       `json:"participants"`
+	// Expires is when the consent lease ends unless the session is
+	// stopped first (Config.SessionMax); Expired says it has.
+	Expires time.Time `json:"expires,omitzero"`
+	Expired bool      `json:"expired"`
+}
+
+func (s *sessions) status() []SessionStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	out := make([]SessionStatus, 0, len(s.live))
+	for _, ls := range s.live {
+		exp := ls.lease.Expires()
+		out = append(out, SessionStatus{
+			ID: ls.id.String(), Started: ls.started, Participants: ls.participants,
+			Expires: exp, Expired: !exp.IsZero() && !now.Before(exp),
+		})
+	}
+	slices.SortFunc(out, func(a, b SessionStatus) int { return a.Started.Compare(b.Started) })
+	return out
+}
+
+func (s *sessions) count() (live int, started uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.live), s.starts
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/voxward/voxward/agent"
+	"github.com/voxward/voxward/vault"
+)
+
+func init() {
+	register(&command{name: "serve", summary: "run the daemon: consent-gated capture, vault and the local API", run: runServe})
+}
+
+const serveHelp = `
+Run the voxward daemon: the consent gate over the audio source, the live
+pipeline, the vault and the local HTTP API on a loopback address. The
+state directory must have been made by "voxward init".
+
+The source stays closed until a session (POST /v1/sessions) takes a
+consent lease, and closes at once when the last session stops. While it
+is open, live audio is turned into fbank features in memory and dropped:
+no audio is stored and no voice is kept (speaker naming arrives with
+voiceprints).
+
+Configuration: an optional TOML file (--config); flags override it, so a
+script can start the daemon without one. Keys, with their defaults:
+
+  state_dir        = ""                (required) vault, keys, device key
+  listen           = "127.0.0.1:7480"  loopback only; port 0 picks one
+  source           = "tone"            tone[?freq=HZ&level=DBFS],
+                                       wav:PATH[?loop=1], pcm:- (s16le mono
+                                       16 kHz on stdin), portaudio[:DEVICE]
+  key_file         = ""                master key file; default: systemd
+                                       credential voxward-master-key, else
+                                       STATE_DIR/master.key
+  allowed_hosts    = []                Host names the API answers to besides
+                                       localhost and loopback addresses
+  metrics_role     = "technician"      role GET /metrics needs: none, admin,
+                                       technician
+  max_body_bytes   = 1048576           request body limit
+  session_max      = "12h0m0s"         a session's consent lease ends after
+                                       this unless stopped first ("0s": never)
+  shutdown_timeout = "5s"              wait for open requests at shutdown
+
+Unknown keys are an error. Once the vault is open and the listener bound it
+prints "listening on http://ADDR" on stdout and sends READY=1 to systemd
+($NOTIFY_SOCKET, Type=notify); on SIGTERM or SIGINT it sends STOPPING=1,
+drains requests, stops open sessions, closes the source and the vault, and
+exits 0. Logs go to stderr.
+`
+
+func runServe(ctx context.Context, sio *stdio, args []string) error {
+	flags := newFlags(sio, "serve", "serve [--config FILE] [--state-dir DIR] [--listen HOST:PORT] [--source SPEC]", serveHelp)
+	configPath := flags.String("config", "", "TOML configuration file (optional)")
+	stateDir := flags.String("state-dir", "", "state directory (overrides state_dir)")
+	listen := flags.String("listen", "", "API address, loopback only (overrides listen)")
+	source := flags.String("source", "", "audio source spec (overrides source)")
+	keyFile := flags.String("key-file", "", "master key file, mode 0600 (overrides key_file)")
+	keyEnv := flags.String("key-env", "", "read the master key (hex) from this environment variable: development only")
+	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
+	pos, err := parseFlags(flags, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usagef("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	if *keyFile != "" && *keyEnv != "" {
+		return usagef("--key-file and --key-env exclude each other")
+	}
+
+	cfg := agent.DefaultConfig()
+	if *configPath != "" {
+		if cfg, err = agent.LoadConfigFile(*configPath); err != nil {
+			return err
+		}
+	}
+	flags.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "state-dir":
+			cfg.StateDir = *stateDir
+		case "listen":
+			cfg.Listen = *listen
+		case "source":
+			cfg.Source = *source
+		case "key-file":
+			cfg.KeyFile = *keyFile
+		}
+	})
+	if cfg.StateDir == "" {
+		return usagef("--state-dir (or state_dir in --config) is required")
+	}
+	opts := []agent.Option{agent.WithStdin(sio.in)}
+	if *keyEnv != "" {
+		opts = append(opts, agent.WithKeySource(vault.EnvKey(*keyEnv)))
+	}
+	logger := slog.New(slog.NewTextHandler(sio.err, &slog.HandlerOptions{Level: level}))
+	app, err := agent.New(cfg, logger, opts...)
+	if err != nil {
+		return err
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- app.Run(ctx) }()
+	select {
+	case <-app.Ready():
+	case err := <-errc:
+		return err
+	}
+	addr := app.Addr().String()
+	fmt.Fprintf(sio.out, "listening on http://%s\n", addr)
+	if _, err := daemon.SdNotify(false, "READY=1\nSTATUS=listening on "+addr); err != nil {
+		logger.Warn("systemd notify failed", "component", "serve", "err", err)
+	}
+	select {
+	case <-ctx.Done():
+		if _, err := daemon.SdNotify(false, daemon.SdNotifyStopping); err != nil {
+			logger.Warn("systemd notify failed", "component", "serve", "err", err)
+		}
+		return <-errc
+	case err := <-errc:
+		return err
+	}
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from the command's goroutine
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// notifySocket listens where systemd would, and returns the messages.
+func notifySocket(t *testing.T) <-chan string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "vxn")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	require.NoError(t, err)
+	t.Setenv("NOTIFY_SOCKET", path)
+	msgs := make(chan string, 8)
+	go func() {
+		defer close(msgs)
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	t.Cleanup(func() { conn.Close() })
+	return msgs
+}
+
+func nextMessage(t *testing.T, msgs <-chan string) string {
+	t.Helper()
+	select {
+	case m := <-msgs:
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("no systemd notification within 10 s")
+		return ""
+	}
+}
+
+func TestServe(t *testing.T) {
+	dir, admin := initState(t)
+	msgs := notifySocket(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &stdio{in: strings.NewReader(""), out: &out, err: &errb},
+			[]string{"serve", "--state-dir", dir, "--listen", "127.0.0.1:0", "--source", "tone"})
+	}()
+
+	ready := nextMessage(t, msgs)
+	assert.Contains(t, ready, "READY=1")
+	addr := regexp.MustCompile(`STATUS=listening on (\S+)`).FindStringSubmatch(ready)
+	require.Len(t, addr, 2, "READY message %q names no address", ready)
+	assert.Contains(t, out.String(), "listening on http://"+addr[1])
+
+	// The daemon holds the vault: offline commands say so.
+	code, _, errOut := runCLI(t, "", "token", "list", "--state-dir", dir)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "is voxward serve running?")
+
+	req, err := http.NewRequest("GET", "http://"+addr[1]+"/v1/status", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	var st struct {
+		Capture struct{ Open bool } `json:"capture"`
+		Source  struct{ Kind string }
+	}
+	require.NoError(t, json.Unmarshal(body, &st))
+	assert.False(t, st.Capture.Open)
+	assert.Equal(t, "tone", st.Source.Kind)
+	http.DefaultClient.CloseIdleConnections()
+
+	// SIGTERM is the context ending: STOPPING=1, then exit 0.
+	cancel()
+	assert.Equal(t, "STOPPING=1", nextMessage(t, msgs))
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, "stderr: %s", errb.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not exit within 10 s of SIGTERM")
+	}
+	assert.Contains(t, errb.String(), "msg=stopped")
+
+	code, _, errOut = runCLI(t, "", "vault", "verify", "--state-dir", dir)
+	assert.Equal(t, 0, code, errOut)
+}
+
+func TestServeConfigFileAndFlags(t *testing.T) {
+	dir, _ := initState(t)
+	conf := filepath.Join(t.TempDir(), "voxward.toml")
+	// The file names a state directory that does not exist and a public
+	// address; the flags override both.
+	require.NoError(t, os.WriteFile(conf, []byte(`
+state_dir = "/nonexistent"
+listen = "0.0.0.0:7480"
+source = "tone?freq=1000"
+`), 0o600))
+	msgs := notifySocket(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var out, errb syncBuffer
+	go func() {
+		done <- run(ctx, &stdio{in: strings.NewReader(""), out: &out, err: &errb},
+			[]string{"serve", "--config", conf, "--state-dir", dir, "--listen", "127.0.0.1:0"})
+	}()
+	assert.Contains(t, nextMessage(t, msgs), "READY=1")
+	assert.Contains(t, errb.String(), `source="tone?freq=1000"`, "the file's source was not used")
+	cancel()
+	assert.Equal(t, 0, <-done, errb.String())
+}
+
+func TestServeErrors(t *testing.T) {
+	dir, _ := initState(t)
+	badConf := filepath.Join(t.TempDir(), "bad.toml")
+	require.NoError(t, os.WriteFile(badConf, []byte("state_dir = \"/s\"\nlisten_on = \"x\"\n"), 0o600))
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"serve"}, 2, "--state-dir"},
+		{[]string{"serve", "--state-dir", dir, "--log-level", "loud"}, 2, "--log-level"},
+		{[]string{"serve", "--state-dir", dir, "--listen", "0.0.0.0:1"}, 1, "loopback"},
+		{[]string{"serve", "--state-dir", dir, "--source", "mic"}, 1, "source"},
+		{[]string{"serve", "--config", badConf}, 1, "listen_on"},
+		{[]string{"serve", "--state-dir", t.TempDir(), "--listen", "127.0.0.1:0"}, 1, "voxward init"},
+	} {
+		code, _, errOut := runCLI(t, "", tc.args...)
+		assert.Equal(t, tc.code, code, "voxward %v: %s", tc.args, errOut)
+		assert.Contains(t, errOut, tc.want, "voxward %v", tc.args)
+	}
+}
