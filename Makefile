@@ -75,6 +75,20 @@ demo: build ## see the main job: features and speed on a generated source
 clean: ## remove build output
 	rm -rf $(BIN)
 
+.PHONY: voiceprint-model voiceprint-eval bench-voiceprint
+
+voiceprint-model: ## retrain the shipped voiceprint model from $(SHARED)/data (a few minutes on 2 cores)
+	$(GO) run ./cmd/voxward train --data $(SHARED)/data --out dsp/model/voiceprint.bin
+
+voiceprint-eval: ## EER/minDCF of the shipped model on the dev lists, clean and through each --augment channel
+	@for list in dev_testother_1v1 dev_testother_3v1; do for aug in none telephone noise20 noise10; do \
+	  printf '%s %-9s ' $$list $$aug; \
+	  $(GO) run ./cmd/voxward eval --quiet --trials $(SHARED)/data/trials/$$list.txt --audio-root $(SHARED)/data --augment $$aug || exit 1; \
+	done; done
+
+bench-voiceprint: ## samples → voiceprint real-time factor and memory per extractor (one core)
+	$(GO) test -run='^$$' -bench='Voiceprint' -benchmem -count=5 -cpu=1 ./dsp
+
 .PHONY: bench-peer
 bench-peer: build ## voxward bench against torchaudio.compliance.kaldi in the same run (needs python3-torchaudio)
 	@./scripts/bench-peer.sh $(BIN)/voxward 600

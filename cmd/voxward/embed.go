@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/voxward/voxward/dsp"
+)
+
+func init() {
+	register(&command{name: "embed", summary: "compute the voiceprint of WAV files", run: runEmbed})
+}
+
+const embedHelp = `Computes the voiceprint of each WAV file (other rates than 16 kHz are
+resampled; --channel picks one of
+several channels) and prints one JSON object per line:
+  {"file","model","dim","speech_seconds","embedding":[...]}
+"model" is the id of the voiceprint model, "speech_seconds" the speech the
+voice activity detector kept. JSON is the only output format; --json is
+accepted for scripts that pass it.`
+
+// loadModel returns the model in path, or the shipped model when path is
+// empty.
+func loadModel(path string) (*dsp.Model, error) {
+	if path == "" {
+		m, err := dsp.DefaultModel()
+		if err != nil {
+			return nil, fmt.Errorf("shipped voiceprint model: %w", err)
+		}
+		return m, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	m, err := dsp.ParseModel(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+type embedLine struct {
+	File          string    `json:"file"`
+	Model         string    `json:"model"`
+	Dim           int       `json:"dim"`
+	SpeechSeconds float64   `json:"speech_seconds"`
+	Embedding     []float32 `json:"embedding"`
+}
+
+func runEmbed(ctx context.Context, sio *stdio, args []string) error {
+	fs := newFlags(sio, "embed", "embed [--json] IN.wav...", embedHelp)
+	fs.Bool("json", true, "print JSON lines (the only format)")
+	modelPath := fs.String("model", "", "voiceprint model file (default: the shipped model)")
+	channel := fs.Int("channel", 0, "channel to read from multi-channel files")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usagef("no input files; usage: voxward embed [--json] IN.wav...")
+	}
+	m, err := loadModel(*modelPath)
+	if err != nil {
+		return err
+	}
+	ex, err := dsp.NewExtractor(m)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(sio.out)
+	var emb []float32
+	for _, f := range pos {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		x, err := readWAV16kChannel(f, *channel)
+		if err != nil {
+			return err
+		}
+		var a dsp.Analysis
+		emb, a = ex.Embed(emb, x)
+		if err := enc.Encode(embedLine{File: f, Model: m.Config.ID, Dim: len(emb), SpeechSeconds: a.SpeechSeconds, Embedding: emb}); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+	}
+	return nil
+}

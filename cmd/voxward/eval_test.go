@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/voxward/voxward/dsp"
+)
+
+func runVX(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), &stdio{in: strings.NewReader(""), out: &out, err: &errb}, args)
+	return code, out.String(), errb.String()
+}
+
+// sharedData finds ../shared/data from the repository root (or
+// $VOXWARD_SHARED/data) and skips the test when it is absent.
+func sharedData(t *testing.T) string {
+	t.Helper()
+	root := os.Getenv("VOXWARD_SHARED")
+	if root == "" {
+		root = filepath.Join("..", "..", "..", "shared")
+	}
+	dir := filepath.Join(root, "data")
+	if _, err := os.Stat(filepath.Join(dir, "trials")); err != nil {
+		t.Skipf("speech data not found at %s (set VOXWARD_SHARED to the folder holding data/): %v", dir, err)
+	}
+	return dir
+}
+
+// writeWAV writes 16 kHz 16-bit mono PCM.
+func writeWAV(t *testing.T, path string, x []float32) {
+	t.Helper()
+	writeWAVRate(t, path, x, 16000)
+}
+
+// writeWAVRate writes 16-bit mono PCM at rate.
+func writeWAVRate(t *testing.T, path string, x []float32, rate uint32) {
+	t.Helper()
+	var b bytes.Buffer
+	n := uint32(2 * len(x))
+	b.WriteString("RIFF")
+	_ = binary.Write(&b, binary.LittleEndian, 36+n)
+	b.WriteString("WAVEfmt ")
+	_ = binary.Write(&b, binary.LittleEndian, []uint32{16})
+	_ = binary.Write(&b, binary.LittleEndian, []uint16{1, 1})
+	_ = binary.Write(&b, binary.LittleEndian, []uint32{rate, 2 * rate})
+	_ = binary.Write(&b, binary.LittleEndian, []uint16{2, 16})
+	b.WriteString("data")
+	_ = binary.Write(&b, binary.LittleEndian, n)
+	for _, v := range x {
+		_ = binary.Write(&b, binary.LittleEndian, int16(max(-32768, min(32767, v))))
+	}
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, b.Bytes(), 0o644))
+}
+
+// voice is a crude synthetic talker: a pulse train at f0 through two
+// resonances whose frequencies depend on the talker, with syllable-rate
+// modulation and pauses.
+func voice(n int, f0, r1, r2 float64, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 3))
+	x := make([]float32, n)
+	var ph, y1, y2, z1, z2 float64
+	a1, b1 := 2*0.97*math.Cos(2*math.Pi*r1/16000), -0.97*0.97
+	a2, b2 := 2*0.95*math.Cos(2*math.Pi*r2/16000), -0.95*0.95
+	for i := range x {
+		ph += f0 * (1 + 0.05*math.Sin(float64(i)/3000)) / 16000
+		e := 0.0
+		if ph >= 1 {
+			ph--
+			e = 1
+		}
+		y := e + a1*y1 + b1*y2
+		y2, y1 = y1, y
+		z := y + a2*z1 + b2*z2
+		z2, z1 = z1, z
+		env := math.Max(0, math.Sin(float64(i)/16000*2*math.Pi*2.5))
+		x[i] = float32(200*z*env + 10*r.NormFloat64())
+	}
+	return x
+}
+
+func TestEvalMatchesDevFigures(t *testing.T) {
+	data := sharedData(t)
+	skipUnderRace(t)
+	list := filepath.Join(data, "trials", "dev_testother_1v1.txt")
+	det := filepath.Join(t.TempDir(), "det.svg")
+	code, out, errOut := runVX(t, "eval", "--trials", list, "--audio-root", data, "--det", det)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "voiceprints", "progress bar on stderr")
+	var got struct {
+		Trials, Targets, Nontargets int
+		EER, MinDCF                 float64
+	}
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &raw))
+	for _, k := range []string{"trials", "targets", "nontargets", "eer", "min_dcf", "threshold_at_eer", "seconds"} {
+		assert.Contains(t, raw, k)
+	}
+	got.Trials, got.Targets, got.Nontargets = int(raw["trials"].(float64)), int(raw["targets"].(float64)), int(raw["nontargets"].(float64))
+	got.EER, got.MinDCF = raw["eer"].(float64), raw["min_dcf"].(float64)
+	assert.Equal(t, 4950, got.Trials)
+	assert.Equal(t, 450, got.Targets)
+	assert.Equal(t, 4500, got.Nontargets)
+	assert.Less(t, raw["seconds"].(float64), 60.0)
+
+	// Recompute with the dsp API, one file at a time, no caching tricks.
+	m, err := dsp.DefaultModel()
+	require.NoError(t, err)
+	ex, err := dsp.NewExtractor(m)
+	require.NoError(t, err)
+	sc := dsp.NewScorer(m)
+	f, err := os.Open(list)
+	require.NoError(t, err)
+	trials, err := dsp.ParseTrials(f)
+	f.Close()
+	require.NoError(t, err)
+	embs := map[string][]float32{}
+	emb := func(p string) []float32 {
+		if e, ok := embs[p]; ok {
+			return e
+		}
+		x, err := readWAV16k(filepath.Join(data, p))
+		require.NoError(t, err)
+		e, _ := ex.Embed(nil, x)
+		embs[p] = e
+		return e
+	}
+	norms := map[string]dsp.CohortNorm{}
+	norm := func(p string) dsp.CohortNorm {
+		if n, ok := norms[p]; ok {
+			return n
+		}
+		n := sc.CohortNorm(emb(p))
+		norms[p] = n
+		return n
+	}
+	var tar, non []float64
+	for _, tr := range trials {
+		a, b := tr.Enroll[0], tr.Test
+		s := sc.NormScore(dsp.Cosine(emb(a), emb(b)), norm(a), norm(b))
+		if tr.Target {
+			tar = append(tar, s)
+		} else {
+			non = append(non, s)
+		}
+	}
+	eer, _, err := dsp.EER(tar, non)
+	require.NoError(t, err)
+	dcf, _, err := dsp.MinDCF(tar, non, dsp.DefaultDCF)
+	require.NoError(t, err)
+	t.Logf("voxward eval dev_testother_1v1: EER %.2f%%, minDCF %.3f in %.1fs", 100*got.EER, got.MinDCF, raw["seconds"])
+	assert.InDelta(t, eer, got.EER, 1e-12)
+	assert.InDelta(t, dcf, got.MinDCF, 1e-12)
+
+	svg, err := os.ReadFile(det)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(svg), "<svg"))
+	assert.Contains(t, string(svg), "<path d=\"M")
+}
+
+func TestEmbedAndScoreCommands(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.wav")
+	b := filepath.Join(dir, "b.wav")
+	writeWAV(t, a, voice(4*16000, 120, 700, 1200, 1))
+	writeWAV(t, b, voice(4*16000, 210, 500, 2000, 2))
+	code, out, errOut := runVX(t, "embed", "--json", a, b)
+	require.Equal(t, 0, code, errOut)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2)
+	m, err := dsp.DefaultModel()
+	require.NoError(t, err)
+	for i, l := range lines {
+		var e embedLine
+		require.NoError(t, json.Unmarshal([]byte(l), &e))
+		assert.Equal(t, []string{a, b}[i], e.File)
+		assert.Equal(t, m.Config.ID, e.Model)
+		assert.Equal(t, m.Config.EmbeddingDim(), e.Dim)
+		assert.Len(t, e.Embedding, e.Dim)
+		assert.Greater(t, e.SpeechSeconds, 0.5)
+	}
+
+	code, out, errOut = runVX(t, "score", a, a)
+	require.Equal(t, 0, code, errOut)
+	var same scoreOut
+	require.NoError(t, json.Unmarshal([]byte(out), &same))
+	assert.True(t, same.SameSpeaker, "a file against itself: %+v", same)
+	code, out, errOut = runVX(t, "score", a, b)
+	require.Equal(t, 0, code, errOut)
+	var diff scoreOut
+	require.NoError(t, json.Unmarshal([]byte(out), &diff))
+	assert.Less(t, diff.Score, same.Score)
+	assert.Equal(t, same.Threshold, diff.Threshold)
+}
+
+func TestVoiceprintCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.wav")
+	require.NoError(t, os.WriteFile(bad, []byte("RIFF nonsense"), 0o644))
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"embed"}, 2, "no input files"},
+		{[]string{"embed", bad}, 1, "bad.wav"},
+		{[]string{"embed", filepath.Join(dir, "missing.wav")}, 1, "missing.wav"},
+		{[]string{"score", bad}, 2, "two WAV files"},
+		{[]string{"score", bad, bad}, 1, "bad.wav"},
+		{[]string{"score", "--far", "2", bad, bad}, 2, "--far"},
+		{[]string{"eval"}, 2, "--trials"},
+		{[]string{"eval", "--trials", bad, "--audio-root", dir, "--augment", "radio"}, 2, "--augment"},
+		{[]string{"eval", "--trials", bad, "--audio-root", dir, "--det", "x.jpg"}, 2, "--det"},
+		{[]string{"eval", "--trials", bad, "--audio-root", dir}, 1, "malformed trial list"},
+		{[]string{"train", "extra"}, 2, "unexpected"},
+	}
+	for _, c := range cases {
+		code, _, errOut := runVX(t, c.args...)
+		assert.Equal(t, c.code, code, "%v: %s", c.args, errOut)
+		assert.Contains(t, errOut, c.msg, "%v", c.args)
+		assert.NotContains(t, errOut, "goroutine", "%v", c.args)
+	}
+}
+
+// TestTrainSmall trains a tiny model on synthetic talkers end to end and
+// checks it loads, embeds and tells the talkers apart.
+func TestTrainSmall(t *testing.T) {
+	data := t.TempDir()
+	talkers := []struct{ f0, r1, r2 float64 }{{110, 600, 1100}, {140, 750, 1500}, {180, 500, 2100}, {220, 850, 1800}, {95, 650, 2400}, {250, 900, 1300}}
+	for i, tk := range talkers {
+		p := filepath.Join(data, "librispeech", "train-clean-100", string(rune('a'+i)), "u.wav")
+		writeWAV(t, p, voice(6*16000, tk.f0, tk.r1, tk.r2, uint64(i)))
+	}
+	out := filepath.Join(t.TempDir(), "m.bin")
+	code, stdout, errOut := runVX(t, "train", "--data", data, "--out", out, "--components", "8", "--parents", "2",
+		"--top-parents", "2", "--top-n", "4", "--frames", "2000", "--nap", "2", "--cohort-top", "3", "--num-ceps", "13", "--iters", "3", "--split-iters", "2")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, stdout, out)
+	assert.Contains(t, errOut, "UBM")
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	m, err := dsp.ParseModel(b)
+	require.NoError(t, err)
+	assert.Equal(t, 8, m.Config.Components)
+	assert.Equal(t, 6, m.Config.CohortSize)
+	assert.NotEmpty(t, m.Config.Calibration)
+
+	// Deterministic: a second run writes the same bytes.
+	out2 := filepath.Join(t.TempDir(), "m2.bin")
+	code, _, errOut = runVX(t, "train", "--data", data, "--out", out2, "--components", "8", "--parents", "2",
+		"--top-parents", "2", "--top-n", "4", "--frames", "2000", "--nap", "2", "--cohort-top", "3", "--num-ceps", "13", "--iters", "3", "--split-iters", "2", "--jobs", "1")
+	require.Equal(t, 0, code, errOut)
+	b2, err := os.ReadFile(out2)
+	require.NoError(t, err)
+	assert.Equal(t, b, b2, "training is not deterministic across runs and job counts")
+}
+
+// skipUnderRace skips the long dev-data evaluation under the race
+// detector; the plain "go test" runs it.
+func skipUnderRace(t testing.TB) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("long dev-data evaluation skipped under -race; run go test without -race for the figures")
+	}
+}
+
+func TestEvalAugmentAndPNG(t *testing.T) {
+	data := sharedData(t)
+	skipUnderRace(t)
+	list := filepath.Join(data, "trials", "dev_testother_3v1.txt")
+	det := filepath.Join(t.TempDir(), "det.png")
+	code, out, errOut := runVX(t, "eval", "--quiet", "--trials", list, "--audio-root", data, "--augment", "telephone", "--det", det)
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, errOut, "--quiet leaves stderr empty")
+	var res map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	assert.Equal(t, 970.0, res["trials"])
+	eer := res["eer"].(float64)
+	assert.Greater(t, eer, 0.0)
+	assert.Less(t, eer, 0.5)
+	f, err := os.Open(det)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	assert.Equal(t, 600, img.Bounds().Dx())
+}
+
+// An 8 kHz file (a telephone recording) is resampled to 16 kHz: its
+// voiceprint is close to that of the 16 kHz original band-limited the
+// same way, and the command does not refuse it.
+func TestEmbedResamples8k(t *testing.T) {
+	dir := t.TempDir()
+	x := voice(4*16000, 150, 700, 1200, 9)
+	lo := make([]float32, len(x)/2)
+	for i := range lo {
+		lo[i] = (x[2*i] + x[2*i+1]) / 2
+	}
+	p8 := filepath.Join(dir, "a8k.wav")
+	writeWAVRate(t, p8, lo, 8000)
+	y, err := readWAV16k(p8)
+	require.NoError(t, err)
+	assert.InDelta(t, len(x), len(y), 2)
+	code, out, errOut := runVX(t, "embed", p8)
+	require.Equal(t, 0, code, errOut)
+	var e embedLine
+	require.NoError(t, json.Unmarshal([]byte(out), &e))
+	assert.Greater(t, e.SpeechSeconds, 1.0)
+}

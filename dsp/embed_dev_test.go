@@ -1,0 +1,187 @@
+package dsp_test
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/voxward/voxward/dsp"
+)
+
+// devEER scores a dev trial list with the shipped model, one file at a
+// time (the reference the eval command's figures are checked against).
+func devEER(t *testing.T, data, list string) (eer, dcf float64, ntar, nnon int) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(data, "trials", list))
+	require.NoError(t, err)
+	defer f.Close()
+	trials, err := dsp.ParseTrials(f)
+	require.NoError(t, err)
+	ex := shippedExtractor(t)
+	m := ex.Model()
+	sc := dsp.NewScorer(m)
+	type vp struct {
+		e []float32
+		n dsp.CohortNorm
+	}
+	cache := map[string]vp{}
+	get := func(paths []string) vp {
+		k := strings.Join(paths, ",")
+		if v, ok := cache[k]; ok {
+			return v
+		}
+		st := ex.NewStats()
+		for _, p := range paths {
+			ex.Accumulate(st, readPCM16(t, filepath.Join(data, p)))
+		}
+		e := m.Voiceprint(nil, st)
+		v := vp{e, sc.CohortNorm(e)}
+		cache[k] = v
+		return v
+	}
+	var tar, non []float64
+	for _, tr := range trials {
+		a, b := get(tr.Enroll), get([]string{tr.Test})
+		s := sc.NormScore(dsp.Cosine(a.e, b.e), a.n, b.n)
+		if tr.Target {
+			tar = append(tar, s)
+		} else {
+			non = append(non, s)
+		}
+	}
+	eer, _, err = dsp.EER(tar, non)
+	require.NoError(t, err)
+	dcf, _, err = dsp.MinDCF(tar, non, dsp.DefaultDCF)
+	require.NoError(t, err)
+	return eer, dcf, len(tar), len(non)
+}
+
+// TestDevEER measures the shipped model on the dev lists. The bounds are
+// the best classical baselines measured on the same trials (VOICEPRINT.md).
+func TestDevEER(t *testing.T) {
+	data := sharedData(t)
+	skipUnderRace(t)
+	for _, c := range []struct {
+		list     string
+		baseline float64
+	}{{"dev_testother_1v1.txt", 0.0267}, {"dev_testother_3v1.txt", 0.0143}} {
+		eer, dcf, nt, nn := devEER(t, data, c.list)
+		t.Logf("%s: %d targets, %d non-targets: EER %.2f%%, minDCF(0.01) %.3f", c.list, nt, nn, 100*eer, dcf)
+		assert.Less(t, eer, c.baseline, "%s EER = %.4f, want below the baseline %.4f", c.list, eer, c.baseline)
+	}
+}
+
+// crops cuts x into non-overlapping pieces of n samples.
+func crops(x []float32, n int) [][]float32 {
+	var out [][]float32
+	for i := 0; i+n <= len(x); i += n {
+		out = append(out, x[i:i+n])
+	}
+	return out
+}
+
+// TestOpenSet enrols the ten dev speakers (three utterances each) and
+// identifies 3-second segments of their other utterances and up to four
+// 3-second segments of each of the 200 training speakers, who are not
+// enrolled (each scored with its own cohort entry left out, so it is as
+// unknown to the model as to the session), at the threshold calibrated
+// for 1 % false acceptance over the session.
+func TestOpenSet(t *testing.T) {
+	data := sharedData(t)
+	skipUnderRace(t)
+	ex := shippedExtractor(t)
+	m := ex.Model()
+	sc := dsp.NewScorer(m)
+	en := dsp.NewEnroller(ex, dsp.DefaultEnrollOptions())
+	bySpk := map[string][]string{}
+	for _, f := range testOtherFiles(t, data) {
+		s := filepath.Base(filepath.Dir(f))
+		bySpk[s] = append(bySpk[s], f)
+	}
+	spks := make([]string, 0, len(bySpk))
+	for s := range bySpk {
+		spks = append(spks, s)
+	}
+	sort.Strings(spks)
+	var cands []dsp.Candidate
+	for _, s := range spks {
+		var samples [][]float32
+		for _, f := range bySpk[s][:3] {
+			samples = append(samples, readPCM16(t, f))
+		}
+		vp, q, err := en.Enroll(samples...)
+		require.NoError(t, err, "enrol %s: %v", s, q.Issues)
+		cands = append(cands, dsp.Candidate{ID: s, Emb: vp.Embedding, Norm: sc.CohortNorm(vp.Embedding)})
+	}
+	thr, err := sc.IdentifyThreshold(openSetFAR, len(cands))
+	require.NoError(t, err)
+
+	var known, named int
+	var rightScores, unknownScores []float64 // best score when the best is right; best score of unknowns
+	for _, s := range spks {
+		for _, f := range bySpk[s][3:] {
+			for _, seg := range crops(readPCM16(t, f), 3*16000) {
+				e, _ := ex.Embed(nil, seg)
+				got := sc.Identify(e, cands, thr)
+				known++
+				if got.ID == s {
+					rightScores = append(rightScores, got.Score)
+				}
+				if got.Known && got.ID == s {
+					named++
+				}
+			}
+		}
+	}
+	train, err := filepath.Glob(filepath.Join(data, "librispeech", "train-clean-100", "*", "*.wav"))
+	require.NoError(t, err)
+	sort.Strings(train)
+	var unknown, accepted int
+	for _, f := range train {
+		spk := filepath.Base(filepath.Dir(f))
+		segs := crops(readPCM16(t, f), 3*16000)
+		for _, seg := range segs[:min(len(segs), 4)] {
+			e, _ := ex.Embed(nil, seg)
+			tn := sc.CohortNormExcluding(e, func(k int) bool { return m.Config.CohortLabels[k] == spk })
+			unknown++
+			got := sc.IdentifyWithNorm(e, tn, cands, thr)
+			unknownScores = append(unknownScores, got.Score)
+			if got.Known {
+				accepted++
+			}
+		}
+	}
+	pn, pa := float64(named)/float64(known), float64(accepted)/float64(unknown)
+	t.Logf("open set, 10 enrolled, threshold %.3f (calibrated FAR 1%% per session): %d/%d = %.1f%% of 3-s segments of enrolled speakers named correctly; %d/%d = %.2f%% of unknown-speaker segments accepted",
+		thr, named, known, 100*pn, accepted, unknown, 100*pa)
+	// Where the trade-off sits: the threshold naming 95 % correctly, and
+	// how many unknowns pass it.
+	sort.Float64s(rightScores)
+	if need := int(0.95 * float64(known)); need <= len(rightScores) && need > 0 {
+		thr95 := rightScores[len(rightScores)-need]
+		var fa int
+		for _, u := range unknownScores {
+			if u >= thr95 {
+				fa++
+			}
+		}
+		t.Logf("for 95%% named the threshold would be %.3f, accepting %.2f%% of unknowns; top-1 right for %d/%d", thr95, 100*float64(fa)/float64(unknown), len(rightScores), known)
+	}
+	assert.GreaterOrEqual(t, pn, 0.95, "enrolled speakers named correctly")
+	// The threshold is calibrated on training speakers for 1 %: the
+	// measured rate must agree with that within two binomial standard
+	// errors of this sample (the requirement itself is ≤ 1 %; the log line
+	// above is the figure to report).
+	se := math.Sqrt(openSetFAR * (1 - openSetFAR) / float64(unknown))
+	assert.LessOrEqual(t, pa, openSetFAR+2*se, "unknown speakers accepted: %.2f%%, calibrated for %.2f%%", 100*pa, 100*openSetFAR)
+}
+
+// openSetFAR is the session false-accept rate the open-set test
+// calibrates for.
+var openSetFAR = 0.01
