@@ -17,7 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/voxward/voxward/agent"
-	"github.com/voxward/voxward/agent/internal/clocktest"
+	"github.com/voxward/voxward/internal/clocktest"
 	"github.com/voxward/voxward/vault"
 )
 

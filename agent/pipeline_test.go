@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/agent"
-	"github.com/voxward/voxward/agent/internal/clocktest"
+	"github.com/voxward/voxward/internal/clocktest"
 	"github.com/voxward/voxward/capture"
 	"github.com/voxward/voxward/vault"
 )

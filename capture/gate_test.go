@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/capture"
-	"github.com/voxward/voxward/capture/internal/clocktest"
+	"github.com/voxward/voxward/internal/clocktest"
 )
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/capture"
-	"github.com/voxward/voxward/capture/internal/clocktest"
+	"github.com/voxward/voxward/internal/clocktest"
 )
 
 // openGated parses spec and opens it through a Gate holding one lease,

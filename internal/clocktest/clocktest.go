@@ -1,6 +1,7 @@
-// Package clocktest provides a fake capture.Clock for tests: time stands
-// still until Advance moves it, and BlockUntil lets a test wait until the
-// code under test is waiting on the clock.
+// Package clocktest provides a fake clock for tests (it satisfies both
+// capture.Clock and agent.Clock): time stands still until Advance moves it,
+// and BlockUntil lets a test wait until the code under test is waiting on
+// the clock.
 package clocktest
 
 import (
