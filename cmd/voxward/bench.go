@@ -30,8 +30,9 @@ A real-time factor (xrt) is seconds of audio processed per second of work:
 fbank80_xrt = 10000 means ten thousand seconds of 16 kHz audio per second.
 Each figure is the median of --rounds runs over --seconds of audio (a
 seeded synthetic signal, or --wav). Stages time each step of the pipeline on
-a block of eight frames. voiceprint_xrt is null until a voiceprint model is
-built in. "kernels" says whether the AVX2 assembly or the portable Go
+a block of eight frames. voiceprint_xrt is the whole path from samples to a
+unit voiceprint (VAD, features, GMM statistics, projection) with the
+built-in model, on up to 60 s of the audio per run. "kernels" says whether the AVX2 assembly or the portable Go
 kernels ran (build with -tags purego for the latter).
 
 To compare with torchaudio in the same run: make bench-peer.`
@@ -122,6 +123,9 @@ func runBench(ctx context.Context, sio *stdio, args []string) error {
 	if res.MFCC13XRT, err = xrt(mf.Compute); err != nil {
 		return err
 	}
+	if res.VoiceprintXRT, err = benchVoiceprint(ctx, x, *rounds); err != nil {
+		return err
+	}
 	for prefix, stages := range map[string][]dsp.Stage{"fbank80": fb.Stages(x), "mfcc13": mf.Stages(x)} {
 		for _, st := range stages {
 			const runs = 2000
@@ -147,4 +151,30 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// benchVoiceprint times samples → voiceprint with the built-in model on
+// the first min(60 s, len) of x and returns the real-time factor.
+func benchVoiceprint(ctx context.Context, x []float32, rounds int) (*float64, error) {
+	m, err := dsp.DefaultModel()
+	if err != nil {
+		return nil, fmt.Errorf("voiceprint model: %w", err)
+	}
+	ex, err := dsp.NewExtractor(m)
+	if err != nil {
+		return nil, fmt.Errorf("voiceprint extractor: %w", err)
+	}
+	seg := x[:min(len(x), 60*16000)]
+	vp, _ := ex.Embed(nil, seg) // warm up
+	times := make([]float64, rounds)
+	for i := range times {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		vp, _ = ex.Embed(vp, seg)
+		times[i] = time.Since(start).Seconds()
+	}
+	xrt := float64(len(seg)) / 16000 / median(times)
+	return &xrt, nil
 }
