@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/agent"
-	"github.com/voxward/voxward/internal/clocktest"
 	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/internal/clocktest"
 	"github.com/voxward/voxward/vault"
 )
 
