@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/internal/audiotest"
 	"github.com/voxward/voxward/internal/clocktest"
 )
 
@@ -81,21 +82,8 @@ func sine(n int, f, rate, amp float64) []int16 {
 // sineFit returns the amplitude of the f Hz component of y (16 kHz) and
 // the RMS of the rest.
 func sineFit(y []float32, f float64) (amp, rest float64) {
-	w := 2 * math.Pi * f / capture.SampleRate
-	var cc, ss, cs, yc, ys float64
-	for i, v := range y {
-		c, s := math.Cos(w*float64(i)), math.Sin(w*float64(i))
-		cc, ss, cs = cc+c*c, ss+s*s, cs+c*s
-		yc, ys = yc+float64(v)*c, ys+float64(v)*s
-	}
-	det := cc*ss - cs*cs
-	a, b := (yc*ss-ys*cs)/det, (ys*cc-yc*cs)/det
-	var r float64
-	for i, v := range y {
-		e := float64(v) - a*math.Cos(w*float64(i)) - b*math.Sin(w*float64(i))
-		r += e * e
-	}
-	return math.Hypot(a, b), math.Sqrt(r / float64(len(y)))
+	fit := audiotest.FitSine(y, f, capture.SampleRate)
+	return fit.Amp(), fit.ResidualRMS
 }
 
 func TestParseSource(t *testing.T) {

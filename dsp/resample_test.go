@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/dsp"
+	"github.com/voxward/voxward/internal/audiotest"
 )
 
 // inputRates are the rates ARCHITECTURE.md and issue 5 promise to resample
@@ -36,33 +37,11 @@ func tone(n int, f, rate, amplitude float64) []float32 {
 	return x
 }
 
-// fitSine fits a·cos(ωi) + b·sin(ωi) to y by least squares, ω = 2π·f/rate,
-// and returns the fitted amplitude √(a²+b²) and the RMS of what is left.
+// fitSine fits a sine of f Hz (sampled at rate) to y and returns its
+// amplitude and the RMS of what is left.
 func fitSine(y []float32, f, rate float64) (amp, residualRMS float64) {
-	w := 2 * math.Pi * f / rate
-	var cc, ss, cs, yc, ys float64
-	for i, v := range y {
-		c, s := math.Cos(w*float64(i)), math.Sin(w*float64(i))
-		cc += c * c
-		ss += s * s
-		cs += c * s
-		yc += float64(v) * c
-		ys += float64(v) * s
-	}
-	det := cc*ss - cs*cs
-	var a, b float64
-	if math.Abs(det) > 1e-9*cc*ss {
-		a = (yc*ss - ys*cs) / det
-		b = (ys*cc - yc*cs) / det
-	} else { // ω ≈ 0 or π: only the cosine term exists
-		a = yc / cc
-	}
-	var r float64
-	for i, v := range y {
-		e := float64(v) - a*math.Cos(w*float64(i)) - b*math.Sin(w*float64(i))
-		r += e * e
-	}
-	return math.Hypot(a, b), math.Sqrt(r / float64(len(y)))
+	fit := audiotest.FitSine(y, f, rate)
+	return fit.Amp(), fit.ResidualRMS
 }
 
 func rms(y []float32) float64 {
@@ -215,20 +194,7 @@ func TestResamplerNoClicksAtBlockEdges(t *testing.T) {
 
 // maxDeviation is the largest |y[i] − fitted sine|.
 func maxDeviation(y []float32, f, rate float64) float64 {
-	w := 2 * math.Pi * f / rate
-	var cc, ss, cs, yc, ys float64
-	for i, v := range y {
-		c, s := math.Cos(w*float64(i)), math.Sin(w*float64(i))
-		cc, ss, cs = cc+c*c, ss+s*s, cs+c*s
-		yc, ys = yc+float64(v)*c, ys+float64(v)*s
-	}
-	det := cc*ss - cs*cs
-	a, b := (yc*ss-ys*cs)/det, (ys*cc-yc*cs)/det
-	var m float64
-	for i, v := range y {
-		m = math.Max(m, math.Abs(float64(v)-a*math.Cos(w*float64(i))-b*math.Sin(w*float64(i))))
-	}
-	return m
+	return audiotest.FitSine(y, f, rate).ResidualMax
 }
 
 // TestResamplerDelay checks Delay: after dropping Delay() outputs, a tone
