@@ -36,7 +36,7 @@ $py - "$ours" "$peer" <<'PY'
 import json, sys
 ours, peer = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print(json.dumps({
-    "voxward": {k: ours[k] for k in ("fbank80_xrt", "mfcc13_xrt", "kernels")},
+    "voxward": {k: ours[k] for k in ("fbank80_xrt", "mfcc13_xrt", "voiceprint_xrt", "kernels")},
     "torchaudio": peer,
     "fbank80_ratio": ours["fbank80_xrt"] / peer["fbank80_xrt"],
     "mfcc13_ratio": ours["mfcc13_xrt"] / peer["mfcc13_xrt"],
