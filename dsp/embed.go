@@ -24,14 +24,18 @@ type Analysis struct {
 //	  → MAP-adapted mean supervector, normalised by √w_c/σ_c
 //	  → centring, nuisance projection (NAP), length normalisation.
 //
-// The result is a unit vector compared by cosine. An Extractor owns its
-// scratch space and is not safe for concurrent use; results are
-// deterministic.
+// The result is a unit vector compared by cosine. For a fused model the
+// extractor runs one such chain per branch and concatenates the results.
+// An Extractor owns its scratch space and is not safe for concurrent use;
+// results are deterministic.
 type Extractor struct {
-	m   *Model
-	fe  *SpeechFeatures
-	sel *SelectorGMM
-	st  *GMMStats
+	m        *Model
+	fe       *SpeechFeatures
+	sel      *SelectorGMM
+	st       *GMMStats
+	branches []*Extractor
+	shared   bool      // fused: the branches share one front end up to normalisation
+	buf      []float32 // fused, shared: one branch's copy of the frames
 }
 
 // SpeechFeatures is the extractor's front end: VAD, MFCC with deltas,
@@ -101,6 +105,21 @@ func NewSpeechFeatures(c ModelConfig) (*SpeechFeatures, error) {
 
 // NewExtractor returns an extractor for m.
 func NewExtractor(m *Model) (*Extractor, error) {
+	if len(m.Branches) > 0 {
+		e := &Extractor{m: m, st: m.NewStats()}
+		for _, b := range m.Branches {
+			be, err := NewExtractor(b)
+			if err != nil {
+				return nil, err
+			}
+			e.branches = append(e.branches, be)
+		}
+		e.shared = true
+		for _, b := range m.Branches[1:] {
+			e.shared = e.shared && sameFrontEnd(m.Branches[0].Config, b.Config)
+		}
+		return e, nil
+	}
 	c := m.Config
 	fe, err := NewSpeechFeatures(c)
 	if err != nil {
@@ -122,13 +141,26 @@ const MinSpeechFrames = 30
 
 // Features returns the normalised feature frames of the speech in samples
 // (row-major, FeatureDim values each; valid until the next call) and the
-// analysis of the audio.
-func (e *Extractor) Features(samples []float32) ([]float32, Analysis) { return e.fe.Compute(samples) }
+// analysis of the audio. For a fused model they are the first branch's.
+func (e *Extractor) Features(samples []float32) ([]float32, Analysis) {
+	if len(e.branches) > 0 {
+		return e.branches[0].Features(samples)
+	}
+	return e.fe.Compute(samples)
+}
 
 // Compute returns the normalised feature frames of the speech in samples
 // (row-major, FeatureDim values each; valid until the next call) and the
 // analysis of the audio.
 func (e *SpeechFeatures) Compute(samples []float32) ([]float32, Analysis) {
+	f, a := e.computeRaw(samples)
+	e.normalise(f)
+	return f, a
+}
+
+// computeRaw is Compute without the final normalisation (feature warping
+// or CMN) of the speech frames.
+func (e *SpeechFeatures) computeRaw(samples []float32) ([]float32, Analysis) {
 	c := e.cfg
 	a := Analysis{Seconds: float64(len(samples)) / 16000}
 	var clipped int
@@ -235,12 +267,26 @@ func (e *SpeechFeatures) Compute(samples []float32) ([]float32, Analysis) {
 			e.speech = append(e.speech, e.feats[t*dim:(t+1)*dim]...)
 		}
 	}
-	if c.FeatureWarp {
-		e.warp(e.speech, dim)
-	} else {
-		CMVN(e.speech, dim, false)
-	}
 	return e.speech, a
+}
+
+// normalise warps or mean-normalises speech frames in place, as the
+// configuration says.
+func (e *SpeechFeatures) normalise(feats []float32) {
+	dim := e.cfg.FeatureDim()
+	if e.cfg.FeatureWarp {
+		e.warp(feats, dim)
+	} else {
+		CMVN(feats, dim, false)
+	}
+}
+
+// sameFrontEnd reports whether a and b make the same frames before their
+// normalisation.
+func sameFrontEnd(a, b ModelConfig) bool {
+	return a.NumCeps == b.NumCeps && a.NumMelBins == b.NumMelBins && a.LowFreq == b.LowFreq && a.HighFreq == b.HighFreq &&
+		a.NoiseSubtraction == b.NoiseSubtraction && a.NoiseFloor == b.NoiseFloor && a.FrameSNRDB == b.FrameSNRDB &&
+		a.DeltaOrder == b.DeltaOrder && a.DeltaWindow == b.DeltaWindow
 }
 
 // warp Gaussianises every column of feats over the utterance (feature
@@ -335,14 +381,54 @@ func (e *SpeechFeatures) denoisedCepstra(n int) {
 // Accumulate adds the statistics of the speech in samples to st (made by
 // NewStats) and returns the analysis of the audio.
 func (e *Extractor) Accumulate(st *GMMStats, samples []float32) Analysis {
+	if len(e.branches) > 0 {
+		if len(st.Branches) != len(e.branches) {
+			panic("dsp: statistics do not fit the fused model")
+		}
+		var a Analysis
+		if e.shared {
+			// VAD, MFCC and deltas once; each branch normalises its copy.
+			var raw []float32
+			raw, a = e.branches[0].fe.computeRaw(samples)
+			for i, b := range e.branches {
+				f := raw
+				if i < len(e.branches)-1 {
+					e.buf = append(e.buf[:0], raw...)
+					f = e.buf
+				}
+				b.fe.normalise(f)
+				b.sel.Accumulate(st.Branches[i], f)
+			}
+		} else {
+			for i, b := range e.branches {
+				ba := b.Accumulate(st.Branches[i], samples)
+				if i == 0 {
+					a = ba
+				}
+			}
+		}
+		st.Frames = st.Branches[0].Frames
+		return a
+	}
 	f, a := e.Features(samples)
 	e.sel.Accumulate(st, f)
 	return a
 }
 
 // NewStats returns empty statistics for the extractor's model.
-func (e *Extractor) NewStats() *GMMStats {
-	return NewGMMStats(e.m.Config.Components, e.m.Config.FeatureDim())
+func (e *Extractor) NewStats() *GMMStats { return e.m.NewStats() }
+
+// NewStats returns empty statistics for m: one set per branch for a fused
+// model.
+func (m *Model) NewStats() *GMMStats {
+	if len(m.Branches) == 0 {
+		return NewGMMStats(m.Config.Components, m.Config.FeatureDim())
+	}
+	st := &GMMStats{}
+	for _, b := range m.Branches {
+		st.Branches = append(st.Branches, b.NewStats())
+	}
+	return st
 }
 
 // Embed returns the voiceprint of samples (16 kHz, int16 scale) in dst
@@ -376,7 +462,8 @@ func (m *Model) RawSupervector(dst []float32, st *GMMStats) []float32 {
 }
 
 // Project centres a raw supervector, removes the nuisance directions and
-// scales it to unit length, in place.
+// scales it to unit length, in place. m must be a single (not fused)
+// model.
 func (m *Model) Project(v []float32) {
 	ed := m.Config.EmbeddingDim()
 	if len(v) != ed {
@@ -398,9 +485,49 @@ func (m *Model) Project(v []float32) {
 // Voiceprint returns the unit voiceprint of st in dst (allocated when
 // short).
 func (m *Model) Voiceprint(dst []float32, st *GMMStats) []float32 {
-	dst = m.RawSupervector(dst, st)
-	m.Project(dst)
+	if len(m.Branches) == 0 {
+		dst = m.RawSupervector(dst, st)
+		m.Project(dst)
+		return dst
+	}
+	if len(st.Branches) != len(m.Branches) {
+		panic("dsp: statistics do not fit the fused model")
+	}
+	dst = grow(dst, m.EmbeddingDim())
+	off := 0
+	for i, b := range m.Branches {
+		n := b.Config.EmbeddingDim()
+		b.Voiceprint(dst[off:off+n], st.Branches[i])
+		off += n
+	}
+	sc := m.branchScale()
+	for i := range dst {
+		dst[i] *= sc
+	}
 	return dst
+}
+
+// Normalize scales v, a weighted sum of voiceprints of m, back to a
+// voiceprint: unit length, or for a fused model each branch's part to
+// length 1/√B.
+func (m *Model) Normalize(v []float32) {
+	if len(v) != m.EmbeddingDim() {
+		panic(fmt.Sprintf("dsp: voiceprint of %d values for dim %d", len(v), m.EmbeddingDim()))
+	}
+	if len(m.Branches) == 0 {
+		normalize(v)
+		return
+	}
+	sc := m.branchScale()
+	off := 0
+	for _, b := range m.Branches {
+		part := v[off : off+b.Config.EmbeddingDim()]
+		normalize(part)
+		for i := range part {
+			part[i] *= sc
+		}
+		off += len(part)
+	}
 }
 
 func dotf(a, b []float32) float32 {

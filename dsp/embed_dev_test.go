@@ -48,7 +48,7 @@ func devEER(t *testing.T, data, list string) (eer, dcf float64, ntar, nnon int) 
 	var tar, non []float64
 	for _, tr := range trials {
 		a, b := get(tr.Enroll), get([]string{tr.Test})
-		s := sc.NormScore(dsp.Cosine(a.e, b.e), a.n, b.n)
+		s := sc.ScoreWithNorms(a.e, b.e, a.n, b.n)
 		if tr.Target {
 			tar = append(tar, s)
 		} else {

@@ -116,10 +116,13 @@ func softmaxInto(post, v []float32) float64 {
 
 // GMMStats are zeroth- and first-order Baum-Welch statistics of frames
 // against a GMM: N_c = Σ_t γ_tc and F_c = Σ_t γ_tc·x_t.
+// For a fused model N and F are empty and Branches holds one set per
+// branch.
 type GMMStats struct {
-	N      []float64 // C
-	F      []float64 // C×Dim
-	Frames int       // frames accumulated
+	N        []float64 // C
+	F        []float64 // C×Dim
+	Frames   int       // frames accumulated
+	Branches []*GMMStats
 }
 
 // NewGMMStats returns zeroed statistics for c components of dim dims.
@@ -129,6 +132,9 @@ func NewGMMStats(c, dim int) *GMMStats {
 
 // Reset zeroes the statistics.
 func (s *GMMStats) Reset() {
+	for _, b := range s.Branches {
+		b.Reset()
+	}
 	clear(s.N)
 	clear(s.F)
 	s.Frames = 0
@@ -137,8 +143,11 @@ func (s *GMMStats) Reset() {
 // Add adds o's statistics to s, so that several samples enrolled together
 // weigh by their speech.
 func (s *GMMStats) Add(o *GMMStats) {
-	if len(o.N) != len(s.N) || len(o.F) != len(s.F) {
+	if len(o.N) != len(s.N) || len(o.F) != len(s.F) || len(o.Branches) != len(s.Branches) {
 		panic("dsp: GMMStats.Add of different shapes")
+	}
+	for i, b := range o.Branches {
+		s.Branches[i].Add(b)
 	}
 	for i, v := range o.N {
 		s.N[i] += v
@@ -151,7 +160,11 @@ func (s *GMMStats) Add(o *GMMStats) {
 
 // Clone returns a deep copy of s.
 func (s *GMMStats) Clone() *GMMStats {
-	return &GMMStats{N: append([]float64(nil), s.N...), F: append([]float64(nil), s.F...), Frames: s.Frames}
+	c := &GMMStats{N: append([]float64(nil), s.N...), F: append([]float64(nil), s.F...), Frames: s.Frames}
+	for _, b := range s.Branches {
+		c.Branches = append(c.Branches, b.Clone())
+	}
+	return c
 }
 
 // SelectorGMM picks, for each frame, the few components of a large GMM

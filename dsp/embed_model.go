@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -64,7 +65,13 @@ type ModelConfig struct {
 	// CohortLabels names the training speaker of each cohort voiceprint
 	// (so evaluations can leave a speaker's own entry out).
 	CohortLabels []string `json:"cohort_labels,omitempty"`
-	Training     string   `json:"training,omitempty"` // how it was trained, data attribution
+	// CohortFloat16 stores the cohort as IEEE half-precision floats (the
+	// model holds their values, rounded, as float32).
+	CohortFloat16 bool `json:"cohort_float16,omitempty"`
+	// Branches, in the header of a fused model, is the number of branch
+	// models whose s-normalised scores are averaged (see NewFusedModel).
+	Branches int    `json:"branches,omitempty"`
+	Training string `json:"training,omitempty"` // how it was trained, data attribution
 }
 
 // CalibrationPoint is a false-accept rate and the threshold reaching it.
@@ -89,10 +96,18 @@ func (c ModelConfig) FeatureDim() int { return c.NumCeps * (c.DeltaOrder + 1) }
 func (c ModelConfig) EmbeddingDim() int { return c.Components * c.FeatureDim() }
 
 // Model holds every parameter of a voiceprint extractor and its scorer.
-// Build one with NewModel or ParseModel; it is immutable and safe for
-// concurrent use.
+// Build one with NewModel, NewFusedModel or ParseModel; it is immutable
+// and safe for concurrent use.
+//
+// A fused model has Branches: complete single models (own front end, UBM,
+// back end and cohort) run side by side. Its voiceprint is the
+// concatenation of the branch voiceprints, each scaled by 1/√B so that the
+// whole has unit length, and its score is the mean of the branches'
+// s-normalised scores. Its Config holds the id, the calibration and the
+// cohort labels; the other fields are zero.
 type Model struct {
 	Config   ModelConfig
+	Branches []*Model
 	UBM      *GMM
 	Parent   *GMM
 	Children [][]int32
@@ -141,6 +156,16 @@ func NewModel(cfg ModelConfig, p ModelParams) (*Model, error) {
 	if len(p.Center) != ed || len(p.NAP) != cfg.NAPRank*ed || len(p.Cohort) != cfg.CohortSize*ed {
 		return nil, fmt.Errorf("%w: back end arrays %d/%d/%d for embedding dim %d", ErrInvalidModel, len(p.Center), len(p.NAP), len(p.Cohort), ed)
 	}
+	if cfg.Branches != 0 {
+		return nil, fmt.Errorf("%w: a single model with %d branches", ErrInvalidModel, cfg.Branches)
+	}
+	if cfg.CohortFloat16 {
+		c := make([]float32, len(p.Cohort))
+		for i, v := range p.Cohort {
+			c[i] = halfToFloat32(float32ToHalf(v))
+		}
+		p.Cohort = c
+	}
 	for _, arr := range [][]float32{p.Center, p.NAP, p.Cohort} {
 		for _, v := range arr {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -173,7 +198,13 @@ func (m *Model) Params() ModelParams {
 // the JSON header (uint32, little-endian), the header (ModelConfig), then
 // every array as little-endian float32 (int32 for the parent links) in
 // the order of ModelParams' fields.
+//
+// A fused model is the magic "VXVPFUS1", the length and JSON of its
+// header, then each branch as a uint32 length and its MarshalBinary bytes.
 func (m *Model) MarshalBinary() ([]byte, error) {
+	if len(m.Branches) > 0 {
+		return m.marshalFused()
+	}
 	hdr, err := json.Marshal(m.Config)
 	if err != nil {
 		return nil, fmt.Errorf("dsp: encode model header: %w", err)
@@ -187,8 +218,17 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		_ = binary.Write(&b, binary.LittleEndian, a)
 	}
 	_ = binary.Write(&b, binary.LittleEndian, p.ParentOf)
-	for _, a := range [][]float32{p.Center, p.NAP, p.Cohort} {
+	for _, a := range [][]float32{p.Center, p.NAP} {
 		_ = binary.Write(&b, binary.LittleEndian, a)
+	}
+	if m.Config.CohortFloat16 {
+		h := make([]uint16, len(p.Cohort))
+		for i, v := range p.Cohort {
+			h[i] = float32ToHalf(v)
+		}
+		_ = binary.Write(&b, binary.LittleEndian, h)
+	} else {
+		_ = binary.Write(&b, binary.LittleEndian, p.Cohort)
 	}
 	return b.Bytes(), nil
 }
@@ -196,6 +236,9 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 // ParseModel decodes a model serialised by MarshalBinary. Errors wrap
 // ErrInvalidModel; sizes are checked before anything large is allocated.
 func ParseModel(b []byte) (*Model, error) {
+	if len(b) >= len(fusedMagic) && string(b[:len(fusedMagic)]) == fusedMagic {
+		return parseFused(b)
+	}
 	if len(b) < len(modelMagic)+4 || string(b[:len(modelMagic)]) != modelMagic {
 		return nil, fmt.Errorf("%w: bad magic", ErrInvalidModel)
 	}
@@ -223,8 +266,12 @@ func ParseModel(b []byte) (*Model, error) {
 	for _, s := range sizes {
 		total += s
 	}
-	if total > maxModelFloats || 4*total != len(b) {
-		return nil, fmt.Errorf("%w: %d bytes of parameters, header needs %d", ErrInvalidModel, len(b), 4*total)
+	nbytes := 4 * total
+	if cfg.CohortFloat16 {
+		nbytes -= 2 * sizes[9]
+	}
+	if total > maxModelFloats || nbytes != len(b) {
+		return nil, fmt.Errorf("%w: %d bytes of parameters, header needs %d", ErrInvalidModel, len(b), nbytes)
 	}
 	f := func(k int) []float32 {
 		out := make([]float32, k)
@@ -242,7 +289,15 @@ func ParseModel(b []byte) (*Model, error) {
 		p.ParentOf[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	b = b[4*sizes[6]:]
-	p.Center, p.NAP, p.Cohort = f(sizes[7]), f(sizes[8]), f(sizes[9])
+	p.Center, p.NAP = f(sizes[7]), f(sizes[8])
+	if cfg.CohortFloat16 {
+		p.Cohort = make([]float32, sizes[9])
+		for i := range p.Cohort {
+			p.Cohort[i] = halfToFloat32(binary.LittleEndian.Uint16(b[2*i:]))
+		}
+	} else {
+		p.Cohort = f(sizes[9])
+	}
 	return NewModel(cfg, p)
 }
 
@@ -255,3 +310,179 @@ var defaultModel = sync.OnceValues(func() (*Model, error) { return ParseModel(de
 // by "voxward train"; dsp/model/README.md has the recipe and the data's
 // attribution).
 func DefaultModel() (*Model, error) { return defaultModel() }
+
+// fusedMagic opens a serialised fused model.
+const fusedMagic = "VXVPFUS1"
+
+// maxBranches bounds the branches of a fused model.
+const maxBranches = 8
+
+// NewFusedModel builds a model that runs branches side by side and
+// averages their s-normalised scores with equal weights. cfg gives the id,
+// calibration and training note; its cohort size and labels are taken
+// from the branches, which must share them (the same training speakers in
+// the same order), so that a cohort entry names one speaker in every
+// branch. Errors wrap ErrInvalidModel.
+func NewFusedModel(cfg ModelConfig, branches []*Model) (*Model, error) {
+	if cfg.ID == "" || len(branches) < 2 || len(branches) > maxBranches {
+		return nil, fmt.Errorf("%w: fused model %q of %d branches", ErrInvalidModel, cfg.ID, len(branches))
+	}
+	b0 := branches[0].Config
+	for i, b := range branches {
+		bc := b.Config
+		if len(b.Branches) > 0 || bc.CohortSize != b0.CohortSize ||
+			len(bc.CohortLabels) != len(b0.CohortLabels) {
+			return nil, fmt.Errorf("%w: branch %d (%s) does not fit branch 0 (%s)", ErrInvalidModel, i, bc.ID, b0.ID)
+		}
+		for k, l := range bc.CohortLabels {
+			if l != b0.CohortLabels[k] {
+				return nil, fmt.Errorf("%w: branch %d cohort entry %d is %q, branch 0 has %q", ErrInvalidModel, i, k, l, b0.CohortLabels[k])
+			}
+		}
+	}
+	fc := ModelConfig{ID: cfg.ID, Calibration: cfg.Calibration, IdentifyCalibration: cfg.IdentifyCalibration,
+		CohortSize: b0.CohortSize, CohortLabels: b0.CohortLabels, Branches: len(branches), Training: cfg.Training}
+	return &Model{Config: fc, Branches: slices.Clone(branches)}, nil
+}
+
+// EmbeddingDim is the dimension of the model's voiceprints.
+func (m *Model) EmbeddingDim() int {
+	if len(m.Branches) == 0 {
+		return m.Config.EmbeddingDim()
+	}
+	n := 0
+	for _, b := range m.Branches {
+		n += b.Config.EmbeddingDim()
+	}
+	return n
+}
+
+// branchScale is the factor each branch voiceprint of a fused model is
+// multiplied by: 1/√B.
+func (m *Model) branchScale() float32 { return float32(1 / math.Sqrt(float64(len(m.Branches)))) }
+
+func (m *Model) marshalFused() ([]byte, error) {
+	cfg := m.Config
+	cfg.CohortLabels = nil // the branches hold them
+	cfg.CohortSize = 0
+	hdr, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dsp: encode model header: %w", err)
+	}
+	var b bytes.Buffer
+	b.WriteString(fusedMagic)
+	_ = binary.Write(&b, binary.LittleEndian, uint32(len(hdr)))
+	b.Write(hdr)
+	for _, br := range m.Branches {
+		bb, err := br.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		_ = binary.Write(&b, binary.LittleEndian, uint32(len(bb)))
+		b.Write(bb)
+	}
+	return b.Bytes(), nil
+}
+
+func parseFused(b []byte) (*Model, error) {
+	b = b[len(fusedMagic):]
+	if len(b) < 4 {
+		return nil, fmt.Errorf("%w: truncated fused header", ErrInvalidModel)
+	}
+	n := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	if n > maxModelHeader || int(n) > len(b) {
+		return nil, fmt.Errorf("%w: header of %d bytes", ErrInvalidModel, n)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b[:n]))
+	dec.DisallowUnknownFields()
+	var cfg ModelConfig
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("%w: header: %w", ErrInvalidModel, err)
+	}
+	b = b[n:]
+	if cfg.Branches < 2 || cfg.Branches > maxBranches {
+		return nil, fmt.Errorf("%w: fused model of %d branches", ErrInvalidModel, cfg.Branches)
+	}
+	var branches []*Model
+	for i := 0; i < cfg.Branches; i++ {
+		if len(b) < 4 {
+			return nil, fmt.Errorf("%w: branch %d truncated", ErrInvalidModel, i)
+		}
+		k := binary.LittleEndian.Uint32(b)
+		b = b[4:]
+		if uint64(k) > uint64(len(b)) {
+			return nil, fmt.Errorf("%w: branch %d of %d bytes, %d left", ErrInvalidModel, i, k, len(b))
+		}
+		if len(b) >= len(fusedMagic) && string(b[:len(fusedMagic)]) == fusedMagic {
+			return nil, fmt.Errorf("%w: branch %d is itself fused", ErrInvalidModel, i)
+		}
+		br, err := ParseModel(b[:k])
+		if err != nil {
+			return nil, fmt.Errorf("branch %d: %w", i, err)
+		}
+		branches = append(branches, br)
+		b = b[k:]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the branches", ErrInvalidModel, len(b))
+	}
+	return NewFusedModel(cfg, branches)
+}
+
+// float32ToHalf rounds f to the nearest IEEE 754 half-precision value
+// (ties to even) and returns its bits.
+func float32ToHalf(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	abs := b & 0x7fffffff
+	if abs >= 0x7f800000 {
+		if abs > 0x7f800000 {
+			return sign | 0x7e00 // NaN
+		}
+		return sign | 0x7c00
+	}
+	exp := int32(abs>>23) - 127 + 15
+	man := abs & 0x7fffff
+	if exp >= 31 {
+		return sign | 0x7c00
+	}
+	if exp <= 0 {
+		if exp < -10 {
+			return sign
+		}
+		man |= 0x800000
+		shift := uint32(14 - exp)
+		half := uint32(1) << (shift - 1)
+		r := man >> shift
+		rem := man & (1<<shift - 1)
+		if rem > half || rem == half && r&1 == 1 {
+			r++
+		}
+		return sign | uint16(r)
+	}
+	r := uint32(exp)<<10 | man>>13
+	rem := man & 0x1fff
+	if rem > 0x1000 || rem == 0x1000 && r&1 == 1 {
+		r++
+	}
+	return sign | uint16(r)
+}
+
+// halfToFloat32 returns the value of IEEE 754 half-precision bits h.
+func halfToFloat32(h uint16) float32 {
+	sign := uint32(h&0x8000) << 16
+	exp := uint32(h>>10) & 0x1f
+	man := uint32(h & 0x3ff)
+	switch exp {
+	case 0x1f:
+		return math.Float32frombits(sign | 0x7f800000 | man<<13)
+	case 0:
+		f := float32(man) / (1 << 24)
+		if sign != 0 {
+			f = -f
+		}
+		return f
+	}
+	return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
+}

@@ -89,6 +89,15 @@ func TestShippedModel(t *testing.T) {
 	assert.NotEmpty(t, c.Calibration)
 	assert.Len(t, c.CohortLabels, c.CohortSize)
 	assert.Contains(t, c.Training, "CC BY 4.0")
+	// Two branches, feature-warped and plain CMN, over the same cohort.
+	require.Len(t, m.Branches, 2)
+	assert.True(t, m.Branches[0].Config.FeatureWarp)
+	assert.False(t, m.Branches[1].Config.FeatureWarp)
+	for _, br := range m.Branches {
+		assert.Equal(t, c.CohortLabels, br.Config.CohortLabels)
+		assert.True(t, br.Config.CohortFloat16)
+		assert.Contains(t, br.Config.Training, "CC BY 4.0")
+	}
 	b, err := m.MarshalBinary()
 	require.NoError(t, err)
 	assert.LessOrEqual(t, len(b), 20<<20, "model larger than 20 MB")
@@ -102,7 +111,7 @@ func TestEmbedDeterministicUnit(t *testing.T) {
 	a, an := ex.Embed(nil, x)
 	b, _ := ex.Embed(nil, x)
 	require.Equal(t, a, b, "Embed is not deterministic")
-	require.Len(t, a, m.Config.EmbeddingDim())
+	require.Len(t, a, m.EmbeddingDim())
 	assert.InDelta(t, 1.0, dsp.Cosine(a, a), 1e-5)
 	assert.InDelta(t, 3.0, an.Seconds, 1e-9)
 	assert.Greater(t, an.SpeechSeconds, 1.0)
@@ -118,7 +127,7 @@ func TestEmbedEdgeInputs(t *testing.T) {
 	require.NoError(t, err)
 	for _, x := range [][]float32{nil, make([]float32, 100), make([]float32, 16000)} {
 		e, a := ex.Embed(nil, x)
-		require.Len(t, e, ex.Model().Config.EmbeddingDim())
+		require.Len(t, e, ex.Model().EmbeddingDim())
 		for _, v := range e {
 			require.False(t, math.IsNaN(float64(v)))
 		}
@@ -170,6 +179,10 @@ func FuzzParseModel(f *testing.F) {
 	f.Add(b)
 	f.Add(b[:40])
 	f.Add([]byte("VXVPMDL1\x02\x00\x00\x00{}"))
+	fb, err := tinyFused(f, 10).MarshalBinary()
+	require.NoError(f, err)
+	f.Add(fb)
+	f.Add([]byte("VXVPFUS1\x0e\x00\x00\x00{\"branches\":2}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > 1<<20 {
 			return

@@ -123,7 +123,7 @@ func (e *Enroller) Enroll(samples ...[]float32) (Voiceprint, EnrollQuality, erro
 // vp must come from the same model (else ErrDimMismatch).
 func (e *Enroller) Update(vp Voiceprint, samples ...[]float32) (Voiceprint, EnrollQuality, error) {
 	m := e.ex.Model()
-	if vp.Model != m.Config.ID || len(vp.Embedding) != m.Config.EmbeddingDim() {
+	if vp.Model != m.Config.ID || len(vp.Embedding) != m.EmbeddingDim() {
 		return Voiceprint{}, EnrollQuality{}, fmt.Errorf("%w: voiceprint of model %q, extractor model %q", ErrDimMismatch, vp.Model, m.Config.ID)
 	}
 	q := e.check(samples, e.o.MinSpeechSeconds-vp.SpeechSeconds)
@@ -135,6 +135,6 @@ func (e *Enroller) Update(vp Voiceprint, samples ...[]float32) (Voiceprint, Enro
 	for i, v := range vp.Embedding {
 		nv[i] = wo*v + wn*nv[i]
 	}
-	normalize(nv)
+	m.Normalize(nv)
 	return Voiceprint{Model: m.Config.ID, Embedding: nv, SpeechSeconds: vp.SpeechSeconds + q.SpeechSeconds}, q, nil
 }

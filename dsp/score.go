@@ -21,9 +21,11 @@ func Cosine(a, b []float32) float64 {
 }
 
 // CohortNorm is a voiceprint's adaptive s-norm statistics: the mean and
-// standard deviation of its top-K cosine scores against the cohort.
+// standard deviation of its top-K cosine scores against the cohort. For a
+// fused model Branches holds the statistics of each branch's part.
 type CohortNorm struct {
 	Mean, Std float64
+	Branches  []CohortNorm
 }
 
 // Scorer compares voiceprints of one model with adaptive symmetric score
@@ -34,7 +36,9 @@ type CohortNorm struct {
 // where μ and σ are taken over the CohortTop highest cohort scores of
 // each side. Normalised scores of non-target pairs are comparable across
 // voiceprints, so one threshold (from the model's calibration) serves
-// every enrolled speaker. A Scorer is safe for concurrent use.
+// every enrolled speaker. For a fused model the score is the mean of the
+// branches' normalised scores (equal weights). A Scorer is safe for
+// concurrent use.
 type Scorer struct {
 	m *Model
 }
@@ -54,12 +58,31 @@ func (s *Scorer) CohortNorm(v []float32) CohortNorm {
 // CohortNormExcluding is CohortNorm without the cohort entries for which
 // skip returns true (used in training, where a voiceprint's own speaker is
 // in the cohort).
+//
+// For a fused model, entry k names the same training speaker in every
+// branch's cohort.
 func (s *Scorer) CohortNormExcluding(v []float32, skip func(k int) bool) CohortNorm {
-	c := s.m.Config
-	ed := c.EmbeddingDim()
-	if len(v) != ed {
-		panic(fmt.Sprintf("dsp: voiceprint of %d values for dim %d", len(v), ed))
+	if len(v) != s.m.EmbeddingDim() {
+		panic(fmt.Sprintf("dsp: voiceprint of %d values for dim %d", len(v), s.m.EmbeddingDim()))
 	}
+	if len(s.m.Branches) == 0 {
+		return cohortNorm(s.m, v, 1, skip)
+	}
+	n := CohortNorm{Mean: 0, Std: 1}
+	inv := 1 / float64(s.m.branchScale())
+	off := 0
+	for _, b := range s.m.Branches {
+		ed := b.Config.EmbeddingDim()
+		n.Branches = append(n.Branches, cohortNorm(b, v[off:off+ed], inv, skip))
+		off += ed
+	}
+	return n
+}
+
+// cohortNorm is CohortNormExcluding for a single model m, on v·scale.
+func cohortNorm(m *Model, v []float32, scale float64, skip func(k int) bool) CohortNorm {
+	c := m.Config
+	ed := c.EmbeddingDim()
 	if c.CohortSize == 0 || c.CohortTop == 0 {
 		return CohortNorm{Mean: 0, Std: 1}
 	}
@@ -68,7 +91,7 @@ func (s *Scorer) CohortNormExcluding(v []float32, skip func(k int) bool) CohortN
 		if skip != nil && skip(k) {
 			continue
 		}
-		sc = append(sc, float64(dotf(v, s.m.Cohort[k*ed:(k+1)*ed])))
+		sc = append(sc, scale*float64(dotf(v, m.Cohort[k*ed:(k+1)*ed])))
 	}
 	slices.Sort(sc)
 	top := sc[max(0, len(sc)-c.CohortTop):]
@@ -87,15 +110,42 @@ func (s *Scorer) CohortNormExcluding(v []float32, skip func(k int) bool) CohortN
 	return CohortNorm{Mean: mean, Std: std}
 }
 
-// NormScore s-normalises the cosine score of two voiceprints with their
-// cohort statistics.
+// NormScore s-normalises the cosine score of two voiceprints of a single
+// (not fused) model with their cohort statistics; ScoreWithNorms works
+// for every model.
 func (s *Scorer) NormScore(cos float64, a, b CohortNorm) float64 {
 	return 0.5 * ((cos-a.Mean)/a.Std + (cos-b.Mean)/b.Std)
 }
 
+// ScoreWithNorms returns the normalised score of voiceprints a and b
+// whose cohort statistics (from CohortNorm) are na and nb: for a fused
+// model, the mean over branches of each branch's s-normalised cosine.
+func (s *Scorer) ScoreWithNorms(a, b []float32, na, nb CohortNorm) float64 {
+	if len(a) != len(b) {
+		panic(fmt.Sprintf("dsp: cosine of %d and %d values", len(a), len(b)))
+	}
+	if len(s.m.Branches) == 0 {
+		return s.NormScore(Cosine(a, b), na, nb)
+	}
+	if len(a) != s.m.EmbeddingDim() || len(na.Branches) != len(s.m.Branches) || len(nb.Branches) != len(s.m.Branches) {
+		panic("dsp: voiceprints or cohort statistics do not fit the fused model")
+	}
+	sc := float64(s.m.branchScale())
+	inv := 1 / (sc * sc)
+	var sum float64
+	off := 0
+	for i, br := range s.m.Branches {
+		ed := br.Config.EmbeddingDim()
+		cos := inv * float64(dotf(a[off:off+ed], b[off:off+ed]))
+		sum += s.NormScore(cos, na.Branches[i], nb.Branches[i])
+		off += ed
+	}
+	return sum / float64(len(s.m.Branches))
+}
+
 // Score returns the normalised score of two voiceprints.
 func (s *Scorer) Score(a, b []float32) float64 {
-	return s.NormScore(Cosine(a, b), s.CohortNorm(a), s.CohortNorm(b))
+	return s.ScoreWithNorms(a, b, s.CohortNorm(a), s.CohortNorm(b))
 }
 
 // Threshold returns the normalised-score threshold at which the model's
@@ -194,7 +244,7 @@ func (s *Scorer) IdentifyWithNorm(test []float32, tn CohortNorm, cands []Candida
 		if len(c.Emb) != len(test) {
 			continue
 		}
-		sc := s.NormScore(Cosine(c.Emb, test), c.Norm, tn)
+		sc := s.ScoreWithNorms(c.Emb, test, c.Norm, tn)
 		if sc > m.Score {
 			m.ID, m.Score = c.ID, sc
 		}

@@ -118,6 +118,17 @@ func overrideModel(m *dsp.Model, cohortTop, napRank int) (*dsp.Model, error) {
 	if cohortTop < 0 && napRank < 0 {
 		return m, nil
 	}
+	if len(m.Branches) > 0 {
+		var bs []*dsp.Model
+		for _, b := range m.Branches {
+			nb, err := overrideModel(b, cohortTop, napRank)
+			if err != nil {
+				return nil, err
+			}
+			bs = append(bs, nb)
+		}
+		return dsp.NewFusedModel(m.Config, bs)
+	}
 	cfg, p := m.Config, m.Params()
 	if cohortTop >= 0 {
 		if cohortTop > cfg.CohortSize {
@@ -250,7 +261,7 @@ func evaluate(ctx context.Context, m *dsp.Model, trials []dsp.Trial, root, augme
 	res := &evalResult{Trials: len(trials)}
 	for _, t := range trials {
 		a, b := enrol[strings.Join(t.Enroll, ",")], test[t.Test]
-		s := sc.NormScore(dsp.Cosine(a.emb, b.emb), a.norm, b.norm)
+		s := sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm)
 		if t.Target {
 			res.targetScores = append(res.targetScores, s)
 		} else {

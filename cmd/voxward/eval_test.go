@@ -152,7 +152,7 @@ func TestEvalMatchesDevFigures(t *testing.T) {
 	var tar, non []float64
 	for _, tr := range trials {
 		a, b := tr.Enroll[0], tr.Test
-		s := sc.NormScore(dsp.Cosine(emb(a), emb(b)), norm(a), norm(b))
+		s := sc.ScoreWithNorms(emb(a), emb(b), norm(a), norm(b))
 		if tr.Target {
 			tar = append(tar, s)
 		} else {
@@ -190,7 +190,7 @@ func TestEmbedAndScoreCommands(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(l), &e))
 		assert.Equal(t, []string{a, b}[i], e.File)
 		assert.Equal(t, m.Config.ID, e.Model)
-		assert.Equal(t, m.Config.EmbeddingDim(), e.Dim)
+		assert.Equal(t, m.EmbeddingDim(), e.Dim)
 		assert.Len(t, e.Embedding, e.Dim)
 		assert.Greater(t, e.SpeechSeconds, 0.5)
 	}
@@ -256,9 +256,43 @@ func TestTrainSmall(t *testing.T) {
 	require.NoError(t, err)
 	m, err := dsp.ParseModel(b)
 	require.NoError(t, err)
-	assert.Equal(t, 8, m.Config.Components)
+	// By default a feature-warped and a plain-CMN branch, fused.
+	require.Len(t, m.Branches, 2)
+	assert.True(t, m.Branches[0].Config.FeatureWarp)
+	assert.False(t, m.Branches[1].Config.FeatureWarp)
+	assert.Equal(t, 16.0, m.Branches[1].Config.Relevance)
+	for _, br := range m.Branches {
+		assert.Equal(t, 8, br.Config.Components)
+		assert.Equal(t, 6, br.Config.CohortSize)
+		assert.True(t, br.Config.CohortFloat16)
+	}
 	assert.Equal(t, 6, m.Config.CohortSize)
+	assert.Len(t, m.Config.CohortLabels, 6)
 	assert.NotEmpty(t, m.Config.Calibration)
+	assert.NotEmpty(t, m.Config.IdentifyCalibration)
+	assert.Contains(t, m.Config.ID, "gsvfuse-")
+	ex, err := dsp.NewExtractor(m)
+	require.NoError(t, err)
+	sc := dsp.NewScorer(m)
+	va, _ := ex.Embed(nil, voice(4*16000, talkers[0].f0, talkers[0].r1, talkers[0].r2, 100))
+	vb, _ := ex.Embed(nil, voice(4*16000, talkers[0].f0, talkers[0].r1, talkers[0].r2, 101))
+	vc, _ := ex.Embed(nil, voice(4*16000, talkers[2].f0, talkers[2].r1, talkers[2].r2, 102))
+	assert.Greater(t, sc.Score(va, vb), sc.Score(va, vc), "same talker scores above another")
+
+	// --fusion=false trains the single feature-warped model.
+	single := filepath.Join(t.TempDir(), "single.bin")
+	code, _, errOut = runVX(t, "train", "--data", data, "--out", single, "--fusion=false", "--components", "8", "--parents", "2",
+		"--top-parents", "2", "--top-n", "4", "--frames", "2000", "--nap", "2", "--cohort-top", "3", "--num-ceps", "13", "--iters", "3", "--split-iters", "2")
+	require.Equal(t, 0, code, errOut)
+	bs, err := os.ReadFile(single)
+	require.NoError(t, err)
+	ms, err := dsp.ParseModel(bs)
+	require.NoError(t, err)
+	assert.Empty(t, ms.Branches)
+	assert.Equal(t, 8, ms.Config.Components)
+	assert.Equal(t, 6, ms.Config.CohortSize)
+	assert.NotEmpty(t, ms.Config.Calibration)
+	assert.Less(t, len(bs), len(b))
 
 	// Deterministic: a second run writes the same bytes.
 	out2 := filepath.Join(t.TempDir(), "m2.bin")

@@ -27,24 +27,33 @@ const trainHelp = `Trains the voiceprint model from the training speakers of a s
 folder and writes it as one file that dsp embeds (dsp/model/voiceprint.bin).
 The defaults make the shipped model: "make voiceprint-model".
 
-The recipe, deterministic for a given data folder and flags (any --jobs):
+The recipe, deterministic for a given data folder and flags (any --jobs),
+runs steps 1–3 once per branch: with --fusion (the default) a
+feature-warped branch (MAP relevance --relevance, 8) and a plain-CMN branch
+(cepstral mean subtraction, relevance --cmn-relevance, 16), otherwise the
+flags' single recipe:
  1. every WAV under DATA/librispeech/train-clean-100 (one utterance per
     speaker) is read, and two copies are made: one through a telephone
     channel (300–3400 Hz, G.711 μ-law) and one with seeded noise at 5, 10 or
     20 dB SNR;
  2. speech frames (VAD, 20 MFCCs + Δ + ΔΔ, Gaussianised over each
-    utterance) of all three are pooled and a 256-component diagonal GMM
-    (the UBM) is trained by EM with binary splitting; the 32-component
-    stage is kept as the selector that picks, per frame, which UBM
-    components to score (top 4 parents, top 10 components);
- 3. MAP mean supervectors (relevance 8) of every utterance, its halves and
-    its channel copies give the centre and the nuisance (channel and
-    session) directions removed by NAP (10), a cohort of one voiceprint per
-    speaker (channels alternating) for adaptive s-norm (top 100);
- 4. thresholds are calibrated on non-target pairs of training speakers in
-    the same channel — an enrolment (all but the last 3 s of an utterance)
-    against another speaker's last 3 s — for verification, and on
-    simulated open-set sessions (1–50 enrolled) for identification.`
+    utterance, or mean-subtracted in the CMN branch) of all three are pooled
+    and a 256-component diagonal GMM (the UBM) is trained by EM with binary
+    splitting; the 32-component stage is kept as the selector that picks,
+    per frame, which UBM components to score (top 4 parents, top 10
+    components);
+ 3. MAP mean supervectors of every utterance, its halves and its channel
+    copies give the centre and the nuisance (channel and session)
+    directions removed by NAP (10), a cohort of one voiceprint per speaker
+    (channels alternating; stored as float16 in a fused model) for adaptive
+    s-norm (top 100);
+ 4. the branches are fused: the voiceprint is the branch voiceprints side by
+    side, the score the mean of their s-normalised scores (equal weights,
+    not tuned); thresholds are calibrated on the fused scores of non-target
+    pairs of training speakers in the same channel — an enrolment (all but
+    the last 3 s of an utterance) against another speaker's last 3 s — for
+    verification, and on simulated open-set sessions (1–50 enrolled) for
+    identification.`
 
 type trainConfig struct {
 	data, out       string
@@ -53,6 +62,46 @@ type trainConfig struct {
 	varFloor        float64
 	cfg             dsp.ModelConfig
 	fars            []float64
+	fusion          bool    // add a plain-CMN branch and fuse
+	cmnRelevance    float64 // MAP relevance of the CMN branch
+}
+
+// branchID derives a single model's id from its recipe.
+func branchID(c dsp.ModelConfig) string {
+	ns := ""
+	if c.NoiseSubtraction > 0 {
+		ns = fmt.Sprintf("-ns%g", c.NoiseSubtraction)
+	}
+	if c.FeatureWarp {
+		ns += "-warp"
+	}
+	if c.FrameSNRDB > 0 {
+		ns += fmt.Sprintf("-fs%g", c.FrameSNRDB)
+	}
+	if c.CohortFloat16 { // a fusion branch: name its normalisation and relevance
+		if !c.FeatureWarp {
+			ns += "-cmn"
+		}
+		ns += fmt.Sprintf("-r%g", c.Relevance)
+	}
+	return fmt.Sprintf("gsv-ubm%d-mfcc%dd%d%s-nap%d-v1", c.Components, c.NumCeps, c.DeltaOrder, ns, c.NAPRank)
+}
+
+// branches returns the configuration of each branch: the flags' recipe,
+// and with --fusion the same with CMN instead of feature warping and MAP
+// relevance --cmn-relevance.
+func (tc trainConfig) branches() []dsp.ModelConfig {
+	if !tc.fusion {
+		return []dsp.ModelConfig{tc.cfg}
+	}
+	a := tc.cfg
+	a.CohortFloat16 = true
+	a.ID = branchID(a)
+	b := a
+	b.FeatureWarp = false
+	b.Relevance = tc.cmnRelevance
+	b.ID = branchID(b)
+	return []dsp.ModelConfig{a, b}
 }
 
 func runTrain(ctx context.Context, sio *stdio, args []string) error {
@@ -83,6 +132,8 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs.Float64Var(&c.Relevance, "relevance", 8, "MAP relevance factor")
 	fs.IntVar(&c.NAPRank, "nap", 10, "nuisance directions removed")
 	fs.IntVar(&c.CohortTop, "cohort-top", 100, "adaptive s-norm: top cohort scores used")
+	fs.BoolVar(&tc.fusion, "fusion", true, "train a second, plain-CMN branch and fuse the two (equal weights); cohorts stored as float16")
+	fs.Float64Var(&tc.cmnRelevance, "cmn-relevance", 16, "MAP relevance factor of the plain-CMN branch (with --fusion)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -92,17 +143,15 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	}
 	c.DeltaWindow = 2
 	if c.ID == "" {
-		ns := ""
-		if c.NoiseSubtraction > 0 {
-			ns = fmt.Sprintf("-ns%g", c.NoiseSubtraction)
+		c.ID = branchID(*c)
+		if tc.fusion {
+			bs := tc.branches()
+			c.ID = strings.Replace(bs[0].ID, "gsv-", "gsvfuse-", 1)
+			c.ID = strings.Replace(c.ID, fmt.Sprintf("-nap%d-", c.NAPRank), fmt.Sprintf("+cmn-r%g-nap%d-", tc.cmnRelevance, c.NAPRank), 1)
 		}
-		if c.FeatureWarp {
-			ns += "-warp"
-		}
-		if c.FrameSNRDB > 0 {
-			ns += fmt.Sprintf("-fs%g", c.FrameSNRDB)
-		}
-		c.ID = fmt.Sprintf("gsv-ubm%d-mfcc%dd%d%s-nap%d-v1", c.Components, c.NumCeps, c.DeltaOrder, ns, c.NAPRank)
+	}
+	if tc.fusion && (!c.FeatureWarp || c.NoiseSubtraction > 0 || c.FrameSNRDB > 0) {
+		return usagef("--fusion pairs a feature-warped branch with a plain-CMN one: it needs --warp, no --noise-subtraction or --frame-snr")
 	}
 	if c.Components < c.Parents || c.Components%c.Parents != 0 || c.Parents < 1 || tc.jobs < 1 || tc.frames < 1000 {
 		return usagef("--components must be a multiple of --parents, --jobs ≥ 1, --frames ≥ 1000")
@@ -263,18 +312,20 @@ func parallel(ctx context.Context, n, jobs int, fn func(worker, i int) error) er
 	return first
 }
 
-func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, error) {
-	start := time.Now()
-	say := func(format string, a ...any) {
-		fmt.Fprintf(log, "[%6.1fs] "+format+"\n", append([]any{time.Since(start).Seconds()}, a...)...)
-	}
-	utts, err := listTrain(tc.data)
-	if err != nil {
-		return nil, err
-	}
-	cfg := tc.cfg
+// trainedBranch is one branch model (centre, NAP and cohort, not yet
+// calibrated) and the projected voiceprints of the training variants.
+type trainedBranch struct {
+	m          *dsp.Model
+	proj       func(i, v int) []float32
+	uttSamples []int
+	cohortIdx  []int
+}
+
+// trainBranch runs steps 1–3 of the recipe for one branch configuration.
+func trainBranch(ctx context.Context, say func(string, ...any), tc trainConfig, cfg dsp.ModelConfig, utts []trainUtt) (*trainedBranch, error) {
+	var err error
 	dim := cfg.FeatureDim()
-	say("%d training utterances; model %s", len(utts), cfg.ID)
+	say("branch %s", cfg.ID)
 
 	// 1–2: pooled speech frames of clean, telephone and noisy copies.
 	feats := make([][]float32, len(utts))
@@ -480,12 +531,72 @@ func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, erro
 	cfg.CohortSize = len(cohortIdx)
 	cfg.CohortTop = min(cfg.CohortTop, max(cfg.CohortSize-2, 0))
 	p.Cohort = cohort
-	m2cfg := cfg
-	m2cfg.Calibration = nil
-	m2cfg.CohortLabels = cfg.CohortLabels
-	m2, err := dsp.NewModel(m2cfg, p)
+	cfg.Calibration = nil
+	cfg.Training = fmt.Sprintf("voxward train: %d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
+		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(utts), tc.frames, tc.iters)
+	m2, err := dsp.NewModel(cfg, p)
 	if err != nil {
 		return nil, err
+	}
+	_ = spkOf
+	return &trainedBranch{m: m2, proj: proj, uttSamples: uttSamples, cohortIdx: cohortIdx}, nil
+}
+
+// train runs the recipe: one branch, or with --fusion a feature-warped and
+// a plain-CMN branch fused with equal weights; then the calibration.
+func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, error) {
+	start := time.Now()
+	say := func(format string, a ...any) {
+		fmt.Fprintf(log, "[%6.1fs] "+format+"\n", append([]any{time.Since(start).Seconds()}, a...)...)
+	}
+	utts, err := listTrain(tc.data)
+	if err != nil {
+		return nil, err
+	}
+	cfgs := tc.branches()
+	cfg := tc.cfg
+	say("%d training utterances; model %s", len(utts), cfg.ID)
+	var brs []*trainedBranch
+	for _, bc := range cfgs {
+		br, err := trainBranch(ctx, say, tc, bc, utts)
+		if err != nil {
+			return nil, err
+		}
+		brs = append(brs, br)
+	}
+	spkOf := make([]int, len(utts))
+	for i, u := range utts {
+		spkOf[i] = u.spk
+	}
+	uttSamples, cohortIdx := brs[0].uttSamples, brs[0].cohortIdx
+	build := func(c dsp.ModelConfig) (*dsp.Model, error) {
+		if len(brs) == 1 {
+			bc := brs[0].m.Config
+			bc.Calibration, bc.IdentifyCalibration = c.Calibration, c.IdentifyCalibration
+			return dsp.NewModel(bc, brs[0].m.Params())
+		}
+		var ms []*dsp.Model
+		for _, br := range brs {
+			ms = append(ms, br.m)
+		}
+		return dsp.NewFusedModel(c, ms)
+	}
+	m2, err := build(dsp.ModelConfig{ID: cfg.ID})
+	if err != nil {
+		return nil, err
+	}
+	scale := float32(1 / math.Sqrt(float64(len(brs))))
+	proj := func(i, v int) []float32 {
+		if len(brs) == 1 {
+			return brs[0].proj(i, v)
+		}
+		var out []float32
+		for _, br := range brs {
+			for _, x := range br.proj(i, v) {
+				out = append(out, scale*x)
+			}
+		}
+		return out
 	}
 
 	// Calibration: s-normalised non-target scores between an enrolment
@@ -524,7 +635,7 @@ func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, erro
 			if ai%2 != bi%2 {
 				continue // channels differ
 			}
-			s := sc.NormScore(dsp.Cosine(a.emb, b.emb), a.norm, b.norm)
+			s := sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm)
 			if a.spk == b.spk {
 				tar = append(tar, s)
 			} else {
@@ -540,7 +651,7 @@ func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, erro
 		cfg.Calibration = append(cfg.Calibration, dsp.CalibrationPoint{FAR: far, Threshold: thr})
 	}
 	if cfg.IdentifyCalibration, err = identifyCalibration(as, bs, func(a, b int) float64 {
-		return sc.NormScore(dsp.Cosine(as[a].emb, bs[b].emb), as[a].norm, bs[b].norm)
+		return sc.ScoreWithNorms(as[a].emb, bs[b].emb, as[a].norm, bs[b].norm)
 	}, func(i int) int { return as[i].spk }); err != nil {
 		return nil, err
 	}
@@ -548,14 +659,23 @@ func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, erro
 	if eer, _, err := dsp.EER(tar, non); err == nil {
 		say("calibration, training speakers, enrolment against 3 s: %d targets, %d non-targets, EER %.2f%%", len(tar), len(non), 100*eer)
 	}
-	cfg.Training = fmt.Sprintf("voxward train: %d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
-		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(utts), tc.frames, tc.iters)
-	m, err := dsp.NewModel(cfg, p)
+	cfg.Training = fmt.Sprintf("voxward train: %d branches (%s), s-normalised scores averaged with equal weights; "+
+		"%d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
+		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(brs), branchIDs(brs), len(utts), tc.frames, tc.iters)
+	m, err := build(cfg)
 	if err != nil {
 		return nil, err
 	}
 	say("done: %s", strings.TrimSpace(cfg.ID))
 	return m, nil
+}
+
+func branchIDs(brs []*trainedBranch) string {
+	var ids []string
+	for _, b := range brs {
+		ids = append(ids, b.m.Config.ID)
+	}
+	return strings.Join(ids, ", ")
 }
 
 // identifySizes are the session sizes (enrolled voiceprints) open-set
