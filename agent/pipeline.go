@@ -86,7 +86,7 @@ func (p *pipeline) status() PipelineStatus {
 		Frames:       p.frames.Load(),
 		FbankSeconds: time.Duration(p.fbankNanos.Load()).Seconds(),
 		Features:     fmt.Sprintf("fbank %d mel bins, 25 ms frames every 10 ms", pipelineMelBins),
-		Speakers:     "not named: speaker naming arrives with voiceprints (not in this build); features are dropped at once, nothing is stored",
+		Speakers:     "not named: voiceprints are not wired into live sessions yet; features are dropped at once, nothing is stored",
 	}
 }
 
