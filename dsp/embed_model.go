@@ -242,19 +242,10 @@ func ParseModel(b []byte) (*Model, error) {
 	if len(b) < len(modelMagic)+4 || string(b[:len(modelMagic)]) != modelMagic {
 		return nil, fmt.Errorf("%w: bad magic", ErrInvalidModel)
 	}
-	b = b[len(modelMagic):]
-	n := binary.LittleEndian.Uint32(b)
-	b = b[4:]
-	if n > maxModelHeader || int(n) > len(b) {
-		return nil, fmt.Errorf("%w: header of %d bytes", ErrInvalidModel, n)
+	cfg, b, err := parseModelHeader(b[len(modelMagic):])
+	if err != nil {
+		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b[:n]))
-	dec.DisallowUnknownFields()
-	var cfg ModelConfig
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("%w: header: %w", ErrInvalidModel, err)
-	}
-	b = b[n:]
 	if cfg.NumCeps < 1 || cfg.NumCeps > 1000 || cfg.DeltaOrder < 0 || cfg.DeltaOrder > 2 || cfg.Components < 1 || cfg.Components > 1<<16 ||
 		cfg.Parents < 1 || cfg.Parents > 1<<16 || cfg.NAPRank < 0 || cfg.NAPRank > 1<<12 || cfg.CohortSize < 0 || cfg.CohortSize > 1<<16 {
 		return nil, fmt.Errorf("%w: header sizes out of range", ErrInvalidModel)
@@ -384,23 +375,32 @@ func (m *Model) marshalFused() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func parseFused(b []byte) (*Model, error) {
-	b = b[len(fusedMagic):]
+// parseModelHeader decodes a little-endian uint32 length and that many
+// bytes of JSON ModelConfig (unknown fields rejected) and returns the
+// config and the bytes after it.
+func parseModelHeader(b []byte) (ModelConfig, []byte, error) {
+	var cfg ModelConfig
 	if len(b) < 4 {
-		return nil, fmt.Errorf("%w: truncated fused header", ErrInvalidModel)
+		return cfg, nil, fmt.Errorf("%w: truncated header", ErrInvalidModel)
 	}
 	n := binary.LittleEndian.Uint32(b)
 	b = b[4:]
 	if n > maxModelHeader || int(n) > len(b) {
-		return nil, fmt.Errorf("%w: header of %d bytes", ErrInvalidModel, n)
+		return cfg, nil, fmt.Errorf("%w: header of %d bytes", ErrInvalidModel, n)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b[:n]))
 	dec.DisallowUnknownFields()
-	var cfg ModelConfig
 	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("%w: header: %w", ErrInvalidModel, err)
+		return cfg, nil, fmt.Errorf("%w: header: %w", ErrInvalidModel, err)
 	}
-	b = b[n:]
+	return cfg, b[n:], nil
+}
+
+func parseFused(b []byte) (*Model, error) {
+	cfg, b, err := parseModelHeader(b[len(fusedMagic):])
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Branches < 2 || cfg.Branches > maxBranches {
 		return nil, fmt.Errorf("%w: fused model of %d branches", ErrInvalidModel, cfg.Branches)
 	}
