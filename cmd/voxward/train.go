@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -49,11 +50,15 @@ flags' single recipe:
     s-norm (top 100);
  4. the branches are fused: the voiceprint is the branch voiceprints side by
     side, the score the mean of their s-normalised scores (equal weights,
-    not tuned); thresholds are calibrated on the fused scores of non-target
-    pairs of training speakers in the same channel — an enrolment (all but
-    the last 3 s of an utterance) against another speaker's last 3 s — for
-    verification, and on simulated open-set sessions (1–50 enrolled) for
-    identification.`
+    not tuned);
+ 5. thresholds are calibrated on the fused scores of non-target pairs of
+    training speakers in the same channel — an enrolment (a whole utterance
+    of at least 8 s) against each of the first four 3-second pieces of
+    another speaker's utterance — for verification, and on simulated
+    open-set sessions (1–50 enrolled, 25 draws per probe) for
+    identification, in three channels (clean, telephone, noise at 15 dB);
+    each threshold is the strictest of the channels', so the false-accept
+    rate holds in each.`
 
 type trainConfig struct {
 	data, out       string
@@ -192,39 +197,75 @@ const (
 	vTailTel    = napVariants + 1 // the same through the telephone channel
 	vHead       = napVariants + 2 // all but the last 3 s: an enrolment, clean
 	vHeadTel    = napVariants + 3 // the same through the telephone channel
-	numVariants = napVariants + 4
+	vNoise15    = napVariants + 4 // the whole utterance at 15 dB SNR: an enrolment in the noisy calibration channel
+	vCrop       = napVariants + 5 // calibCrops 3-s pieces from the start in each calibration channel (clean, telephone, noise 15 dB)
+	numVariants = vCrop + calibChannels*calibCrops
 )
+
+// calibChannels are the channels calibration holds the false-accept rate
+// in: clean, telephone, and noise at 15 dB SNR (just above the enrolment
+// quality gate's 12 dB).
+const calibChannels = 3
+
+// calibEnrolment is the variant that serves as an enrolment in each
+// calibration channel.
+var calibEnrolment = [calibChannels]int{vClean, vTel, vNoise15}
 
 // cropSamples is the length of the short test segments calibration uses:
 // thresholds are set where they are hardest, on 3-second probes.
 const cropSamples = 3 * 16000
 
+// calibCrops is how many consecutive 3-second pieces of each training
+// utterance serve as non-target probes in calibration.
+const calibCrops = 4
+
+// cropOf returns the c-th 3-second piece of x, or nil if x is too short.
+func cropOf(x []float32, c int) []float32 {
+	if (c+1)*cropSamples > len(x) {
+		return nil
+	}
+	return x[c*cropSamples : (c+1)*cropSamples]
+}
+
 func variantAudio(x []float32, spk, v int) []float32 {
 	h := len(x) / 2
 	snr := []float64{5, 10, 20}[spk%3]
-	switch v {
-	case vClean:
+	switch {
+	case v == vClean:
 		return x
-	case vTel:
+	case v == vTel:
 		return dsp.Telephone(nil, x)
-	case vNoise:
+	case v == vNoise:
 		return dsp.AddNoise(nil, x, snr, uint64(spk))
-	case vHalfA:
+	case v == vHalfA:
 		return x[:h]
-	case vHalfB:
+	case v == vHalfB:
 		return x[h:]
-	case vHalfATel:
+	case v == vHalfATel:
 		return dsp.Telephone(nil, x[:h])
-	case vHalfBNoise:
+	case v == vHalfBNoise:
 		return dsp.AddNoise(nil, x[h:], 15, uint64(spk)+7777)
-	case vTail:
+	case v == vTail:
 		return x[max(0, len(x)-cropSamples):]
-	case vTailTel:
+	case v == vTailTel:
 		return dsp.Telephone(nil, x[max(0, len(x)-cropSamples):])
-	case vHead:
+	case v == vHead:
 		return x[:max(0, len(x)-cropSamples)]
-	case vHeadTel:
+	case v == vHeadTel:
 		return dsp.Telephone(nil, x[:max(0, len(x)-cropSamples)])
+	case v == vNoise15:
+		return dsp.AddNoise(nil, x, 15, uint64(spk)+31337)
+	case v >= vCrop && v < numVariants:
+		ch, c := (v-vCrop)/calibCrops, (v-vCrop)%calibCrops
+		piece := cropOf(x, c)
+		switch {
+		case piece == nil || ch == 0:
+			return piece
+		case ch == 1:
+			return dsp.Telephone(nil, piece)
+		default:
+			return dsp.AddNoise(nil, piece, 15, uint64(spk*calibCrops+c)+4242)
+		}
 	}
 	panic("voxward: unknown variant")
 }
@@ -600,11 +641,12 @@ func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, erro
 	}
 
 	// Calibration: s-normalised non-target scores between an enrolment
-	// (all but the last 3 s of an utterance: as long as the training data
-	// allows, enrolments need 8 s of speech) of one training speaker and
-	// the last 3 s of another's, in the same channel (clean or telephone: matched channels give
-	// the highest non-target scores), each side normalised against the
-	// cohort without its own speaker.
+	// (a whole training utterance of at least enrolSamples) and every
+	// 3-second piece of another speaker's utterance, in the same channel
+	// (clean, telephone or noisy: matched channels give the highest
+	// non-target scores), each side normalised against the cohort without
+	// its own speaker. Each threshold is the strictest of the channels', so
+	// the false-accept rate holds in each, not only on their average.
 	sc := dsp.NewScorer(m2)
 	type side struct {
 		emb  []float32
@@ -615,49 +657,79 @@ func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, erro
 		e := proj(i, v)
 		return side{emb: e, spk: spkOf[i], norm: sc.CohortNormExcluding(e, func(k int) bool { return cohortIdx[k] == spkOf[i] })}
 	}
-	var as, bs []side
+	const enrolSamples = 8 * 16000
 	longEnough := 0
 	for _, n := range uttSamples {
-		if n >= cropSamples+5*16000 {
+		if n >= enrolSamples {
 			longEnough++
 		}
 	}
+	var as, bs []side // channels take turns: index % calibChannels
+	var tar []float64 // same-speaker pairs: all but the last 3 s against the last 3 s
 	for i := range utts {
-		if uttSamples[i] < cropSamples+5*16000 && longEnough >= 10 {
-			continue // too short to hold a 5-second enrolment and a probe
+		for c := 0; c < calibCrops && (c+1)*cropSamples <= uttSamples[i]; c++ {
+			for ch := range calibChannels {
+				bs = append(bs, mk(i, vCrop+ch*calibCrops+c))
+			}
 		}
-		as = append(as, mk(i, vHead), mk(i, vHeadTel))
-		bs = append(bs, mk(i, vTail), mk(i, vTailTel))
+		if uttSamples[i] < enrolSamples && longEnough >= 10 {
+			continue // too short for an enrolment
+		}
+		for _, v := range calibEnrolment {
+			as = append(as, mk(i, v))
+		}
+		if uttSamples[i] >= cropSamples+5*16000 {
+			for _, v := range [][2]int{{vHead, vTail}, {vHeadTel, vTailTel}} {
+				h, t := mk(i, v[0]), mk(i, v[1])
+				tar = append(tar, sc.ScoreWithNorms(h.emb, t.emb, h.norm, t.norm))
+			}
+		}
 	}
-	var non, tar []float64
-	for ai, a := range as {
-		for bi, b := range bs {
-			if ai%2 != bi%2 {
-				continue // channels differ
+	scores := make([]float64, len(as)*len(bs)) // NaN: not a same-channel non-target pair
+	err = parallel(ctx, len(as), tc.jobs, func(_, ai int) error {
+		for bi := range bs {
+			s := math.NaN()
+			if ai%calibChannels == bi%calibChannels && as[ai].spk != bs[bi].spk {
+				s = sc.ScoreWithNorms(as[ai].emb, bs[bi].emb, as[ai].norm, bs[bi].norm)
 			}
-			s := sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm)
-			if a.spk == b.spk {
-				tar = append(tar, s)
-			} else {
-				non = append(non, s)
-			}
+			scores[ai*len(bs)+bi] = s
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var non [calibChannels][]float64
+	for k, s := range scores {
+		if !math.IsNaN(s) {
+			ch := k % len(bs) % calibChannels
+			non[ch] = append(non[ch], s)
 		}
 	}
 	for _, far := range tc.fars {
-		thr, err := dsp.ThresholdForFAR(non, far)
+		thr, err := strictestThreshold(non[:], far)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Calibration = append(cfg.Calibration, dsp.CalibrationPoint{FAR: far, Threshold: thr})
 	}
-	if cfg.IdentifyCalibration, err = identifyCalibration(as, bs, func(a, b int) float64 {
-		return sc.ScoreWithNorms(as[a].emb, bs[b].emb, as[a].norm, bs[b].norm)
-	}, func(i int) int { return as[i].spk }); err != nil {
+	if cfg.IdentifyCalibration, err = identifyCalibration(len(as), len(bs), func(a, b int) float64 {
+		return scores[a*len(bs)+b]
+	}); err != nil {
 		return nil, err
 	}
 	say("open-set calibration: %d session sizes", len(identifySizes))
-	if eer, _, err := dsp.EER(tar, non); err == nil {
-		say("calibration, training speakers, enrolment against 3 s: %d targets, %d non-targets, EER %.2f%%", len(tar), len(non), 100*eer)
+	say("calibration: %d enrolments, %d probes of 3 s, %d non-target pairs in each of %d channels", len(as), len(bs), len(non[0]), calibChannels)
+	for i, far := range tc.fars {
+		var per []string
+		for ch := range non {
+			t, _ := dsp.ThresholdForFAR(non[ch], far)
+			per = append(per, fmt.Sprintf("%.3f", t))
+		}
+		say("  FAR %g: threshold %.3f (clean, telephone, noise: %s)", far, cfg.Calibration[i].Threshold, strings.Join(per, ", "))
+	}
+	if eer, _, err := dsp.EER(tar, non[0]); err == nil {
+		say("training speakers, enrolment against their last 3 s: %d targets, EER %.2f%%", len(tar), 100*eer)
 	}
 	cfg.Training = fmt.Sprintf("voxward train: %d branches (%s), s-normalised scores averaged with equal weights; "+
 		"%d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
@@ -685,22 +757,38 @@ var identifySizes = []int{1, 2, 3, 5, 10, 20, 50}
 // identifyFARs are the per-probe false-accept rates calibrated.
 var identifyFARs = []float64{0.001, 0.005, 0.01, 0.02, 0.05}
 
+// strictestThreshold returns the highest of the thresholds that accept
+// the fraction far of each set of non-target scores.
+func strictestThreshold(sets [][]float64, far float64) (float64, error) {
+	thr := math.Inf(-1)
+	for _, s := range sets {
+		t, err := dsp.ThresholdForFAR(s, far)
+		if err != nil {
+			return 0, err
+		}
+		thr = max(thr, t)
+	}
+	return thr, nil
+}
+
 // identifyCalibration simulates open-set sessions on the training
-// speakers: for each probe (a 3-second piece) and session size n, 25
-// seeded draws of n enrolled voiceprints of other speakers in the same
-// channel; the best score of each draw is what an unknown voice would
-// reach. Thresholds are the quantiles of those maxima. as and bs
-// alternate channels (even: clean, odd: telephone).
-func identifyCalibration[T any](as, bs []T, score func(a, b int) float64, spk func(i int) int) ([]dsp.IdentifyCalibrationPoint, error) {
+// speakers: for each probe b (a 3-second piece) and session size n, 25
+// seeded draws of n enrolments a of other speakers in the same channel
+// (score(a, b) is NaN where a and b are not such a pair; index %
+// calibChannels is the channel); the best score of each draw is what an
+// unknown voice would reach. Thresholds are the quantiles of those maxima,
+// the strictest of the channels'.
+func identifyCalibration(na, nb int, score func(a, b int) float64) ([]dsp.IdentifyCalibrationPoint, error) {
 	const draws = 25
 	r := rand.New(rand.NewPCG(2026, 11))
 	var out []dsp.IdentifyCalibrationPoint
+	pool := make([]int, 0, na)
 	for _, n := range identifySizes {
-		var maxima []float64
-		for b := range bs {
-			var pool []int
-			for a := range as {
-				if a%2 == b%2 && spk(a) != spk(b) {
+		var maxima [calibChannels][]float64
+		for b := range nb {
+			pool = pool[:0]
+			for a := range na {
+				if !math.IsNaN(score(a, b)) {
 					pool = append(pool, a)
 				}
 			}
@@ -709,19 +797,19 @@ func identifyCalibration[T any](as, bs []T, score func(a, b int) float64, spk fu
 			}
 			for range draws {
 				best := math.Inf(-1)
-				for k := 0; k < n; k++ { // partial Fisher-Yates: n distinct speakers
+				for k := 0; k < n; k++ { // partial Fisher-Yates: n distinct enrolments
 					j := k + r.IntN(len(pool)-k)
 					pool[k], pool[j] = pool[j], pool[k]
 					best = max(best, score(pool[k], b))
 				}
-				maxima = append(maxima, best)
+				maxima[b%calibChannels] = append(maxima[b%calibChannels], best)
 			}
 		}
-		if len(maxima) == 0 {
+		if slices.ContainsFunc(maxima[:], func(m []float64) bool { return len(m) == 0 }) {
 			continue
 		}
 		for _, far := range identifyFARs {
-			thr, err := dsp.ThresholdForFAR(maxima, far)
+			thr, err := strictestThreshold(maxima[:], far)
 			if err != nil {
 				return nil, err
 			}
