@@ -88,6 +88,7 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	cohortTop := fs.Int("cohort-top", -1, "research: override the model's adaptive s-norm top-K (0: no normalisation)")
 	napRank := fs.Int("nap", -1, "research: keep only the first N of the model's nuisance directions")
+	topParents := fs.Int("top-parents", -1, "research: override the model's selector top parents per frame (its parents count: exact top-N)")
 	system := fs.String("system", sysVoxward, "what to measure: voxward (the model), or the peers mfcc-stats or gmm-ubm")
 	data := fs.String("data", filepath.Join("..", "shared", "data"), "gmm-ubm: speech data folder (holds librispeech/train-clean-100)")
 	ubmCache := fs.String("ubm", "", "gmm-ubm: UBM cache file (read when it fits, else trained and written)")
@@ -116,8 +117,8 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	switch *system {
 	case sysVoxward:
 	case sysMFCCStats, sysGMMUBM:
-		if *modelPath != "" || *cohortTop >= 0 || *napRank >= 0 {
-			return usagef("--model, --cohort-top and --nap apply to --system voxward only")
+		if *modelPath != "" || *cohortTop >= 0 || *napRank >= 0 || *topParents >= 0 {
+			return usagef("--model, --cohort-top, --nap and --top-parents apply to --system voxward only")
 		}
 		if r := recipe; r.parents < 1 || r.components < r.parents || r.components%r.parents != 0 || r.components > 4096 ||
 			(r.components/r.parents)&(r.components/r.parents-1) != 0 || r.parents&(r.parents-1) != 0 {
@@ -160,7 +161,7 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 		if m, err = loadModel(*modelPath); err != nil {
 			return err
 		}
-		if m, err = overrideModel(m, *cohortTop, *napRank); err != nil {
+		if m, err = overrideModel(m, *cohortTop, *napRank, *topParents); err != nil {
 			return err
 		}
 		title = m.Config.ID
@@ -180,16 +181,16 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	return nil
 }
 
-// overrideModel returns m with its s-norm top-K and NAP rank replaced
-// (negative values keep the model's).
-func overrideModel(m *dsp.Model, cohortTop, napRank int) (*dsp.Model, error) {
-	if cohortTop < 0 && napRank < 0 {
+// overrideModel returns m with its s-norm top-K, NAP rank and selector
+// top parents replaced (negative values keep the model's).
+func overrideModel(m *dsp.Model, cohortTop, napRank, topParents int) (*dsp.Model, error) {
+	if cohortTop < 0 && napRank < 0 && topParents < 0 {
 		return m, nil
 	}
 	if len(m.Branches) > 0 {
 		var bs []*dsp.Model
 		for _, b := range m.Branches {
-			nb, err := overrideModel(b, cohortTop, napRank)
+			nb, err := overrideModel(b, cohortTop, napRank, topParents)
 			if err != nil {
 				return nil, err
 			}
@@ -203,6 +204,12 @@ func overrideModel(m *dsp.Model, cohortTop, napRank int) (*dsp.Model, error) {
 			return nil, usagef("--cohort-top %d exceeds the cohort of %d", cohortTop, cfg.CohortSize)
 		}
 		cfg.CohortTop = cohortTop
+	}
+	if topParents >= 0 {
+		if topParents < 1 || topParents > cfg.Parents {
+			return nil, usagef("--top-parents must be 1 to the model's %d parents", cfg.Parents)
+		}
+		cfg.TopParents = topParents
 	}
 	if napRank >= 0 {
 		if napRank > cfg.NAPRank {
