@@ -53,16 +53,19 @@ DET curve as SVG or PNG (by extension).
               CMN per utterance), means MAP-adapted to the enrolment
               (relevance 16, enrolment files' statistics pooled), score the
               average frame log-likelihood ratio of the test frames, target
-              model against UBM, over each frame's top 10 UBM components
-              (top 4 of the 32-component stage, then their best children).
-              No score normalisation. Training is deterministic and takes
-              a minute or two on 2 cores; --ubm FILE caches the UBM (reused
-              when it was trained with the same recipe on the same files,
-              retrained and rewritten otherwise).
+              model against UBM, over each frame's 10 best UBM components
+              (--ubm-select exact: all 256 scored; "selector" uses dsp's
+              two-level selector as the model does — faster, but on the
+              dev list it doubles this system's EER). No score
+              normalisation. Training is deterministic (any --jobs) and
+              takes ~20–30 s on 2 cores;
+              --ubm FILE caches the UBM (reused when it was trained with
+              the same recipe on the same files, else retrained and
+              rewritten).
 The peers run in the same process, on the same trials and through the same
 --augment channels as the model, so that their figures can be compared
 with it; they are for measurement only, not products — nothing else in
-voxward uses them.`
+voxward uses them. "make voiceprint-peers" tabulates the three per channel.`
 
 // evalResult is eval's JSON output.
 type evalResult struct {
@@ -278,19 +281,8 @@ func evaluate(ctx context.Context, m *dsp.Model, trials []dsp.Trial, root, augme
 		norm dsp.CohortNorm
 	}
 	sc := dsp.NewScorer(m)
-	enrolKeys, testKeys := []string{}, []string{}
+	enrolKeys, testKeys := trialKeys(trials)
 	enrol, test := map[string]*vp{}, map[string]*vp{}
-	for _, t := range trials {
-		k := strings.Join(t.Enroll, ",")
-		if _, ok := enrol[k]; !ok {
-			enrol[k] = nil
-			enrolKeys = append(enrolKeys, k)
-		}
-		if _, ok := test[t.Test]; !ok {
-			test[t.Test] = nil
-			testKeys = append(testKeys, t.Test)
-		}
-	}
 	exs := make([]*dsp.Extractor, jobs)
 	for w := range exs {
 		var err error
