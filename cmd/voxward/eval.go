@@ -58,10 +58,9 @@ DET curve as SVG or PNG (by extension).
               two-level selector as the model does — faster, but on the
               dev list it doubles this system's EER). No score
               normalisation. Training is deterministic (any --jobs) and
-              takes ~20–30 s on 2 cores;
-              --ubm FILE caches the UBM (reused when it was trained with
-              the same recipe on the same files, else retrained and
-              rewritten).
+              takes ~20–30 s on 2 cores; --ubm FILE caches the UBM (reused
+              when it was trained with the same recipe on the same files,
+              else retrained and rewritten).
 The peers run in the same process, on the same trials and through the same
 --augment channels as the model, so that their figures can be compared
 with it; they are for measurement only, not products — nothing else in
