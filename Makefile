@@ -128,3 +128,15 @@ demo-wav: build ## the demo on recorded speech (DEMO_WAV, looped) instead of the
 fuzz-agent: ## the agent's decoders (config file, session request body) for FUZZTIME each
 	$(GO) test -run='^$$' -fuzz='^FuzzParseConfig$$' -fuzztime=$(FUZZTIME) ./agent/
 	$(GO) test -run='^$$' -fuzz='^FuzzSessionRequest$$' -fuzztime=$(FUZZTIME) ./agent/
+
+PEERS_LIST  ?= $(SHARED)/data/trials/dev_testother_1v1.txt
+PEERS_UBM   ?= $(BIN)/peer-gmm-ubm256.bin
+
+.PHONY: voiceprint-peers
+
+voiceprint-peers: build ## the model against the classical peers (mfcc-stats, gmm-ubm) on PEERS_LIST: clean, telephone, noise10; EER/minDCF table
+	@./scripts/voiceprint-peers.sh $(BIN)/voxward $(SHARED)/data $(PEERS_LIST) $(PEERS_UBM)
+	@echo "dev figures against VOICEPRINT.md (TestEvalPeer*Dev):"
+	@out=$$(VOXWARD_SHARED=$(SHARED) VOXWARD_PEER_GMM=1 VOXWARD_PEER_UBM=$(abspath $(PEERS_UBM)) \
+	  $(GO) test -count=1 -run='^TestEvalPeer(GMMUBM|MFCCStats)Dev$$' -v ./cmd/voxward/ 2>&1); st=$$?; \
+	  echo "$$out" | grep -E '^(---|ok|FAIL)|EER|Error'; exit $$st

@@ -23,8 +23,9 @@ func init() {
 const evalHelp = `Scores every trial of a trial list and prints one JSON object:
   {"trials","targets","nontargets","eer","min_dcf","threshold_at_eer","seconds"}
 "eer" is a fraction (0.0123 = 1.23 %), "min_dcf" the normalised minimum
-detection cost at p_target 0.01, "threshold_at_eer" the normalised score
-there, "seconds" the wall time. A progress bar runs on stderr.
+detection cost at p_target 0.01, "threshold_at_eer" the score there
+(normalised for voxward, raw for the peers), "seconds" the wall time. A
+progress bar runs on stderr.
 
 A trial list has one trial a line, "LABEL ENROLL TEST": LABEL 1 (same
 speaker) or 0; ENROLL one WAV path or several joined by commas, enrolled
@@ -33,7 +34,37 @@ together as one voiceprint; TEST one WAV path; paths relative to
 
 --augment re-evaluates with the test side through a channel: "telephone"
 (300–3400 Hz band, G.711 μ-law), "noise10" or "noise20" (seeded noise at 10
-or 20 dB SNR), "reverb" (a simulated room, RT60 0.5 s). --det writes the DET curve as SVG or PNG (by extension).`
+or 20 dB SNR), "reverb" (a simulated room, RT60 0.5 s). --det writes the
+DET curve as SVG or PNG (by extension).
+
+--system picks what is measured:
+  voxward     the shipped voiceprint model (or --model): the default.
+  mfcc-stats  a classical baseline, untrained: per utterance, the mean of
+              c1–c19 over the speech frames before any mean normalisation,
+              then the standard deviation of each of the 60 MFCC+Δ+ΔΔ
+              features (20 Kaldi MFCCs incl. C0, 40 mel bins, on the
+              frames dsp's VAD keeps, as the model's front end); the 79
+              values are used as they are — no centring, scaling or
+              length normalisation learnt from data — and the score is
+              their cosine. An enrolment set pools the frames of its files.
+  gmm-ubm     a classical baseline: a 256-component diagonal UBM trained by
+              EM with binary splitting on the clean speech frames of
+              DATA/librispeech/train-clean-100 (--data; 20 MFCC + Δ + ΔΔ,
+              CMN per utterance), means MAP-adapted to the enrolment
+              (relevance 16, enrolment files' statistics pooled), score the
+              average frame log-likelihood ratio of the test frames, target
+              model against UBM, over each frame's 10 best UBM components
+              (--ubm-select exact: all 256 scored; "selector" uses dsp's
+              two-level selector as the model does — faster, but on the
+              dev list it doubles this system's EER). No score
+              normalisation. Training is deterministic (any --jobs) and
+              takes ~20–30 s on 2 cores; --ubm FILE caches the UBM (reused
+              when it was trained with the same recipe on the same files,
+              else retrained and rewritten).
+The peers run in the same process, on the same trials and through the same
+--augment channels as the model, so that their figures can be compared
+with it; they are for measurement only, not products — nothing else in
+voxward uses them. "make voiceprint-peers" tabulates the three per channel.`
 
 // evalResult is eval's JSON output.
 type evalResult struct {
@@ -49,7 +80,7 @@ type evalResult struct {
 }
 
 func runEval(ctx context.Context, sio *stdio, args []string) error {
-	fs := newFlags(sio, "eval", "eval --trials FILE --audio-root DIR [--det OUT.svg|OUT.png] [--augment telephone|noise10|noise20]", evalHelp)
+	fs := newFlags(sio, "eval", "eval --trials FILE --audio-root DIR [--system voxward|mfcc-stats|gmm-ubm] [--det OUT.svg|OUT.png] [--augment telephone|noise10|noise20|reverb]", evalHelp)
 	trialsPath := fs.String("trials", "", "trial list")
 	root := fs.String("audio-root", "", "folder the trial list's paths are relative to")
 	det := fs.String("det", "", "write the DET curve to this .svg or .png file")
@@ -59,6 +90,14 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	cohortTop := fs.Int("cohort-top", -1, "research: override the model's adaptive s-norm top-K (0: no normalisation)")
 	napRank := fs.Int("nap", -1, "research: keep only the first N of the model's nuisance directions")
+	topParents := fs.Int("top-parents", -1, "research: override the model's selector top parents per frame (its parents count: exact top-N)")
+	system := fs.String("system", sysVoxward, "what to measure: voxward (the model), or the peers mfcc-stats or gmm-ubm")
+	data := fs.String("data", filepath.Join("..", "shared", "data"), "gmm-ubm: speech data folder (holds librispeech/train-clean-100)")
+	ubmCache := fs.String("ubm", "", "gmm-ubm: UBM cache file (read when it fits, else trained and written)")
+	recipe := defaultPeerUBMRecipe()
+	fs.IntVar(&recipe.components, "ubm-components", recipe.components, "gmm-ubm, tests: UBM components (a power of two times --ubm-parents)")
+	selector := fs.String("ubm-select", "exact", "gmm-ubm: how each frame's top 10 UBM components are found: exact (all 256 scored) or selector (dsp's two-level selector, as the model does)")
+	fs.IntVar(&recipe.parents, "ubm-parents", recipe.parents, "gmm-ubm, tests: components of the selector stage")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -77,6 +116,22 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	if *jobs < 1 {
 		return usagef("--jobs must be at least 1")
 	}
+	switch *system {
+	case sysVoxward:
+	case sysMFCCStats, sysGMMUBM:
+		if *modelPath != "" || *cohortTop >= 0 || *napRank >= 0 || *topParents >= 0 {
+			return usagef("--model, --cohort-top, --nap and --top-parents apply to --system voxward only")
+		}
+		if r := recipe; r.parents < 1 || r.components < r.parents || r.components%r.parents != 0 || r.components > 4096 ||
+			(r.components/r.parents)&(r.components/r.parents-1) != 0 || r.parents&(r.parents-1) != 0 {
+			return usagef("--ubm-components must be a power of two times --ubm-parents (itself a power of two), at most 4096")
+		}
+		if *selector != "exact" && *selector != "selector" {
+			return usagef("--ubm-select must be exact or selector, not %q", *selector)
+		}
+	default:
+		return usagef("--system must be voxward, mfcc-stats or gmm-ubm, not %q", *system)
+	}
 	f, err := os.Open(*trialsPath)
 	if err != nil {
 		return fmt.Errorf("open trial list: %w", err)
@@ -86,23 +141,39 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *trialsPath, err)
 	}
-	m, err := loadModel(*modelPath)
-	if err != nil {
-		return err
-	}
-	if m, err = overrideModel(m, *cohortTop, *napRank); err != nil {
-		return err
-	}
 	var progress io.Writer = sio.err
 	if *quiet {
 		progress = nil
 	}
-	res, err := evaluate(ctx, m, trials, *root, *augment, *jobs, progress)
+	var res *evalResult
+	var title string
+	switch *system {
+	case sysMFCCStats:
+		title = "mfcc-stats (peer)"
+		res, err = evaluateMFCCStats(ctx, trials, *root, *augment, *jobs, progress)
+	case sysGMMUBM:
+		title = "gmm-ubm (peer)"
+		var ubm *dsp.Model
+		if ubm, err = loadOrTrainUBM(ctx, progress, *data, *ubmCache, recipe, *jobs); err != nil {
+			return err
+		}
+		res, err = evaluateGMMUBM(ctx, ubm, *selector == "exact", trials, *root, *augment, *jobs, progress)
+	default:
+		var m *dsp.Model
+		if m, err = loadModel(*modelPath); err != nil {
+			return err
+		}
+		if m, err = overrideModel(m, *cohortTop, *napRank, *topParents); err != nil {
+			return err
+		}
+		title = m.Config.ID
+		res, err = evaluate(ctx, m, trials, *root, *augment, *jobs, progress)
+	}
 	if err != nil {
 		return err
 	}
 	if *det != "" {
-		if err := writeDET(*det, res.targetScores, res.nontargetScores, fmt.Sprintf("%s — EER %.2f%%", m.Config.ID, 100*res.EER)); err != nil {
+		if err := writeDET(*det, res.targetScores, res.nontargetScores, fmt.Sprintf("%s — EER %.2f%%", title, 100*res.EER)); err != nil {
 			return err
 		}
 	}
@@ -112,16 +183,16 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	return nil
 }
 
-// overrideModel returns m with its s-norm top-K and NAP rank replaced
-// (negative values keep the model's).
-func overrideModel(m *dsp.Model, cohortTop, napRank int) (*dsp.Model, error) {
-	if cohortTop < 0 && napRank < 0 {
+// overrideModel returns m with its s-norm top-K, NAP rank and selector
+// top parents replaced (negative values keep the model's).
+func overrideModel(m *dsp.Model, cohortTop, napRank, topParents int) (*dsp.Model, error) {
+	if cohortTop < 0 && napRank < 0 && topParents < 0 {
 		return m, nil
 	}
 	if len(m.Branches) > 0 {
 		var bs []*dsp.Model
 		for _, b := range m.Branches {
-			nb, err := overrideModel(b, cohortTop, napRank)
+			nb, err := overrideModel(b, cohortTop, napRank, topParents)
 			if err != nil {
 				return nil, err
 			}
@@ -135,6 +206,12 @@ func overrideModel(m *dsp.Model, cohortTop, napRank int) (*dsp.Model, error) {
 			return nil, usagef("--cohort-top %d exceeds the cohort of %d", cohortTop, cfg.CohortSize)
 		}
 		cfg.CohortTop = cohortTop
+	}
+	if topParents >= 0 {
+		if topParents < 1 || topParents > cfg.Parents {
+			return nil, usagef("--top-parents must be 1 to the model's %d parents", cfg.Parents)
+		}
+		cfg.TopParents = topParents
 	}
 	if napRank >= 0 {
 		if napRank > cfg.NAPRank {
@@ -203,19 +280,8 @@ func evaluate(ctx context.Context, m *dsp.Model, trials []dsp.Trial, root, augme
 		norm dsp.CohortNorm
 	}
 	sc := dsp.NewScorer(m)
-	enrolKeys, testKeys := []string{}, []string{}
+	enrolKeys, testKeys := trialKeys(trials)
 	enrol, test := map[string]*vp{}, map[string]*vp{}
-	for _, t := range trials {
-		k := strings.Join(t.Enroll, ",")
-		if _, ok := enrol[k]; !ok {
-			enrol[k] = nil
-			enrolKeys = append(enrolKeys, k)
-		}
-		if _, ok := test[t.Test]; !ok {
-			test[t.Test] = nil
-			testKeys = append(testKeys, t.Test)
-		}
-	}
 	exs := make([]*dsp.Extractor, jobs)
 	for w := range exs {
 		var err error
@@ -258,24 +324,10 @@ func evaluate(ctx context.Context, m *dsp.Model, trials []dsp.Trial, root, augme
 	for i, k := range testKeys {
 		test[k] = results[len(enrolKeys)+i]
 	}
-	res := &evalResult{Trials: len(trials)}
-	for _, t := range trials {
+	scores := make([]float64, len(trials))
+	for i, t := range trials {
 		a, b := enrol[strings.Join(t.Enroll, ",")], test[t.Test]
-		s := sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm)
-		if t.Target {
-			res.targetScores = append(res.targetScores, s)
-		} else {
-			res.nontargetScores = append(res.nontargetScores, s)
-		}
+		scores[i] = sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm)
 	}
-	res.Targets, res.Nontargets = len(res.targetScores), len(res.nontargetScores)
-	res.EER, res.ThresholdAtEER, err = dsp.EER(res.targetScores, res.nontargetScores)
-	if err != nil {
-		return nil, fmt.Errorf("trial list: %w", err)
-	}
-	if res.MinDCF, _, err = dsp.MinDCF(res.targetScores, res.nontargetScores, dsp.DefaultDCF); err != nil {
-		return nil, err
-	}
-	res.Seconds = time.Since(start).Seconds()
-	return res, nil
+	return finishResult(trials, scores, start)
 }

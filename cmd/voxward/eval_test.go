@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -355,4 +356,205 @@ func TestEmbedResamples8k(t *testing.T) {
 	var e embedLine
 	require.NoError(t, json.Unmarshal([]byte(out), &e))
 	assert.Greater(t, e.SpeechSeconds, 1.0)
+}
+
+// The peers' raw front end keeps exactly the frames the model's front end
+// keeps: CMN of its frames is dsp.SpeechFeatures' output, bit for bit,
+// for speech, for audio with too little speech (loudest-frames fallback)
+// and for audio too short for one frame.
+func TestPeerRawFramesMatchSpeechFeatures(t *testing.T) {
+	cfg := peerFrontEnd()
+	sf, err := dsp.NewSpeechFeatures(cfg)
+	require.NoError(t, err)
+	raw, err := newRawSpeechFrames(cfg)
+	require.NoError(t, err)
+	quiet := make([]float32, 16000)
+	r := rand.New(rand.NewPCG(5, 5))
+	for i := range quiet {
+		quiet[i] = float32(3 * r.NormFloat64())
+	}
+	copy(quiet[8000:], voice(1600, 150, 700, 1200, 4)) // 0.1 s of voice
+	for name, x := range map[string][]float32{
+		"speech": voice(3*16000, 130, 650, 1400, 1),
+		"little": quiet,
+		"short":  make([]float32, 100),
+	} {
+		want, _ := sf.Compute(x)
+		got := append([]float32(nil), raw.compute(x)...)
+		dsp.CMVN(got, cfg.FeatureDim(), false)
+		require.Equal(t, len(want), len(got), name)
+		if len(want) > 0 {
+			assert.Equal(t, want, got, name)
+		}
+		if name == "little" {
+			assert.Equal(t, dsp.MinSpeechFrames*cfg.FeatureDim(), len(got), "the loudest-frames fallback")
+		}
+	}
+}
+
+// peerTalkers writes three utterances of each of two synthetic talkers
+// under dir and a trial list of every pair plus two-file enrolments; it
+// returns the list's path.
+func peerTalkers(t *testing.T, dir string) string {
+	t.Helper()
+	talkers := []struct{ f0, r1, r2 float64 }{{110, 600, 1100}, {210, 850, 2000}}
+	var files []string
+	for i, tk := range talkers {
+		for u := 0; u < 3; u++ {
+			p := filepath.Join("t"+string(rune('a'+i)), fmt.Sprintf("u%d.wav", u))
+			// Each utterance varies a little around its talker.
+			d := float64(u) * 0.03
+			writeWAV(t, filepath.Join(dir, p), voice(3*16000, tk.f0*(1+d), tk.r1*(1-d), tk.r2*(1+d/2), uint64(10*i+u)))
+			files = append(files, p)
+		}
+	}
+	var b strings.Builder
+	spk := func(p string) string { return filepath.Dir(p) }
+	for i, a := range files {
+		for _, c := range files[i+1:] {
+			fmt.Fprintf(&b, "%d %s %s\n", map[bool]int{true: 1, false: 0}[spk(a) == spk(c)], a, c)
+		}
+	}
+	for _, c := range files {
+		for _, pair := range [][2]string{{files[0], files[1]}, {files[3], files[4]}} {
+			if c == pair[0] || c == pair[1] {
+				continue
+			}
+			fmt.Fprintf(&b, "%d %s,%s %s\n", map[bool]int{true: 1, false: 0}[spk(pair[0]) == spk(c)], pair[0], pair[1], c)
+		}
+	}
+	list := filepath.Join(dir, "trials.txt")
+	require.NoError(t, os.WriteFile(list, []byte(b.String()), 0o644))
+	return list
+}
+
+// evalJSON runs eval and returns its JSON output without the wall time.
+func evalJSON(t *testing.T, args ...string) (map[string]any, string) {
+	t.Helper()
+	code, out, errOut := runVX(t, append([]string{"eval"}, args...)...)
+	require.Equal(t, 0, code, errOut)
+	var res map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	assert.Greater(t, res["seconds"].(float64), 0.0)
+	delete(res, "seconds")
+	return res, errOut
+}
+
+// Each peer separates two synthetic talkers far better than chance and
+// repeats its figures exactly; gmm-ubm trains the same UBM whatever
+// --jobs, and reuses a cached one.
+func TestEvalPeersSyntheticTalkers(t *testing.T) {
+	dir := t.TempDir()
+	list := peerTalkers(t, dir)
+	data := t.TempDir()
+	bg := []struct{ f0, r1, r2 float64 }{{100, 550, 1000}, {140, 750, 1500}, {180, 500, 2100}, {230, 900, 1800}, {95, 650, 2400}, {250, 950, 1300}}
+	for i, tk := range bg {
+		writeWAV(t, filepath.Join(data, "librispeech", "train-clean-100", string(rune('a'+i)), "u.wav"), voice(4*16000, tk.f0, tk.r1, tk.r2, uint64(100+i)))
+	}
+	small := []string{"--data", data, "--ubm-components", "8", "--ubm-parents", "2"}
+
+	det := filepath.Join(t.TempDir(), "stats.svg")
+	stats, errOut := evalJSON(t, "--system", "mfcc-stats", "--trials", list, "--audio-root", dir, "--det", det)
+	assert.Contains(t, errOut, "mfcc-stats vectors", "progress bar")
+	assert.Equal(t, 23.0, stats["trials"])
+	assert.Equal(t, 8.0, stats["targets"])
+	t.Logf("mfcc-stats on synthetic talkers: %v", stats)
+	assert.Less(t, stats["eer"].(float64), 0.25, "better than chance (0.5)")
+	svg, err := os.ReadFile(det)
+	require.NoError(t, err)
+	assert.Contains(t, string(svg), "mfcc-stats")
+	again, _ := evalJSON(t, "--system", "mfcc-stats", "--trials", list, "--audio-root", dir, "--jobs", "1", "--quiet")
+	assert.Equal(t, stats, again, "mfcc-stats repeats exactly")
+
+	cache := filepath.Join(t.TempDir(), "ubm.bin")
+	gmm, errOut := evalJSON(t, append([]string{"--system", "gmm-ubm", "--ubm", cache, "--trials", list, "--audio-root", dir}, small...)...)
+	assert.Contains(t, errOut, "UBM   8 components")
+	assert.Contains(t, errOut, "gmm-ubm trials", "progress bar")
+	t.Logf("gmm-ubm on synthetic talkers: %v", gmm)
+	assert.Less(t, gmm["eer"].(float64), 0.25, "better than chance (0.5)")
+	require.FileExists(t, cache)
+	cached, errOut := evalJSON(t, append([]string{"--system", "gmm-ubm", "--ubm", cache, "--trials", list, "--audio-root", dir}, small...)...)
+	assert.Contains(t, errOut, "UBM from")
+	assert.NotContains(t, errOut, "iteration")
+	assert.Equal(t, gmm, cached, "a cached UBM scores as the trained one")
+	fresh, _ := evalJSON(t, append([]string{"--system", "gmm-ubm", "--jobs", "1", "--quiet", "--trials", list, "--audio-root", dir}, small...)...)
+	assert.Equal(t, gmm, fresh, "UBM training is deterministic across --jobs")
+	// A UBM of another recipe in the cache file is not used.
+	other, errOut := evalJSON(t, "--system", "gmm-ubm", "--ubm", cache, "--trials", list, "--audio-root", dir, "--data", data, "--ubm-components", "4", "--ubm-parents", "2")
+	assert.Contains(t, errOut, "holds another UBM")
+	assert.Equal(t, gmm["trials"], other["trials"])
+	sel, _ := evalJSON(t, append([]string{"--system", "gmm-ubm", "--ubm-select", "selector", "--quiet", "--trials", list, "--audio-root", dir}, small...)...)
+	assert.Less(t, sel["eer"].(float64), 0.5, "dsp's selector: better than chance")
+}
+
+func TestEvalPeerUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	list := peerTalkers(t, dir)
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--system", "ivector"}, 2, "--system"},
+		{[]string{"--system", "mfcc-stats", "--model", "m.bin"}, 2, "--system voxward only"},
+		{[]string{"--system", "gmm-ubm", "--nap", "2"}, 2, "--system voxward only"},
+		{[]string{"--system", "gmm-ubm", "--ubm-select", "fast"}, 2, "--ubm-select"},
+		{[]string{"--system", "gmm-ubm", "--ubm-components", "24", "--ubm-parents", "8"}, 2, "power of two"},
+		{[]string{"--top-parents", "0"}, 2, "--top-parents"},
+		{[]string{"--system", "gmm-ubm", "--data", dir}, 1, "train-clean-100"},
+	}
+	for _, c := range cases {
+		code, _, errOut := runVX(t, append([]string{"eval", "--quiet", "--trials", list, "--audio-root", dir}, c.args...)...)
+		assert.Equal(t, c.code, code, "%v: %s", c.args, errOut)
+		assert.Contains(t, errOut, c.msg, "%v", c.args)
+	}
+}
+
+// mfcc-stats on the dev list lands near the figure VOICEPRINT.md reports
+// for the same baseline with torchaudio's front end (EER 6.00 % 1v1,
+// 2.86 % 3v1). Measured here: 4.89 % and 2.98 %. The tolerance, 1.5
+// points, covers what differs: dsp's VAD instead of the reference's
+// speech selection and 40 mel bins (the reference's are not recorded);
+// one 1v1 target trial moves the EER by 0.22 points, one 3v1 trial by
+// 1.4 (which is why 3v1 gets 2 points).
+func TestEvalPeerMFCCStatsDev(t *testing.T) {
+	data := sharedData(t)
+	skipUnderRace(t)
+	for _, c := range []struct {
+		list     string
+		ref, tol float64
+	}{{"dev_testother_1v1", 0.0600, 0.015}, {"dev_testother_3v1", 0.0286, 0.02}} {
+		res, _ := evalJSON(t, "--system", "mfcc-stats", "--quiet", "--trials", filepath.Join(data, "trials", c.list+".txt"), "--audio-root", data)
+		eer := res["eer"].(float64)
+		t.Logf("mfcc-stats %s: EER %.2f%%, minDCF %.3f (VOICEPRINT.md: %.2f%%)", c.list, 100*eer, res["min_dcf"], 100*c.ref)
+		assert.InDelta(t, c.ref, eer, c.tol, c.list)
+	}
+}
+
+// gmm-ubm on the dev list (UBM training included, ~30 s on 2 cores): near
+// VOICEPRINT.md's GMM-UBM (EER 2.67 % 1v1, 0.33 % 3v1). Measured here:
+// 2.00 % and 0.11 % with exact top-10 selection (the reference's
+// selection is not recorded; its VAD and mel bins differ, see
+// TestEvalPeerMFCCStatsDev; 1.5 points of tolerance either way). Behind
+// VOXWARD_PEER_GMM=1 to keep the default tests fast; "make
+// voiceprint-peers" runs it after its table, with its cached UBM
+// (VOXWARD_PEER_UBM).
+func TestEvalPeerGMMUBMDev(t *testing.T) {
+	if os.Getenv("VOXWARD_PEER_GMM") == "" {
+		t.Skip("the gmm-ubm dev evaluation trains a 256-component UBM (~30 s): set VOXWARD_PEER_GMM=1 to run it")
+	}
+	data := sharedData(t)
+	cache := os.Getenv("VOXWARD_PEER_UBM") // a UBM cache file ("make voiceprint-peers" passes its own)
+	if cache == "" {
+		cache = filepath.Join(t.TempDir(), "ubm.bin")
+	}
+	for _, c := range []struct {
+		list     string
+		ref, tol float64
+	}{{"dev_testother_1v1", 0.0267, 0.015}, {"dev_testother_3v1", 0.0033, 0.015}} {
+		res, _ := evalJSON(t, "--system", "gmm-ubm", "--quiet", "--data", data, "--ubm", cache, "--trials", filepath.Join(data, "trials", c.list+".txt"), "--audio-root", data)
+		eer := res["eer"].(float64)
+		t.Logf("gmm-ubm %s: EER %.2f%%, minDCF %.3f (VOICEPRINT.md: %.2f%%)", c.list, 100*eer, res["min_dcf"], 100*c.ref)
+		assert.InDelta(t, c.ref, eer, c.tol, c.list)
+	}
 }

@@ -1,0 +1,282 @@
+package main
+
+// Classical speaker-verification baselines, measured by "voxward eval
+// --system mfcc-stats|gmm-ubm" in the same run, on the same trials and
+// through the same --augment channels as the shipped model. They are
+// peers for measurement, not products: nothing else in voxward uses them.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/voxward/voxward/dsp"
+)
+
+// Evaluated systems.
+const (
+	sysVoxward   = "voxward"
+	sysMFCCStats = "mfcc-stats"
+	sysGMMUBM    = "gmm-ubm"
+)
+
+// peerFrontEnd is the peers' front end: Kaldi MFCC as dsp computes it (20
+// cepstra incl. C0 from 40 mel bins, 20 Hz to Nyquist, lifter 22),
+// Δ + ΔΔ (window 2), on the frames dsp's VAD keeps — the front end of the
+// shipped model's plain-CMN branch, without its UBM and back end.
+func peerFrontEnd() dsp.ModelConfig {
+	return dsp.ModelConfig{NumCeps: 20, NumMelBins: 40, LowFreq: 20, HighFreq: 0, DeltaOrder: 2, DeltaWindow: 2}
+}
+
+// rawSpeechFrames computes the speech frames of an utterance before any
+// mean normalisation: MFCC + Δ + ΔΔ of every frame, kept where dsp's VAD
+// (DefaultVADOptions, VAD.Decide over the whole utterance) says speech,
+// or the dsp.MinSpeechFrames loudest frames when it finds fewer. That is
+// the selection dsp.SpeechFeatures makes for a configuration without
+// noise subtraction or a frame-SNR gate (a test checks that CMN of these
+// frames equals SpeechFeatures.Compute, bit for bit); SpeechFeatures does
+// not export its frames before CMN, which mfcc-stats needs.
+type rawSpeechFrames struct {
+	cfg    dsp.ModelConfig
+	mfcc   *dsp.MFCC
+	vad    *dsp.VAD
+	ceps   []float32
+	feats  []float32
+	out    []float32
+	dec    []bool
+	order  []int
+	levels []float64
+}
+
+func newRawSpeechFrames(c dsp.ModelConfig) (*rawSpeechFrames, error) {
+	o := dsp.DefaultMFCCOptions()
+	o.NumCeps = c.NumCeps
+	o.Mel.NumBins = c.NumMelBins
+	o.Mel.LowFreq = c.LowFreq
+	o.Mel.HighFreq = c.HighFreq
+	mf, err := dsp.NewMFCC(o)
+	if err != nil {
+		return nil, fmt.Errorf("peer front end: %w", err)
+	}
+	v, err := dsp.NewVAD(dsp.DefaultVADOptions())
+	if err != nil {
+		return nil, fmt.Errorf("peer front end: %w", err)
+	}
+	return &rawSpeechFrames{cfg: c, mfcc: mf, vad: v}, nil
+}
+
+// compute returns the speech frames of samples (row-major, FeatureDim
+// values each), valid until the next call.
+func (r *rawSpeechFrames) compute(samples []float32) []float32 {
+	nc, dim := r.cfg.NumCeps, r.cfg.FeatureDim()
+	r.ceps = r.mfcc.Compute(r.ceps[:0], samples)
+	n := len(r.ceps) / nc
+	r.out = r.out[:0]
+	if n == 0 {
+		return r.out
+	}
+	r.dec = r.vad.Decide(r.dec, samples)
+	r.levels = r.vad.FrameLevels()
+	if len(r.dec) != n || len(r.levels) != n {
+		// Cannot happen: the VAD frames as Kaldi does. Treat every frame
+		// as speech rather than panic on input.
+		r.dec = slices.Grow(r.dec[:0], n)[:n]
+		for t := range r.dec {
+			r.dec[t] = true
+		}
+	}
+	r.feats = dsp.Deltas(r.feats, r.ceps, nc, r.cfg.DeltaOrder, r.cfg.DeltaWindow)
+	nsp := 0
+	for _, d := range r.dec {
+		if d {
+			nsp++
+		}
+	}
+	if nsp >= dsp.MinSpeechFrames || len(r.levels) != n {
+		for t := 0; t < n; t++ {
+			if r.dec[t] {
+				r.out = append(r.out, r.feats[t*dim:(t+1)*dim]...)
+			}
+		}
+		return r.out
+	}
+	// Too little speech: the loudest frames, in time order.
+	r.order = r.order[:0]
+	for t := 0; t < n; t++ {
+		r.order = append(r.order, t)
+	}
+	slices.SortStableFunc(r.order, func(x, y int) int {
+		switch {
+		case r.levels[x] > r.levels[y]:
+			return -1
+		case r.levels[x] < r.levels[y]:
+			return 1
+		}
+		return 0
+	})
+	r.order = r.order[:min(n, dsp.MinSpeechFrames)]
+	slices.Sort(r.order)
+	for _, t := range r.order {
+		r.out = append(r.out, r.feats[t*dim:(t+1)*dim]...)
+	}
+	return r.out
+}
+
+// frameStats are the pooled sufficient statistics of speech frames: count,
+// Σx and Σx² per dimension.
+type frameStats struct {
+	n       int
+	sum, sq []float64
+}
+
+func newFrameStats(dim int) *frameStats {
+	return &frameStats{sum: make([]float64, dim), sq: make([]float64, dim)}
+}
+
+func (s *frameStats) add(frames []float32) {
+	dim := len(s.sum)
+	for t := 0; t+dim <= len(frames); t += dim {
+		for d, v := range frames[t : t+dim] {
+			s.sum[d] += float64(v)
+			s.sq[d] += float64(v) * float64(v)
+		}
+		s.n++
+	}
+}
+
+// statsVector is the mfcc-stats vector: the mean of c1…c(nc-1) over the
+// pooled speech frames, before any mean normalisation, then the standard
+// deviation of every one of the dim features (statics, Δ, ΔΔ; C0
+// included). No scaling, no centring: the vector is untrained.
+func (s *frameStats) statsVector(nc int) []float64 {
+	dim := len(s.sum)
+	v := make([]float64, nc-1+dim)
+	if s.n == 0 {
+		return v
+	}
+	n := float64(s.n)
+	for d := 1; d < nc; d++ {
+		v[d-1] = s.sum[d] / n
+	}
+	for d := 0; d < dim; d++ {
+		m := s.sum[d] / n
+		v[nc-1+d] = math.Sqrt(max(s.sq[d]/n-m*m, 0))
+	}
+	return v
+}
+
+// cosine returns the cosine of a and b (0 when either is zero).
+func cosine(a, b []float64) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += a[i] * b[i]
+		aa += a[i] * a[i]
+		bb += b[i] * b[i]
+	}
+	if aa == 0 || bb == 0 {
+		return 0
+	}
+	return ab / math.Sqrt(aa*bb)
+}
+
+// trialKeys lists, in first-seen order, the distinct enrolment sets (their
+// paths joined by commas) and test files of trials.
+func trialKeys(trials []dsp.Trial) (enrolKeys, testKeys []string) {
+	seenE, seenT := map[string]bool{}, map[string]bool{}
+	for _, t := range trials {
+		k := strings.Join(t.Enroll, ",")
+		if !seenE[k] {
+			seenE[k] = true
+			enrolKeys = append(enrolKeys, k)
+		}
+		if !seenT[t.Test] {
+			seenT[t.Test] = true
+			testKeys = append(testKeys, t.Test)
+		}
+	}
+	return enrolKeys, testKeys
+}
+
+// finishResult splits scores (one per trial) by label and computes the
+// EER, the threshold there and the minimum DCF.
+func finishResult(trials []dsp.Trial, scores []float64, start time.Time) (*evalResult, error) {
+	res := &evalResult{Trials: len(trials)}
+	for i, t := range trials {
+		if t.Target {
+			res.targetScores = append(res.targetScores, scores[i])
+		} else {
+			res.nontargetScores = append(res.nontargetScores, scores[i])
+		}
+	}
+	res.Targets, res.Nontargets = len(res.targetScores), len(res.nontargetScores)
+	var err error
+	res.EER, res.ThresholdAtEER, err = dsp.EER(res.targetScores, res.nontargetScores)
+	if err != nil {
+		return nil, fmt.Errorf("trial list: %w", err)
+	}
+	if res.MinDCF, _, err = dsp.MinDCF(res.targetScores, res.nontargetScores, dsp.DefaultDCF); err != nil {
+		return nil, err
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// evaluateMFCCStats scores trials with the mfcc-stats peer: the cosine of
+// the untrained statistics vectors of the enrolment set (frames of all
+// its files pooled) and of the test file (through the --augment channel).
+func evaluateMFCCStats(ctx context.Context, trials []dsp.Trial, root, augment string, jobs int, progress io.Writer) (*evalResult, error) {
+	start := time.Now()
+	cfg := peerFrontEnd()
+	enrolKeys, testKeys := trialKeys(trials)
+	fes := make([]*rawSpeechFrames, jobs)
+	for w := range fes {
+		var err error
+		if fes[w], err = newRawSpeechFrames(cfg); err != nil {
+			return nil, err
+		}
+	}
+	bar := &progressBar{w: progress, n: len(enrolKeys) + len(testKeys), what: "mfcc-stats vectors", start: start}
+	vecs := make([][]float64, len(enrolKeys)+len(testKeys))
+	err := parallel(ctx, len(vecs), jobs, func(w, i int) error {
+		st := newFrameStats(cfg.FeatureDim())
+		if i < len(enrolKeys) {
+			for _, p := range strings.Split(enrolKeys[i], ",") {
+				x, err := readWAV16k(filepath.Join(root, p))
+				if err != nil {
+					return err
+				}
+				st.add(fes[w].compute(x))
+			}
+		} else {
+			p := testKeys[i-len(enrolKeys)]
+			x, err := readWAV16k(filepath.Join(root, p))
+			if err != nil {
+				return err
+			}
+			st.add(fes[w].compute(augmentAudio(x, augment, p)))
+		}
+		vecs[i] = st.statsVector(cfg.NumCeps)
+		bar.step()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	enrol, test := map[string][]float64{}, map[string][]float64{}
+	for i, k := range enrolKeys {
+		enrol[k] = vecs[i]
+	}
+	for i, k := range testKeys {
+		test[k] = vecs[len(enrolKeys)+i]
+	}
+	scores := make([]float64, len(trials))
+	for i, t := range trials {
+		scores[i] = cosine(enrol[strings.Join(t.Enroll, ",")], test[t.Test])
+	}
+	return finishResult(trials, scores, start)
+}
