@@ -153,14 +153,15 @@ func (e *Extractor) Features(samples []float32) ([]float32, Analysis) {
 // (row-major, FeatureDim values each; valid until the next call) and the
 // analysis of the audio.
 func (e *SpeechFeatures) Compute(samples []float32) ([]float32, Analysis) {
-	f, a := e.computeRaw(samples)
+	f, a := e.ComputeRaw(samples)
 	e.normalise(f)
 	return f, a
 }
 
-// computeRaw is Compute without the final normalisation (feature warping
-// or CMN) of the speech frames.
-func (e *SpeechFeatures) computeRaw(samples []float32) ([]float32, Analysis) {
+// ComputeRaw is Compute without the final normalisation (feature warping
+// or CMN) of the speech frames: the frames the VAD keeps (or, with too
+// little speech, the MinSpeechFrames loudest), valid until the next call.
+func (e *SpeechFeatures) ComputeRaw(samples []float32) ([]float32, Analysis) {
 	c := e.cfg
 	a := Analysis{Seconds: float64(len(samples)) / 16000}
 	var clipped int
@@ -389,7 +390,7 @@ func (e *Extractor) Accumulate(st *GMMStats, samples []float32) Analysis {
 		if e.shared {
 			// VAD, MFCC and deltas once; each branch normalises its copy.
 			var raw []float32
-			raw, a = e.branches[0].fe.computeRaw(samples)
+			raw, a = e.branches[0].fe.ComputeRaw(samples)
 			for i, b := range e.branches {
 				f := raw
 				if i < len(e.branches)-1 {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -33,98 +32,11 @@ func peerFrontEnd() dsp.ModelConfig {
 	return dsp.ModelConfig{NumCeps: 20, NumMelBins: 40, LowFreq: 20, HighFreq: 0, DeltaOrder: 2, DeltaWindow: 2}
 }
 
-// rawSpeechFrames computes the speech frames of an utterance before any
-// mean normalisation: MFCC + Δ + ΔΔ of every frame, kept where dsp's VAD
-// (DefaultVADOptions, VAD.Decide over the whole utterance) says speech,
-// or the dsp.MinSpeechFrames loudest frames when it finds fewer. That is
-// the selection dsp.SpeechFeatures makes for a configuration without
-// noise subtraction or a frame-SNR gate (a test checks that CMN of these
-// frames equals SpeechFeatures.Compute, bit for bit); SpeechFeatures does
-// not export its frames before CMN, which mfcc-stats needs.
-type rawSpeechFrames struct {
-	cfg    dsp.ModelConfig
-	mfcc   *dsp.MFCC
-	vad    *dsp.VAD
-	ceps   []float32
-	feats  []float32
-	out    []float32
-	dec    []bool
-	order  []int
-	levels []float64
-}
-
-func newRawSpeechFrames(c dsp.ModelConfig) (*rawSpeechFrames, error) {
-	o := dsp.DefaultMFCCOptions()
-	o.NumCeps = c.NumCeps
-	o.Mel.NumBins = c.NumMelBins
-	o.Mel.LowFreq = c.LowFreq
-	o.Mel.HighFreq = c.HighFreq
-	mf, err := dsp.NewMFCC(o)
-	if err != nil {
-		return nil, fmt.Errorf("peer front end: %w", err)
-	}
-	v, err := dsp.NewVAD(dsp.DefaultVADOptions())
-	if err != nil {
-		return nil, fmt.Errorf("peer front end: %w", err)
-	}
-	return &rawSpeechFrames{cfg: c, mfcc: mf, vad: v}, nil
-}
-
-// compute returns the speech frames of samples (row-major, FeatureDim
-// values each), valid until the next call.
-func (r *rawSpeechFrames) compute(samples []float32) []float32 {
-	nc, dim := r.cfg.NumCeps, r.cfg.FeatureDim()
-	r.ceps = r.mfcc.Compute(r.ceps[:0], samples)
-	n := len(r.ceps) / nc
-	r.out = r.out[:0]
-	if n == 0 {
-		return r.out
-	}
-	r.dec = r.vad.Decide(r.dec, samples)
-	r.levels = r.vad.FrameLevels()
-	if len(r.dec) != n || len(r.levels) != n {
-		// Cannot happen: the VAD frames as Kaldi does. Treat every frame
-		// as speech rather than panic on input.
-		r.dec = slices.Grow(r.dec[:0], n)[:n]
-		for t := range r.dec {
-			r.dec[t] = true
-		}
-	}
-	r.feats = dsp.Deltas(r.feats, r.ceps, nc, r.cfg.DeltaOrder, r.cfg.DeltaWindow)
-	nsp := 0
-	for _, d := range r.dec {
-		if d {
-			nsp++
-		}
-	}
-	if nsp >= dsp.MinSpeechFrames || len(r.levels) != n {
-		for t := 0; t < n; t++ {
-			if r.dec[t] {
-				r.out = append(r.out, r.feats[t*dim:(t+1)*dim]...)
-			}
-		}
-		return r.out
-	}
-	// Too little speech: the loudest frames, in time order.
-	r.order = r.order[:0]
-	for t := 0; t < n; t++ {
-		r.order = append(r.order, t)
-	}
-	slices.SortStableFunc(r.order, func(x, y int) int {
-		switch {
-		case r.levels[x] > r.levels[y]:
-			return -1
-		case r.levels[x] < r.levels[y]:
-			return 1
-		}
-		return 0
-	})
-	r.order = r.order[:min(n, dsp.MinSpeechFrames)]
-	slices.Sort(r.order)
-	for _, t := range r.order {
-		r.out = append(r.out, r.feats[t*dim:(t+1)*dim]...)
-	}
-	return r.out
+// rawFrames returns the speech frames of samples before mean
+// normalisation (mfcc-stats needs the means).
+func rawFrames(fe *dsp.SpeechFeatures, samples []float32) []float32 {
+	f, _ := fe.ComputeRaw(samples)
+	return f
 }
 
 // frameStats are the pooled sufficient statistics of speech frames: count,
@@ -233,11 +145,11 @@ func evaluateMFCCStats(ctx context.Context, trials []dsp.Trial, root, augment st
 	start := time.Now()
 	cfg := peerFrontEnd()
 	enrolKeys, testKeys := trialKeys(trials)
-	fes := make([]*rawSpeechFrames, jobs)
+	fes := make([]*dsp.SpeechFeatures, jobs)
 	for w := range fes {
 		var err error
-		if fes[w], err = newRawSpeechFrames(cfg); err != nil {
-			return nil, err
+		if fes[w], err = dsp.NewSpeechFeatures(cfg); err != nil {
+			return nil, fmt.Errorf("peer front end: %w", err)
 		}
 	}
 	bar := &progressBar{w: progress, n: len(enrolKeys) + len(testKeys), what: "mfcc-stats vectors", start: start}
@@ -250,7 +162,7 @@ func evaluateMFCCStats(ctx context.Context, trials []dsp.Trial, root, augment st
 				if err != nil {
 					return err
 				}
-				st.add(fes[w].compute(x))
+				st.add(rawFrames(fes[w], x))
 			}
 		} else {
 			p := testKeys[i-len(enrolKeys)]
@@ -258,7 +170,7 @@ func evaluateMFCCStats(ctx context.Context, trials []dsp.Trial, root, augment st
 			if err != nil {
 				return err
 			}
-			st.add(fes[w].compute(augmentAudio(x, augment, p)))
+			st.add(rawFrames(fes[w], augmentAudio(x, augment, p)))
 		}
 		vecs[i] = st.statsVector(cfg.NumCeps)
 		bar.step()

@@ -358,40 +358,6 @@ func TestEmbedResamples8k(t *testing.T) {
 	assert.Greater(t, e.SpeechSeconds, 1.0)
 }
 
-// The peers' raw front end keeps exactly the frames the model's front end
-// keeps: CMN of its frames is dsp.SpeechFeatures' output, bit for bit,
-// for speech, for audio with too little speech (loudest-frames fallback)
-// and for audio too short for one frame.
-func TestPeerRawFramesMatchSpeechFeatures(t *testing.T) {
-	cfg := peerFrontEnd()
-	sf, err := dsp.NewSpeechFeatures(cfg)
-	require.NoError(t, err)
-	raw, err := newRawSpeechFrames(cfg)
-	require.NoError(t, err)
-	quiet := make([]float32, 16000)
-	r := rand.New(rand.NewPCG(5, 5))
-	for i := range quiet {
-		quiet[i] = float32(3 * r.NormFloat64())
-	}
-	copy(quiet[8000:], voice(1600, 150, 700, 1200, 4)) // 0.1 s of voice
-	for name, x := range map[string][]float32{
-		"speech": voice(3*16000, 130, 650, 1400, 1),
-		"little": quiet,
-		"short":  make([]float32, 100),
-	} {
-		want, _ := sf.Compute(x)
-		got := append([]float32(nil), raw.compute(x)...)
-		dsp.CMVN(got, cfg.FeatureDim(), false)
-		require.Equal(t, len(want), len(got), name)
-		if len(want) > 0 {
-			assert.Equal(t, want, got, name)
-		}
-		if name == "little" {
-			assert.Equal(t, dsp.MinSpeechFrames*cfg.FeatureDim(), len(got), "the loudest-frames fallback")
-		}
-	}
-}
-
 // peerTalkers writes three utterances of each of two synthetic talkers
 // under dir and a trial list of every pair plus two-file enrolments; it
 // returns the list's path.
