@@ -1,7 +1,6 @@
 package dsp_test
 
 import (
-	"math"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -64,17 +63,18 @@ func devEER(t *testing.T, data, list string) (eer, dcf float64, ntar, nnon int) 
 }
 
 // TestDevEER measures the shipped model on the dev lists. The bounds are
-// the best classical baselines measured on the same trials (VOICEPRINT.md).
+// the aim of 1.5 % on 1v1 and, on 3v1, the best classical
+// baseline measured on the same trials (GMM-UBM, 0.33 %, VOICEPRINT.md).
 func TestDevEER(t *testing.T) {
 	data := sharedData(t)
 	skipUnderRace(t)
 	for _, c := range []struct {
-		list     string
-		baseline float64
-	}{{"dev_testother_1v1.txt", 0.0267}, {"dev_testother_3v1.txt", 0.0143}} {
+		list  string
+		bound float64
+	}{{"dev_testother_1v1.txt", 0.015}, {"dev_testother_3v1.txt", 0.0033}} {
 		eer, dcf, nt, nn := devEER(t, data, c.list)
 		t.Logf("%s: %d targets, %d non-targets: EER %.2f%%, minDCF(0.01) %.3f", c.list, nt, nn, 100*eer, dcf)
-		assert.Less(t, eer, c.baseline, "%s EER = %.4f, want below the baseline %.4f", c.list, eer, c.baseline)
+		assert.LessOrEqual(t, eer, c.bound, "%s EER = %.4f, want at most %.4f", c.list, eer, c.bound)
 	}
 }
 
@@ -205,14 +205,9 @@ func TestOpenSet(t *testing.T) {
 		}
 		t.Logf("for 95%% named the threshold would be %.3f, accepting %.2f%% of unknowns; top-1 right for %d/%d", thr95, 100*float64(fa)/float64(unknown), len(rightScores), known)
 	}
+	// The requirement: both at once, at the calibrated threshold.
 	assert.GreaterOrEqual(t, pn, 0.95, "enrolled speakers named correctly")
-	// The threshold is calibrated on training speakers for 1 %: the
-	// measured rate must agree with that within two binomial standard
-	// errors of this sample of 686. The requirement itself is ≤ 1 %; the
-	// log line above is the figure to report, and TestOpenSetUnseen holds
-	// the rate to ≤ 1 % on voices the model never heard.
-	se := math.Sqrt(openSetFAR * (1 - openSetFAR) / float64(unknown))
-	assert.LessOrEqual(t, pa, openSetFAR+2*se, "unknown speakers accepted: %.2f%%, calibrated for %.2f%%", 100*pa, 100*openSetFAR)
+	assert.LessOrEqual(t, pa, openSetFAR, "unknown speakers accepted")
 }
 
 // TestOpenSetUnseen measures open-set identification where both the

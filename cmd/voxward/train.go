@@ -44,10 +44,11 @@ flags' single recipe:
     per frame, which UBM components to score (top 4 parents, top 10
     components);
  3. MAP mean supervectors of every utterance, its halves and its channel
-    copies give the centre and the nuisance (channel and session)
-    directions removed by NAP (10), a cohort of one voiceprint per speaker
-    (channels alternating; stored as float16 in a fused model) for adaptive
-    s-norm (top 100);
+    copies give the centre and, with those of its 3-second pieces
+    (--nap-crops 1: clean pieces), the nuisance (channel, session and
+    short-segment) directions removed by NAP (--nap, 20); a cohort of one
+    voiceprint per speaker (channels alternating; stored as float16 in a
+    fused model) for adaptive s-norm (top 100);
  4. the branches are fused: the voiceprint is the branch voiceprints side by
     side, the score the mean of their s-normalised scores (equal weights,
     not tuned);
@@ -58,7 +59,9 @@ flags' single recipe:
     open-set sessions (1–50 enrolled, 25 draws per probe) for
     identification, in three channels (clean, telephone, noise at 15 dB);
     each threshold is the strictest of the channels', so the false-accept
-    rate holds in each.`
+    rate holds in each. The scores are cross-fitted: the speakers are split
+    in two folds, and each fold is scored with a NAP learned from the other
+    fold only, as the shipped model meets voices it was not trained on.`
 
 type trainConfig struct {
 	data, out       string
@@ -68,11 +71,12 @@ type trainConfig struct {
 	cfg             dsp.ModelConfig
 	fars            []float64
 	fusion          bool    // add a plain-CMN branch and fuse
+	napCrops        int     // calibration channels whose 3-s pieces join the NAP variants
 	cmnRelevance    float64 // MAP relevance of the CMN branch
 }
 
 // branchID derives a single model's id from its recipe.
-func branchID(c dsp.ModelConfig) string {
+func branchID(c dsp.ModelConfig, napCrops int) string {
 	ns := ""
 	if c.NoiseSubtraction > 0 {
 		ns = fmt.Sprintf("-ns%g", c.NoiseSubtraction)
@@ -89,7 +93,11 @@ func branchID(c dsp.ModelConfig) string {
 		}
 		ns += fmt.Sprintf("-r%g", c.Relevance)
 	}
-	return fmt.Sprintf("gsv-ubm%d-mfcc%dd%d%s-nap%d-v1", c.Components, c.NumCeps, c.DeltaOrder, ns, c.NAPRank)
+	nap := fmt.Sprintf("nap%d", c.NAPRank)
+	if napCrops > 0 {
+		nap += fmt.Sprintf("s%d", napCrops) // NAP also learned from 3-s pieces
+	}
+	return fmt.Sprintf("gsv-ubm%d-mfcc%dd%d%s-%s-v1", c.Components, c.NumCeps, c.DeltaOrder, ns, nap)
 }
 
 // branches returns the configuration of each branch: the flags' recipe,
@@ -101,11 +109,11 @@ func (tc trainConfig) branches() []dsp.ModelConfig {
 	}
 	a := tc.cfg
 	a.CohortFloat16 = true
-	a.ID = branchID(a)
+	a.ID = branchID(a, tc.napCrops)
 	b := a
 	b.FeatureWarp = false
 	b.Relevance = tc.cmnRelevance
-	b.ID = branchID(b)
+	b.ID = branchID(b, tc.napCrops)
 	return []dsp.ModelConfig{a, b}
 }
 
@@ -135,8 +143,9 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs.IntVar(&c.TopParents, "top-parents", 4, "selector components kept per frame")
 	fs.IntVar(&c.TopN, "top-n", 10, "UBM components kept per frame")
 	fs.Float64Var(&c.Relevance, "relevance", 8, "MAP relevance factor")
-	fs.IntVar(&c.NAPRank, "nap", 10, "nuisance directions removed")
+	fs.IntVar(&c.NAPRank, "nap", 20, "nuisance directions removed")
 	fs.IntVar(&c.CohortTop, "cohort-top", 100, "adaptive s-norm: top cohort scores used")
+	fs.IntVar(&tc.napCrops, "nap-crops", 1, "NAP also learns from the 3-s pieces of this many channels (0–3: clean, telephone, noise)")
 	fs.BoolVar(&tc.fusion, "fusion", true, "train a second, plain-CMN branch and fuse the two (equal weights); cohorts stored as float16")
 	fs.Float64Var(&tc.cmnRelevance, "cmn-relevance", 16, "MAP relevance factor of the plain-CMN branch (with --fusion)")
 	pos, err := parseFlags(fs, args)
@@ -148,15 +157,18 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	}
 	c.DeltaWindow = 2
 	if c.ID == "" {
-		c.ID = branchID(*c)
+		c.ID = branchID(*c, tc.napCrops)
 		if tc.fusion {
 			bs := tc.branches()
 			c.ID = strings.Replace(bs[0].ID, "gsv-", "gsvfuse-", 1)
-			c.ID = strings.Replace(c.ID, fmt.Sprintf("-nap%d-", c.NAPRank), fmt.Sprintf("+cmn-r%g-nap%d-", tc.cmnRelevance, c.NAPRank), 1)
+			c.ID = strings.Replace(c.ID, "-nap", fmt.Sprintf("+cmn-r%g-nap", tc.cmnRelevance), 1)
 		}
 	}
 	if tc.fusion && (!c.FeatureWarp || c.NoiseSubtraction > 0 || c.FrameSNRDB > 0) {
 		return usagef("--fusion pairs a feature-warped branch with a plain-CMN one: it needs --warp, no --noise-subtraction or --frame-snr")
+	}
+	if tc.napCrops < 0 || tc.napCrops > calibChannels {
+		return usagef("--nap-crops must be 0 to %d", calibChannels)
 	}
 	if c.Components < c.Parents || c.Components%c.Parents != 0 || c.Parents < 1 || tc.jobs < 1 || tc.frames < 1000 {
 		return usagef("--components must be a multiple of --parents, --jobs ≥ 1, --frames ≥ 1000")
@@ -354,12 +366,18 @@ func parallel(ctx context.Context, n, jobs int, fn func(worker, i int) error) er
 }
 
 // trainedBranch is one branch model (centre, NAP and cohort, not yet
-// calibrated) and the projected voiceprints of the training variants.
+// calibrated); folds[f] is the same with a NAP learned without the
+// speakers of fold f (speaker index mod 2), and the projected voiceprints
+// of the training variants in it, which calibration scores fold f's
+// speakers with.
 type trainedBranch struct {
 	m          *dsp.Model
-	proj       func(i, v int) []float32
 	uttSamples []int
 	cohortIdx  []int
+	folds      [2]struct {
+		m    *dsp.Model
+		proj func(i, v int) []float32
+	}
 }
 
 // trainBranch runs steps 1–3 of the recipe for one branch configuration.
@@ -508,79 +526,119 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc trainConfig, 
 		}
 	}
 	// Centred, unit-length supervectors; nuisance = deviation of each
-	// variant from its speaker's mean.
-	dev := make([][]float32, len(utts)*napVariants)
-	for i := range utts {
-		mean := make([]float32, ed)
-		for v := 0; v < napVariants; v++ {
-			r := raw[i*numVariants+v]
-			var n float64
-			for j := range r {
-				d := float64(r[j] - center[j])
-				n += d * d
+	// variant from its speaker's mean. With --nap-crops the 3-second
+	// pieces of the first channels join the variants, so the directions
+	// also cover what varies between short pieces of one voice. napFrom
+	// learns them from the utterances keep accepts.
+	napFrom := func(keep func(i int) bool) ([]float32, error) {
+		var dev [][]float32
+		for i := range utts {
+			if !keep(i) {
+				continue
 			}
-			s := float32(1 / math.Sqrt(max(n, 1e-20)))
-			u := make([]float32, ed)
-			for j := range r {
-				u[j] = (r[j] - center[j]) * s
-				mean[j] += u[j] / napVariants
+			vs := make([]int, 0, napVariants+calibChannels*calibCrops)
+			for v := range napVariants {
+				vs = append(vs, v)
 			}
-			dev[i*napVariants+v] = u
+			for ch := range tc.napCrops {
+				for c := 0; c < calibCrops && (c+1)*cropSamples <= uttSamples[i]; c++ {
+					vs = append(vs, vCrop+ch*calibCrops+c)
+				}
+			}
+			mean := make([]float32, ed)
+			us := make([][]float32, len(vs))
+			for k, v := range vs {
+				r := raw[i*numVariants+v]
+				var n float64
+				for j := range r {
+					d := float64(r[j] - center[j])
+					n += d * d
+				}
+				s := float32(1 / math.Sqrt(max(n, 1e-20)))
+				u := make([]float32, ed)
+				for j := range r {
+					u[j] = (r[j] - center[j]) * s
+					mean[j] += u[j] / float32(len(vs))
+				}
+				us[k] = u
+			}
+			for _, u := range us {
+				for j := range u {
+					u[j] -= mean[j]
+				}
+			}
+			dev = append(dev, us...)
 		}
-		for v := 0; v < napVariants; v++ {
-			u := dev[i*napVariants+v]
-			for j := range u {
-				u[j] -= mean[j]
-			}
-		}
+		return topDirections(ctx, dev, cfg.NAPRank, tc.jobs)
 	}
-	nap, err := topDirections(ctx, dev, cfg.NAPRank, tc.jobs)
+	nap, err := napFrom(func(int) bool { return true })
 	if err != nil {
 		return nil, err
 	}
-	dev = nil
 	say("NAP: %d nuisance directions", cfg.NAPRank)
 
-	// Cohort: one voiceprint per speaker, channels alternating.
-	withNAP := cfg
-	withNAP.CohortSize, withNAP.CohortTop, withNAP.Calibration = 0, 0, nil
-	p := m0.Params()
-	p.Center, p.NAP = center, nap
-	m1, err := dsp.NewModel(withNAP, p)
-	if err != nil {
-		return nil, err
-	}
-	proj := func(i, v int) []float32 {
-		out := append([]float32(nil), raw[i*numVariants+v]...)
-		m1.Project(out)
-		return out
-	}
-	spkOf := make([]int, len(utts))
-	var cohort []float32
-	cohortSpk := map[int]bool{}
-	cohortIdx := []int{}
+	// Cohort: one voiceprint per speaker (its first utterance), channels
+	// alternating.
+	first := make([]bool, len(utts))
+	seen := map[int]bool{}
 	for i, u := range utts {
-		spkOf[i] = u.spk
-		if cohortSpk[u.spk] {
+		first[i] = !seen[u.spk]
+		seen[u.spk] = true
+	}
+	for i, u := range utts {
+		if !first[i] {
 			continue
 		}
-		cohortSpk[u.spk] = true
-		cohort = append(cohort, proj(i, []int{vClean, vTel, vNoise}[u.spk%3])...)
-		cohortIdx = append(cohortIdx, u.spk)
 		cfg.CohortLabels = append(cfg.CohortLabels, filepath.Base(filepath.Dir(u.path)))
 	}
-	cfg.CohortSize = len(cohortIdx)
-	cfg.CohortTop = min(cfg.CohortTop, max(cfg.CohortSize-2, 0))
-	p.Cohort = cohort
-	cfg.Calibration = nil
 	cfg.Training = fmt.Sprintf("voxward train: %d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
 		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(utts), tc.frames, tc.iters)
-	m2, err := dsp.NewModel(cfg, p)
-	if err != nil {
+	build := func(nap []float32) (*dsp.Model, func(i, v int) []float32, []int, error) {
+		withNAP := cfg
+		withNAP.CohortSize, withNAP.CohortTop, withNAP.CohortLabels, withNAP.Calibration = 0, 0, nil, nil
+		p := m0.Params()
+		p.Center, p.NAP = center, nap
+		m1, err := dsp.NewModel(withNAP, p)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		proj := func(i, v int) []float32 {
+			out := append([]float32(nil), raw[i*numVariants+v]...)
+			m1.Project(out)
+			return out
+		}
+		var cohortIdx []int
+		for i, u := range utts {
+			if !first[i] {
+				continue
+			}
+			p.Cohort = append(p.Cohort, proj(i, []int{vClean, vTel, vNoise}[u.spk%3])...)
+			cohortIdx = append(cohortIdx, u.spk)
+		}
+		c := cfg
+		c.CohortSize = len(cohortIdx)
+		c.CohortTop = min(c.CohortTop, max(c.CohortSize-2, 0))
+		m, err := dsp.NewModel(c, p)
+		return m, proj, cohortIdx, err
+	}
+	out := &trainedBranch{uttSamples: uttSamples}
+	if out.m, _, out.cohortIdx, err = build(nap); err != nil {
 		return nil, err
 	}
-	_ = spkOf
-	return &trainedBranch{m: m2, proj: proj, uttSamples: uttSamples, cohortIdx: cohortIdx}, nil
+	// Cross-fitted models for calibration: fold f's speakers are scored
+	// with a NAP learned without them, as the shipped model meets voices
+	// it was not trained on.
+	for f := range out.folds {
+		foldNAP, err := napFrom(func(i int) bool { return utts[i].spk%2 != f })
+		if err != nil {
+			return nil, err
+		}
+		if out.folds[f].m, out.folds[f].proj, _, err = build(foldNAP); err != nil {
+			return nil, err
+		}
+	}
+	say("NAP of each calibration fold: %d directions from half the speakers", cfg.NAPRank)
+	return out, nil
 }
 
 // train runs the recipe: one branch, or with --fusion a feature-warped and
@@ -610,30 +668,32 @@ func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, erro
 		spkOf[i] = u.spk
 	}
 	uttSamples, cohortIdx := brs[0].uttSamples, brs[0].cohortIdx
-	build := func(c dsp.ModelConfig) (*dsp.Model, error) {
-		if len(brs) == 1 {
-			bc := brs[0].m.Config
-			bc.Calibration, bc.IdentifyCalibration = c.Calibration, c.IdentifyCalibration
-			return dsp.NewModel(bc, brs[0].m.Params())
+	// build assembles the shipped model (fold -1) or a calibration fold's
+	// from the branches.
+	build := func(c dsp.ModelConfig, fold int) (*dsp.Model, error) {
+		ms := make([]*dsp.Model, len(brs))
+		for k, br := range brs {
+			ms[k] = br.m
+			if fold >= 0 {
+				ms[k] = br.folds[fold].m
+			}
 		}
-		var ms []*dsp.Model
-		for _, br := range brs {
-			ms = append(ms, br.m)
+		if len(ms) == 1 {
+			bc := ms[0].Config
+			bc.Calibration, bc.IdentifyCalibration = c.Calibration, c.IdentifyCalibration
+			return dsp.NewModel(bc, ms[0].Params())
 		}
 		return dsp.NewFusedModel(c, ms)
 	}
-	m2, err := build(dsp.ModelConfig{ID: cfg.ID})
-	if err != nil {
-		return nil, err
-	}
+	// proj is the voiceprint of variant v of utterance i in a fold's model.
 	scale := float32(1 / math.Sqrt(float64(len(brs))))
-	proj := func(i, v int) []float32 {
+	proj := func(fold, i, v int) []float32 {
 		if len(brs) == 1 {
-			return brs[0].proj(i, v)
+			return brs[0].folds[fold].proj(i, v)
 		}
 		var out []float32
 		for _, br := range brs {
-			for _, x := range br.proj(i, v) {
+			for _, x := range br.folds[fold].proj(i, v) {
 				out = append(out, scale*x)
 			}
 		}
@@ -646,17 +706,29 @@ func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, erro
 	// (clean, telephone or noisy: matched channels give the highest
 	// non-target scores), each side normalised against the cohort without
 	// its own speaker. Each threshold is the strictest of the channels', so
-	// the false-accept rate holds in each, not only on their average.
-	sc := dsp.NewScorer(m2)
+	// the false-accept rate holds in each, not only on their average. The
+	// scores are cross-fitted: speakers of fold f (speaker index mod 2) are
+	// scored, against each other only, with the model whose NAP was
+	// learned without them.
+	var scs [2]*dsp.Scorer
+	for f := range scs {
+		m, err := build(dsp.ModelConfig{ID: cfg.ID}, f)
+		if err != nil {
+			return nil, err
+		}
+		scs[f] = dsp.NewScorer(m)
+	}
 	type side struct {
 		emb  []float32
 		spk  int
 		norm dsp.CohortNorm
 	}
 	mk := func(i, v int) side {
-		e := proj(i, v)
-		return side{emb: e, spk: spkOf[i], norm: sc.CohortNormExcluding(e, func(k int) bool { return cohortIdx[k] == spkOf[i] })}
+		f := spkOf[i] % 2
+		e := proj(f, i, v)
+		return side{emb: e, spk: spkOf[i], norm: scs[f].CohortNormExcluding(e, func(k int) bool { return cohortIdx[k] == spkOf[i] })}
 	}
+	score := func(a, b side) float64 { return scs[a.spk%2].ScoreWithNorms(a.emb, b.emb, a.norm, b.norm) }
 	const enrolSamples = 8 * 16000
 	longEnough := 0
 	for _, n := range uttSamples {
@@ -681,7 +753,7 @@ func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, erro
 		if uttSamples[i] >= cropSamples+5*16000 {
 			for _, v := range [][2]int{{vHead, vTail}, {vHeadTel, vTailTel}} {
 				h, t := mk(i, v[0]), mk(i, v[1])
-				tar = append(tar, sc.ScoreWithNorms(h.emb, t.emb, h.norm, t.norm))
+				tar = append(tar, score(h, t))
 			}
 		}
 	}
@@ -689,8 +761,8 @@ func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, erro
 	err = parallel(ctx, len(as), tc.jobs, func(_, ai int) error {
 		for bi := range bs {
 			s := math.NaN()
-			if ai%calibChannels == bi%calibChannels && as[ai].spk != bs[bi].spk {
-				s = sc.ScoreWithNorms(as[ai].emb, bs[bi].emb, as[ai].norm, bs[bi].norm)
+			if ai%calibChannels == bi%calibChannels && as[ai].spk != bs[bi].spk && as[ai].spk%2 == bs[bi].spk%2 {
+				s = score(as[ai], bs[bi])
 			}
 			scores[ai*len(bs)+bi] = s
 		}
@@ -734,7 +806,7 @@ func train(ctx context.Context, log io.Writer, tc trainConfig) (*dsp.Model, erro
 	cfg.Training = fmt.Sprintf("voxward train: %d branches (%s), s-normalised scores averaged with equal weights; "+
 		"%d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
 		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(brs), branchIDs(brs), len(utts), tc.frames, tc.iters)
-	m, err := build(cfg)
+	m, err := build(cfg, -1)
 	if err != nil {
 		return nil, err
 	}
