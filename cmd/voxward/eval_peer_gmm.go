@@ -32,11 +32,7 @@ import (
 // improve the model: 1.57 % against 1.33 %).
 
 // peerUBMRecipe sets the UBM's size; the defaults are the baseline's.
-type peerUBMRecipe struct {
-	components, parents int
-	splitIters, iters   int
-	varFloor            float64
-}
+type peerUBMRecipe = ubmRecipe
 
 func defaultPeerUBMRecipe() peerUBMRecipe {
 	return peerUBMRecipe{components: 256, parents: 32, splitIters: 4, iters: 8, varFloor: 0.01}
@@ -123,12 +119,8 @@ func loadOrTrainUBM(ctx context.Context, log io.Writer, data, cache string, r pe
 	return m, nil
 }
 
-// trainPeerUBM trains the UBM: all clean speech frames of the training
-// utterances (CMN per utterance), one Gaussian, then binary splits with
-// r.splitIters EM iterations after each and r.iters at the parents' size
-// and the final size. EM statistics are summed over a fixed number of
-// chunks in a fixed order: the result depends on neither --jobs nor
-// scheduling.
+// trainPeerUBM trains the UBM (trainUBM, the model's own recipe) on all
+// clean speech frames of the training utterances (CMN per utterance).
 func trainPeerUBM(ctx context.Context, say func(string, ...any), cfg dsp.ModelConfig, r peerUBMRecipe, utts []trainUtt, fp string, jobs int) (*dsp.Model, error) {
 	dim := cfg.FeatureDim()
 	fes := make([]*dsp.SpeechFeatures, jobs)
@@ -157,52 +149,9 @@ func trainPeerUBM(ctx context.Context, say func(string, ...any), cfg dsp.ModelCo
 	}
 	feats = nil
 	say("%d utterances, %d clean speech frames", len(utts), len(pool)/dim)
-	ubm, floor, err := dsp.SingleGaussian(pool, dim, r.varFloor)
+	ubm, parent, err := trainUBM(ctx, say, pool, dim, r, jobs)
 	if err != nil {
 		return nil, fmt.Errorf("gmm-ubm: %w", err)
-	}
-	em := func(g *dsp.GMM, iters int) (*dsp.GMM, error) {
-		const chunks = 16
-		per := (len(pool)/dim + chunks - 1) / chunks * dim
-		for it := 0; it < iters; it++ {
-			accs := make([]*dsp.GMMAccumulator, chunks)
-			err := parallel(ctx, chunks, jobs, func(_, i int) error {
-				accs[i] = dsp.NewGMMAccumulator(g)
-				lo, hi := min(i*per, len(pool)), min((i+1)*per, len(pool))
-				g.EStep(accs[i], pool[lo:hi])
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
-			for _, a := range accs[1:] {
-				accs[0].Add(a)
-			}
-			if g, err = g.MStep(accs[0], floor); err != nil {
-				return nil, fmt.Errorf("gmm-ubm: %w", err)
-			}
-			say("UBM %3d components, iteration %d: average log-likelihood %.4f", g.Components(), it+1, accs[0].LogLik/float64(accs[0].Frames))
-		}
-		return g, nil
-	}
-	var parent *dsp.GMM
-	for ubm.Components() < cfg.Components {
-		if ubm, err = ubm.Split(); err != nil {
-			return nil, err
-		}
-		iters := r.splitIters
-		if ubm.Components() == cfg.Components || ubm.Components() == cfg.Parents {
-			iters = r.iters
-		}
-		if ubm, err = em(ubm, iters); err != nil {
-			return nil, err
-		}
-		if ubm.Components() == cfg.Parents {
-			parent = ubm
-		}
-	}
-	if parent == nil {
-		parent = ubm
 	}
 	cfg.Training = fmt.Sprintf("voxward eval --system gmm-ubm: UBM on the %d clean speech frames of LibriSpeech train-clean-100 "+
 		"(CC BY 4.0, (c) 2014 Vassil Panayotov et al.; %s)", len(pool)/dim, fp)

@@ -365,6 +365,70 @@ func parallel(ctx context.Context, n, jobs int, fn func(worker, i int) error) er
 	return first
 }
 
+// ubmRecipe is how a UBM is grown: binary splits up to components, with
+// splitIters EM iterations after each split and iters at the parents'
+// size (the selector) and the final size; variances are floored at
+// varFloor of the global variance.
+type ubmRecipe struct {
+	components, parents int
+	splitIters, iters   int
+	varFloor            float64
+}
+
+// trainUBM trains a diagonal GMM on pool (frames of dim values) by EM
+// with binary splitting, and returns it with its parents-sized stage.
+// The EM statistics are summed over a fixed number of chunks in a fixed
+// order: the result depends on neither jobs nor scheduling.
+func trainUBM(ctx context.Context, say func(string, ...any), pool []float32, dim int, r ubmRecipe, jobs int) (ubm, parent *dsp.GMM, err error) {
+	ubm, floor, err := dsp.SingleGaussian(pool, dim, r.varFloor)
+	if err != nil {
+		return nil, nil, err
+	}
+	const chunks = 16
+	per := (len(pool)/dim + chunks - 1) / chunks * dim
+	em := func(g *dsp.GMM, iters int) (*dsp.GMM, error) {
+		for it := 0; it < iters; it++ {
+			accs := make([]*dsp.GMMAccumulator, chunks)
+			err := parallel(ctx, chunks, jobs, func(_, i int) error {
+				accs[i] = dsp.NewGMMAccumulator(g)
+				lo, hi := min(i*per, len(pool)), min((i+1)*per, len(pool))
+				g.EStep(accs[i], pool[lo:hi])
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range accs[1:] {
+				accs[0].Add(a)
+			}
+			if g, err = g.MStep(accs[0], floor); err != nil {
+				return nil, err
+			}
+			say("UBM %3d components, iteration %d: average log-likelihood %.4f", g.Components(), it+1, accs[0].LogLik/float64(accs[0].Frames))
+		}
+		return g, nil
+	}
+	for ubm.Components() < r.components {
+		if ubm, err = ubm.Split(); err != nil {
+			return nil, nil, err
+		}
+		iters := r.splitIters
+		if ubm.Components() == r.components || ubm.Components() == r.parents {
+			iters = r.iters
+		}
+		if ubm, err = em(ubm, iters); err != nil {
+			return nil, nil, err
+		}
+		if ubm.Components() == r.parents {
+			parent = ubm
+		}
+	}
+	if parent == nil {
+		parent = ubm
+	}
+	return ubm, parent, nil
+}
+
 // trainedBranch is one branch model (centre, NAP and cohort, not yet
 // calibrated); folds[f] is the same with a NAP learned without the
 // speakers of fold f (speaker index mod 2), and the projected voiceprints
@@ -428,54 +492,12 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc trainConfig, 
 	feats = nil
 	say("%d speech frames, %d used for the UBM", total, len(pool)/dim)
 
-	ubm, floor, err := dsp.SingleGaussian(pool, dim, tc.varFloor)
+	ubm, parent, err := trainUBM(ctx, say, pool, dim, ubmRecipe{
+		components: cfg.Components, parents: cfg.Parents,
+		splitIters: tc.splitIts, iters: tc.iters, varFloor: tc.varFloor,
+	}, tc.jobs)
 	if err != nil {
 		return nil, err
-	}
-	var parent *dsp.GMM
-	em := func(g *dsp.GMM, iters int) (*dsp.GMM, error) {
-		// A fixed number of chunks, summed in order: the result does not
-		// depend on --jobs or on scheduling.
-		const chunks = 16
-		per := (len(pool)/dim + chunks - 1) / chunks * dim
-		for it := 0; it < iters; it++ {
-			accs := make([]*dsp.GMMAccumulator, chunks)
-			err := parallel(ctx, chunks, tc.jobs, func(_, i int) error {
-				accs[i] = dsp.NewGMMAccumulator(g)
-				lo, hi := min(i*per, len(pool)), min((i+1)*per, len(pool))
-				g.EStep(accs[i], pool[lo:hi])
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
-			for _, a := range accs[1:] {
-				accs[0].Add(a)
-			}
-			if g, err = g.MStep(accs[0], floor); err != nil {
-				return nil, err
-			}
-			say("UBM %3d components, iteration %d: average log-likelihood %.4f", g.Components(), it+1, accs[0].LogLik/float64(accs[0].Frames))
-		}
-		return g, nil
-	}
-	for ubm.Components() < cfg.Components {
-		if ubm, err = ubm.Split(); err != nil {
-			return nil, err
-		}
-		iters := tc.splitIts
-		if ubm.Components() == cfg.Components || ubm.Components() == cfg.Parents {
-			iters = tc.iters
-		}
-		if ubm, err = em(ubm, iters); err != nil {
-			return nil, err
-		}
-		if ubm.Components() == cfg.Parents {
-			parent = ubm
-		}
-	}
-	if parent == nil {
-		parent = ubm
 	}
 	pool = nil
 
