@@ -291,28 +291,13 @@ func evaluate(ctx context.Context, m *dsp.Model, trials []dsp.Trial, root, augme
 	}
 	bar := &progressBar{w: progress, n: len(enrolKeys) + len(testKeys), what: "voiceprints", start: start}
 	results := make([]*vp, len(enrolKeys)+len(testKeys))
-	err := parallel(ctx, len(results), jobs, func(w, i int) error {
-		ex := exs[w]
-		st := ex.NewStats()
-		if i < len(enrolKeys) {
-			for _, p := range strings.Split(enrolKeys[i], ",") {
-				x, err := readWAV16k(filepath.Join(root, p))
-				if err != nil {
-					return err
-				}
-				ex.Accumulate(st, x)
-			}
-		} else {
-			p := testKeys[i-len(enrolKeys)]
-			x, err := readWAV16k(filepath.Join(root, p))
-			if err != nil {
-				return err
-			}
-			ex.Accumulate(st, augmentAudio(x, augment, p))
+	err := readTrialSides(ctx, root, augment, enrolKeys, testKeys, jobs, bar, func(w, i int, files [][]float32) error {
+		st := exs[w].NewStats()
+		for _, x := range files {
+			exs[w].Accumulate(st, x)
 		}
 		e := m.Voiceprint(nil, st)
 		results[i] = &vp{emb: e, norm: sc.CohortNorm(e)}
-		bar.step()
 		return nil
 	})
 	if err != nil {

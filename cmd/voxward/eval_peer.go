@@ -114,6 +114,38 @@ func trialKeys(trials []dsp.Trial) (enrolKeys, testKeys []string) {
 	return enrolKeys, testKeys
 }
 
+// readTrialSides reads, on jobs workers, each enrolment set (side
+// i < len(enrolKeys): the samples of each of its files) and each test file
+// (side len(enrolKeys)+j: the samples of testKeys[j] through the augment
+// channel) and hands them to fn; it steps bar after each side.
+func readTrialSides(ctx context.Context, root, augment string, enrolKeys, testKeys []string, jobs int, bar *progressBar,
+	fn func(w, i int, files [][]float32) error) error {
+	return parallel(ctx, len(enrolKeys)+len(testKeys), jobs, func(w, i int) error {
+		var files [][]float32
+		if i < len(enrolKeys) {
+			for _, p := range strings.Split(enrolKeys[i], ",") {
+				x, err := readWAV16k(filepath.Join(root, p))
+				if err != nil {
+					return err
+				}
+				files = append(files, x)
+			}
+		} else {
+			p := testKeys[i-len(enrolKeys)]
+			x, err := readWAV16k(filepath.Join(root, p))
+			if err != nil {
+				return err
+			}
+			files = append(files, augmentAudio(x, augment, p))
+		}
+		if err := fn(w, i, files); err != nil {
+			return err
+		}
+		bar.step()
+		return nil
+	})
+}
+
 // finishResult splits scores (one per trial) by label and computes the
 // EER, the threshold there and the minimum DCF.
 func finishResult(trials []dsp.Trial, scores []float64, start time.Time) (*evalResult, error) {
@@ -154,26 +186,12 @@ func evaluateMFCCStats(ctx context.Context, trials []dsp.Trial, root, augment st
 	}
 	bar := &progressBar{w: progress, n: len(enrolKeys) + len(testKeys), what: "mfcc-stats vectors", start: start}
 	vecs := make([][]float64, len(enrolKeys)+len(testKeys))
-	err := parallel(ctx, len(vecs), jobs, func(w, i int) error {
+	err := readTrialSides(ctx, root, augment, enrolKeys, testKeys, jobs, bar, func(w, i int, files [][]float32) error {
 		st := newFrameStats(cfg.FeatureDim())
-		if i < len(enrolKeys) {
-			for _, p := range strings.Split(enrolKeys[i], ",") {
-				x, err := readWAV16k(filepath.Join(root, p))
-				if err != nil {
-					return err
-				}
-				st.add(rawFrames(fes[w], x))
-			}
-		} else {
-			p := testKeys[i-len(enrolKeys)]
-			x, err := readWAV16k(filepath.Join(root, p))
-			if err != nil {
-				return err
-			}
-			st.add(rawFrames(fes[w], augmentAudio(x, augment, p)))
+		for _, x := range files {
+			st.add(rawFrames(fes[w], x))
 		}
 		vecs[i] = st.statsVector(cfg.NumCeps)
-		bar.step()
 		return nil
 	})
 	if err != nil {

@@ -348,33 +348,23 @@ func evaluateGMMUBM(ctx context.Context, m *dsp.Model, exact bool, trials []dsp.
 	bar := &progressBar{w: progress, n: len(enrolKeys) + len(testKeys), what: "gmm-ubm models", start: start}
 	models := make([]*dsp.GMM, len(enrolKeys))
 	tests := make([]*gmmTest, len(testKeys))
-	err := parallel(ctx, len(enrolKeys)+len(testKeys), jobs, func(wi, i int) error {
+	err := readTrialSides(ctx, root, augment, enrolKeys, testKeys, jobs, bar, func(wi, i int, files [][]float32) error {
 		w := ws[wi]
-		if i < len(enrolKeys) {
-			st := dsp.NewGMMStats(c.Components, c.FeatureDim())
-			for _, p := range strings.Split(enrolKeys[i], ",") {
-				x, err := readWAV16k(filepath.Join(root, p))
-				if err != nil {
-					return err
-				}
-				f, _ := w.fe.Compute(x)
-				w.enrolStats(st, f)
-			}
-			g, err := mapAdapt(m.UBM, st, c.Relevance)
-			if err != nil {
-				return fmt.Errorf("%s: %w", enrolKeys[i], err)
-			}
-			models[i] = g
-		} else {
-			p := testKeys[i-len(enrolKeys)]
-			x, err := readWAV16k(filepath.Join(root, p))
-			if err != nil {
-				return err
-			}
-			f, _ := w.fe.Compute(augmentAudio(x, augment, p))
+		if i >= len(enrolKeys) {
+			f, _ := w.fe.Compute(files[0])
 			tests[i-len(enrolKeys)] = w.selectFrames(f)
+			return nil
 		}
-		bar.step()
+		st := dsp.NewGMMStats(c.Components, c.FeatureDim())
+		for _, x := range files {
+			f, _ := w.fe.Compute(x)
+			w.enrolStats(st, f)
+		}
+		g, err := mapAdapt(m.UBM, st, c.Relevance)
+		if err != nil {
+			return fmt.Errorf("%s: %w", enrolKeys[i], err)
+		}
+		models[i] = g
 		return nil
 	})
 	if err != nil {
