@@ -45,11 +45,10 @@ func synthVoice(n int, seed uint64) []float32 {
 	return x
 }
 
+// BenchmarkVoiceprint measures samples → voiceprint on the shipped model
+// (or the one VOXWARD_VOICEPRINT_MODEL names, to compare two in one run).
 func BenchmarkVoiceprint(b *testing.B) {
-	m, err := dsp.DefaultModel()
-	require.NoError(b, err)
-	ex, err := dsp.NewExtractor(m)
-	require.NoError(b, err)
+	ex := shippedExtractor(b)
 	x := benchSpeech(b)
 	var emb []float32
 	emb, _ = ex.Embed(emb, x)
@@ -63,8 +62,7 @@ func BenchmarkVoiceprint(b *testing.B) {
 }
 
 func BenchmarkVoiceprintMemory(b *testing.B) {
-	m, err := dsp.DefaultModel()
-	require.NoError(b, err)
+	m := shippedExtractor(b).Model()
 	x := benchSpeech(b)
 	var before, after runtime.MemStats
 	b.ReportAllocs()
