@@ -34,8 +34,10 @@ together as one voiceprint; TEST one WAV path; paths relative to
 
 --augment re-evaluates with the test side through a channel: "telephone"
 (300–3400 Hz band, G.711 μ-law), "noise10" or "noise20" (seeded noise at 10
-or 20 dB SNR), "reverb" (a simulated room, RT60 0.5 s). --det writes the
-DET curve as SVG or PNG (by extension).
+or 20 dB SNR), "reverb" (a simulated room, RT60 0.5 s). --test-seconds N
+first cuts each test file to its first N seconds, to measure short probes
+(3 s: what open-set identification decides on). --det writes the DET
+curve as SVG or PNG (by extension).
 
 --system picks what is measured:
   voxward     the shipped voiceprint model (or --model): the default.
@@ -80,11 +82,12 @@ type evalResult struct {
 }
 
 func runEval(ctx context.Context, sio *stdio, args []string) error {
-	fs := newFlags(sio, "eval", "eval --trials FILE --audio-root DIR [--system voxward|mfcc-stats|gmm-ubm] [--det OUT.svg|OUT.png] [--augment telephone|noise10|noise20|reverb]", evalHelp)
+	fs := newFlags(sio, "eval", "eval --trials FILE --audio-root DIR [--system voxward|mfcc-stats|gmm-ubm] [--det OUT.svg|OUT.png] [--augment telephone|noise10|noise20|reverb] [--test-seconds N]", evalHelp)
 	trialsPath := fs.String("trials", "", "trial list")
 	root := fs.String("audio-root", "", "folder the trial list's paths are relative to")
 	det := fs.String("det", "", "write the DET curve to this .svg or .png file")
 	augment := fs.String("augment", "", "channel for the test side: telephone, noise10, noise20 or reverb")
+	testSeconds := fs.Float64("test-seconds", 0, "cut each test file to its first N seconds (0: whole), before --augment")
 	modelPath := fs.String("model", "", "voiceprint model file (default: the shipped model)")
 	jobs := fs.Int("jobs", runtime.NumCPU(), "parallel workers")
 	quiet := fs.Bool("quiet", false, "no progress bar")
@@ -116,6 +119,10 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	if *jobs < 1 {
 		return usagef("--jobs must be at least 1")
 	}
+	if !(*testSeconds >= 0 && *testSeconds <= 3600) {
+		return usagef("--test-seconds must be between 0 (whole files) and 3600")
+	}
+	ta := trialAudio{root: *root, augment: *augment, testSamples: int(*testSeconds * 16000)}
 	switch *system {
 	case sysVoxward:
 	case sysMFCCStats, sysGMMUBM:
@@ -150,14 +157,14 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	switch *system {
 	case sysMFCCStats:
 		title = "mfcc-stats (peer)"
-		res, err = evaluateMFCCStats(ctx, trials, *root, *augment, *jobs, progress)
+		res, err = evaluateMFCCStats(ctx, trials, ta, *jobs, progress)
 	case sysGMMUBM:
 		title = "gmm-ubm (peer)"
 		var ubm *dsp.Model
 		if ubm, err = loadOrTrainUBM(ctx, progress, *data, *ubmCache, recipe, *jobs); err != nil {
 			return err
 		}
-		res, err = evaluateGMMUBM(ctx, ubm, *selector == "exact", trials, *root, *augment, *jobs, progress)
+		res, err = evaluateGMMUBM(ctx, ubm, *selector == "exact", trials, ta, *jobs, progress)
 	default:
 		var m *dsp.Model
 		if m, err = loadModel(*modelPath); err != nil {
@@ -167,7 +174,7 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 			return err
 		}
 		title = m.Config.ID
-		res, err = evaluate(ctx, m, trials, *root, *augment, *jobs, progress)
+		res, err = evaluate(ctx, m, trials, ta, *jobs, progress)
 	}
 	if err != nil {
 		return err
@@ -273,7 +280,7 @@ func (p *progressBar) step() {
 // evaluate embeds every file a trial list names (enrolment sets by their
 // pooled statistics, test files through the --augment channel) and
 // scores every trial with the model's normalised score.
-func evaluate(ctx context.Context, m *dsp.Model, trials []dsp.Trial, root, augment string, jobs int, progress io.Writer) (*evalResult, error) {
+func evaluate(ctx context.Context, m *dsp.Model, trials []dsp.Trial, ta trialAudio, jobs int, progress io.Writer) (*evalResult, error) {
 	start := time.Now()
 	type vp struct {
 		emb  []float32
@@ -291,7 +298,7 @@ func evaluate(ctx context.Context, m *dsp.Model, trials []dsp.Trial, root, augme
 	}
 	bar := &progressBar{w: progress, n: len(enrolKeys) + len(testKeys), what: "voiceprints", start: start}
 	results := make([]*vp, len(enrolKeys)+len(testKeys))
-	err := readTrialSides(ctx, root, augment, enrolKeys, testKeys, jobs, bar, func(w, i int, files [][]float32) error {
+	err := ta.read(ctx, enrolKeys, testKeys, jobs, bar, func(w, i int, files [][]float32) error {
 		st := exs[w].NewStats()
 		for _, x := range files {
 			exs[w].Accumulate(st, x)

@@ -114,17 +114,25 @@ func trialKeys(trials []dsp.Trial) (enrolKeys, testKeys []string) {
 	return enrolKeys, testKeys
 }
 
-// readTrialSides reads, on jobs workers, each enrolment set (side
-// i < len(enrolKeys): the samples of each of its files) and each test file
-// (side len(enrolKeys)+j: the samples of testKeys[j] through the augment
-// channel) and hands them to fn; it steps bar after each side.
-func readTrialSides(ctx context.Context, root, augment string, enrolKeys, testKeys []string, jobs int, bar *progressBar,
+// trialAudio is where eval finds a trial list's audio and what it does to
+// the test side: the augment channel, after cutting each test file to its
+// first testSamples samples (0: whole).
+type trialAudio struct {
+	root, augment string
+	testSamples   int
+}
+
+// read reads, on jobs workers, each enrolment set (side i <
+// len(enrolKeys): the samples of each of its files) and each test file
+// (side len(enrolKeys)+j: testKeys[j], cut and through the channel) and
+// hands them to fn; it steps bar after each side.
+func (ta trialAudio) read(ctx context.Context, enrolKeys, testKeys []string, jobs int, bar *progressBar,
 	fn func(w, i int, files [][]float32) error) error {
 	return parallel(ctx, len(enrolKeys)+len(testKeys), jobs, func(w, i int) error {
 		var files [][]float32
 		if i < len(enrolKeys) {
 			for _, p := range strings.Split(enrolKeys[i], ",") {
-				x, err := readWAV16k(filepath.Join(root, p))
+				x, err := readWAV16k(filepath.Join(ta.root, p))
 				if err != nil {
 					return err
 				}
@@ -132,11 +140,14 @@ func readTrialSides(ctx context.Context, root, augment string, enrolKeys, testKe
 			}
 		} else {
 			p := testKeys[i-len(enrolKeys)]
-			x, err := readWAV16k(filepath.Join(root, p))
+			x, err := readWAV16k(filepath.Join(ta.root, p))
 			if err != nil {
 				return err
 			}
-			files = append(files, augmentAudio(x, augment, p))
+			if ta.testSamples > 0 {
+				x = x[:min(len(x), ta.testSamples)]
+			}
+			files = append(files, augmentAudio(x, ta.augment, p))
 		}
 		if err := fn(w, i, files); err != nil {
 			return err
@@ -173,7 +184,7 @@ func finishResult(trials []dsp.Trial, scores []float64, start time.Time) (*evalR
 // evaluateMFCCStats scores trials with the mfcc-stats peer: the cosine of
 // the untrained statistics vectors of the enrolment set (frames of all
 // its files pooled) and of the test file (through the --augment channel).
-func evaluateMFCCStats(ctx context.Context, trials []dsp.Trial, root, augment string, jobs int, progress io.Writer) (*evalResult, error) {
+func evaluateMFCCStats(ctx context.Context, trials []dsp.Trial, ta trialAudio, jobs int, progress io.Writer) (*evalResult, error) {
 	start := time.Now()
 	cfg := peerFrontEnd()
 	enrolKeys, testKeys := trialKeys(trials)
@@ -186,7 +197,7 @@ func evaluateMFCCStats(ctx context.Context, trials []dsp.Trial, root, augment st
 	}
 	bar := &progressBar{w: progress, n: len(enrolKeys) + len(testKeys), what: "mfcc-stats vectors", start: start}
 	vecs := make([][]float64, len(enrolKeys)+len(testKeys))
-	err := readTrialSides(ctx, root, augment, enrolKeys, testKeys, jobs, bar, func(w, i int, files [][]float32) error {
+	err := ta.read(ctx, enrolKeys, testKeys, jobs, bar, func(w, i int, files [][]float32) error {
 		st := newFrameStats(cfg.FeatureDim())
 		for _, x := range files {
 			st.add(rawFrames(fes[w], x))

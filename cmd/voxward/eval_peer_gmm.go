@@ -334,7 +334,7 @@ func logSumExp(v []float32) float64 {
 // evaluateGMMUBM scores trials with the gmm-ubm peer: one MAP-adapted
 // model per enrolment set (statistics of all its files pooled), the test
 // file through the --augment channel, no score normalisation.
-func evaluateGMMUBM(ctx context.Context, m *dsp.Model, exact bool, trials []dsp.Trial, root, augment string, jobs int, progress io.Writer) (*evalResult, error) {
+func evaluateGMMUBM(ctx context.Context, m *dsp.Model, exact bool, trials []dsp.Trial, ta trialAudio, jobs int, progress io.Writer) (*evalResult, error) {
 	start := time.Now()
 	c := m.Config
 	enrolKeys, testKeys := trialKeys(trials)
@@ -348,7 +348,7 @@ func evaluateGMMUBM(ctx context.Context, m *dsp.Model, exact bool, trials []dsp.
 	bar := &progressBar{w: progress, n: len(enrolKeys) + len(testKeys), what: "gmm-ubm models", start: start}
 	models := make([]*dsp.GMM, len(enrolKeys))
 	tests := make([]*gmmTest, len(testKeys))
-	err := readTrialSides(ctx, root, augment, enrolKeys, testKeys, jobs, bar, func(wi, i int, files [][]float32) error {
+	err := ta.read(ctx, enrolKeys, testKeys, jobs, bar, func(wi, i int, files [][]float32) error {
 		w := ws[wi]
 		if i >= len(enrolKeys) {
 			f, _ := w.fe.Compute(files[0])

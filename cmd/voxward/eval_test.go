@@ -431,6 +431,13 @@ func TestEvalPeersSyntheticTalkers(t *testing.T) {
 	assert.Contains(t, string(svg), "mfcc-stats")
 	again, _ := evalJSON(t, "--system", "mfcc-stats", "--trials", list, "--audio-root", dir, "--jobs", "1", "--quiet")
 	assert.Equal(t, stats, again, "mfcc-stats repeats exactly")
+	// --test-seconds cuts the test side: past a file's end it changes
+	// nothing; one second changes the scores.
+	long, _ := evalJSON(t, "--system", "mfcc-stats", "--trials", list, "--audio-root", dir, "--quiet", "--test-seconds", "600")
+	assert.Equal(t, stats, long, "a cut past the end keeps whole files")
+	short, _ := evalJSON(t, "--system", "mfcc-stats", "--trials", list, "--audio-root", dir, "--quiet", "--test-seconds", "1")
+	assert.NotEqual(t, stats["threshold_at_eer"], short["threshold_at_eer"], "a 1-second cut changes the scores")
+	assert.Equal(t, stats["trials"], short["trials"])
 
 	cache := filepath.Join(t.TempDir(), "ubm.bin")
 	gmm, errOut := evalJSON(t, append([]string{"--system", "gmm-ubm", "--ubm", cache, "--trials", list, "--audio-root", dir}, small...)...)
@@ -467,6 +474,8 @@ func TestEvalPeerUsageErrors(t *testing.T) {
 		{[]string{"--system", "gmm-ubm", "--ubm-select", "fast"}, 2, "--ubm-select"},
 		{[]string{"--system", "gmm-ubm", "--ubm-components", "24", "--ubm-parents", "8"}, 2, "power of two"},
 		{[]string{"--top-parents", "0"}, 2, "--top-parents"},
+		{[]string{"--test-seconds", "-1"}, 2, "--test-seconds"},
+		{[]string{"--test-seconds", "NaN"}, 2, "--test-seconds"},
 		{[]string{"--system", "gmm-ubm", "--data", dir}, 1, "train-clean-100"},
 	}
 	for _, c := range cases {
