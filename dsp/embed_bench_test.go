@@ -1,14 +1,13 @@
 package dsp_test
 
 import (
-	"math"
-	"math/rand/v2"
 	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/dsp"
+	"github.com/voxward/voxward/internal/audiotest"
 )
 
 // benchSpeech returns 10 s of synthetic voiced audio; the VAD keeps most
@@ -19,31 +18,8 @@ func benchSpeech(b *testing.B) []float32 {
 	return synthVoice(10*16000, 1)
 }
 
-// synthVoice is a crude voiced signal: a 120–220 Hz pulse train through
-// a few resonances, with syllable-rate amplitude modulation and a little
-// noise.
-func synthVoice(n int, seed uint64) []float32 {
-	r := rand.New(rand.NewPCG(seed, 77))
-	x := make([]float32, n)
-	f0 := 120 + 100*r.Float64()
-	var phase, y1, y2, z1, z2 float64
-	for i := range x {
-		phase += f0 / 16000
-		e := 0.0
-		if phase >= 1 {
-			phase--
-			e = 1
-		}
-		// two resonators
-		y := e + 1.8*y1 - 0.9*y2
-		y2, y1 = y1, y
-		z := y + 1.2*z1 - 0.8*z2
-		z2, z1 = z1, z
-		env := 0.5 + 0.5*math.Sin(float64(i)/16000*2*math.Pi*4)
-		x[i] = float32(300*z*env + 20*r.NormFloat64())
-	}
-	return x
-}
+// synthVoice is audiotest.Voice: a crude voiced signal.
+func synthVoice(n int, seed uint64) []float32 { return audiotest.Voice(n, seed) }
 
 // BenchmarkVoiceprint measures samples → voiceprint on the shipped model
 // (or the one VOXWARD_VOICEPRINT_MODEL names, to compare two in one run).

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"time"
 
 	"github.com/voxward/voxward/capture"
 	"github.com/voxward/voxward/dsp"
+	"github.com/voxward/voxward/internal/audiotest"
 )
 
 func init() {
@@ -29,7 +29,7 @@ start excluded, and prints one JSON object:
 A real-time factor (xrt) is seconds of audio processed per second of work:
 fbank80_xrt = 10000 means ten thousand seconds of 16 kHz audio per second.
 Each figure is the median of --rounds runs over --seconds of audio (a
-seeded synthetic signal, or --wav). Stages time each step of the pipeline on
+seeded synthetic voiced signal, which the VAD keeps as speech, or --wav). Stages time each step of the pipeline on
 a block of eight frames. voiceprint_xrt is the whole path from samples to a
 unit voiceprint (VAD, features, GMM statistics, projection) with the
 built-in model, on up to 60 s of the audio per run. "kernels" says whether the AVX2 assembly or the portable Go
@@ -82,12 +82,7 @@ func runBench(ctx context.Context, sio *stdio, args []string) error {
 			copy(x[i:], s)
 		}
 	} else {
-		r := rand.New(rand.NewPCG(1, 2))
-		var y float64
-		for i := range x {
-			y = 0.9*y + r.NormFloat64()*3000
-			x[i] = float32(y)
-		}
+		x = audiotest.Voice(n, 1)
 	}
 
 	// One core: a single goroutine, and no other Go thread to hide work on.

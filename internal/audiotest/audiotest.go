@@ -1,8 +1,39 @@
-// Package audiotest holds measurement helpers shared by voxward's audio
-// tests. Production code never imports it.
+// Package audiotest holds signals and measurement helpers shared by
+// voxward's audio tests and by "voxward bench" (whose default input is
+// Voice). Nothing else in production imports it.
 package audiotest
 
-import "math"
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// Voice returns n samples (16 kHz, 16-bit scale) of a crude, seeded voiced
+// signal: a 120–220 Hz pulse train through two resonances, with
+// syllable-rate (4 Hz) amplitude modulation and a little noise. A VAD keeps
+// most of its frames, as it does for read speech, so what it costs per
+// second is what speech costs.
+func Voice(n int, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 77))
+	x := make([]float32, n)
+	f0 := 120 + 100*r.Float64()
+	var phase, y1, y2, z1, z2 float64
+	for i := range x {
+		phase += f0 / 16000
+		e := 0.0
+		if phase >= 1 {
+			phase--
+			e = 1
+		}
+		y := e + 1.8*y1 - 0.9*y2
+		y2, y1 = y1, y
+		z := y + 1.2*z1 - 0.8*z2
+		z2, z1 = z1, z
+		env := 0.5 + 0.5*math.Sin(float64(i)/16000*2*math.Pi*4)
+		x[i] = float32(300*z*env + 20*r.NormFloat64())
+	}
+	return x
+}
 
 // SineFit is the least-squares fit of a·cos(ωi) + b·sin(ωi) to a signal.
 type SineFit struct {
