@@ -288,7 +288,6 @@ func evaluate(ctx context.Context, m *dsp.Model, trials []dsp.Trial, ta trialAud
 	}
 	sc := dsp.NewScorer(m)
 	enrolKeys, testKeys := trialKeys(trials)
-	enrol, test := map[string]*vp{}, map[string]*vp{}
 	exs := make([]*dsp.Extractor, jobs)
 	for w := range exs {
 		var err error
@@ -310,16 +309,8 @@ func evaluate(ctx context.Context, m *dsp.Model, trials []dsp.Trial, ta trialAud
 	if err != nil {
 		return nil, err
 	}
-	for i, k := range enrolKeys {
-		enrol[k] = results[i]
-	}
-	for i, k := range testKeys {
-		test[k] = results[len(enrolKeys)+i]
-	}
-	scores := make([]float64, len(trials))
-	for i, t := range trials {
-		a, b := enrol[strings.Join(t.Enroll, ",")], test[t.Test]
-		scores[i] = sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm)
-	}
+	scores := scoreTrials(trials, enrolKeys, testKeys, results, func(a, b *vp) float64 {
+		return sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm)
+	})
 	return finishResult(trials, scores, start)
 }

@@ -157,6 +157,24 @@ func (ta trialAudio) read(ctx context.Context, enrolKeys, testKeys []string, job
 	})
 }
 
+// scoreTrials scores each trial with score(enrolment side, test side),
+// where sides holds one value per enrolment key, then one per test key
+// (the order trialAudio.read uses).
+func scoreTrials[T any](trials []dsp.Trial, enrolKeys, testKeys []string, sides []T, score func(a, b T) float64) []float64 {
+	idx := make(map[string]int, len(enrolKeys)+len(testKeys))
+	for i, k := range enrolKeys {
+		idx["e:"+k] = i
+	}
+	for i, k := range testKeys {
+		idx["t:"+k] = len(enrolKeys) + i
+	}
+	scores := make([]float64, len(trials))
+	for i, t := range trials {
+		scores[i] = score(sides[idx["e:"+strings.Join(t.Enroll, ",")]], sides[idx["t:"+t.Test]])
+	}
+	return scores
+}
+
 // finishResult splits scores (one per trial) by label and computes the
 // EER, the threshold there and the minimum DCF.
 func finishResult(trials []dsp.Trial, scores []float64, start time.Time) (*evalResult, error) {
@@ -208,16 +226,5 @@ func evaluateMFCCStats(ctx context.Context, trials []dsp.Trial, ta trialAudio, j
 	if err != nil {
 		return nil, err
 	}
-	enrol, test := map[string][]float64{}, map[string][]float64{}
-	for i, k := range enrolKeys {
-		enrol[k] = vecs[i]
-	}
-	for i, k := range testKeys {
-		test[k] = vecs[len(enrolKeys)+i]
-	}
-	scores := make([]float64, len(trials))
-	for i, t := range trials {
-		scores[i] = cosine(enrol[strings.Join(t.Enroll, ",")], test[t.Test])
-	}
-	return finishResult(trials, scores, start)
+	return finishResult(trials, scoreTrials(trials, enrolKeys, testKeys, vecs, cosine), start)
 }
