@@ -98,6 +98,27 @@ func TestShippedModel(t *testing.T) {
 		assert.True(t, br.Config.CohortFloat16)
 		assert.Contains(t, br.Config.Training, "CC BY 4.0")
 	}
+	// Calibration tables: a lower false-accept rate needs a higher
+	// threshold, and so does a larger session (IdentifyThreshold relies on
+	// that when it rounds a session size up).
+	for _, p := range c.Calibration {
+		for _, q := range c.Calibration {
+			if p.FAR < q.FAR {
+				assert.Greater(t, p.Threshold, q.Threshold, "verification: FAR %g vs %g", p.FAR, q.FAR)
+			}
+		}
+	}
+	require.NotEmpty(t, c.IdentifyCalibration)
+	for _, p := range c.IdentifyCalibration {
+		for _, q := range c.IdentifyCalibration {
+			if p.FAR == q.FAR && p.Enrolled < q.Enrolled {
+				assert.LessOrEqual(t, p.Threshold, q.Threshold, "open set at FAR %g: %d vs %d enrolled", p.FAR, p.Enrolled, q.Enrolled)
+			}
+			if p.Enrolled == q.Enrolled && p.FAR < q.FAR {
+				assert.Greater(t, p.Threshold, q.Threshold, "open set with %d enrolled: FAR %g vs %g", p.Enrolled, p.FAR, q.FAR)
+			}
+		}
+	}
 	b, err := m.MarshalBinary()
 	require.NoError(t, err)
 	assert.LessOrEqual(t, len(b), 20<<20, "model larger than 20 MB")
