@@ -51,6 +51,30 @@ func Telephone(dst, x []float32) []float32 {
 	return dst
 }
 
+// NarrowBand writes to dst (allocated when short) x as an 8 kHz recording
+// played back at 16 kHz would be — resampled to 8 kHz and back, so
+// nothing is left above 4 kHz, not even quantisation noise — and returns
+// it. It is the narrow-band file Telephone is not: Telephone's μ-law noise
+// fills the upper band, a real 8 kHz file leaves it empty.
+func NarrowBand(dst, x []float32) []float32 {
+	down, err := NewResampler(16000, 8000)
+	if err != nil {
+		panic(err) // fixed, supported rates
+	}
+	up, err := NewResampler(8000, 16000)
+	if err != nil {
+		panic(err)
+	}
+	y := down.Flush(down.Process(make([]float32, 0, down.MaxOut(len(x))+down.Delay()+1), x))
+	y = y[min(down.Delay(), len(y)):]
+	z := up.Flush(up.Process(make([]float32, 0, up.MaxOut(len(y))+up.Delay()+1), y))
+	z = z[min(up.Delay(), len(z)):]
+	dst = grow(dst, len(x))
+	n := copy(dst, z)
+	clear(dst[n:])
+	return dst
+}
+
 // muLaw quantises a sample on the int16 scale through 8-bit μ-law (μ =
 // 255) and back.
 func muLaw(x float32) float32 {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/dsp"
+	"github.com/voxward/voxward/internal/audiotest"
 )
 
 // tinyModel builds a small random but valid model (4 parents × 2
@@ -191,6 +192,21 @@ func TestAugmentations(t *testing.T) {
 	snr := 10 * math.Log10(sigRMS(x)*sigRMS(x)*float64(len(x))/pn)
 	assert.InDelta(t, 10, snr, 0.1)
 	assert.Equal(t, n, dsp.AddNoise(nil, x, 10, 1), "noise is seeded")
+
+	// NarrowBand keeps what an 8 kHz recording keeps and nothing above
+	// 4 kHz: a 1 kHz tone passes (within 0.1 dB, residue below -60 dB),
+	// a 6 kHz tone comes out below -60 dB.
+	lo := make([]float32, 16000)
+	for i := range lo {
+		lo[i] = float32(10000 * math.Sin(2*math.Pi*1000*float64(i)/16000))
+	}
+	nb := dsp.NarrowBand(nil, lo)
+	require.Len(t, nb, len(lo))
+	fit := audiotest.FitSine(nb[400:15600], 1000, 16000)
+	assert.InDelta(t, 10000, fit.Amp(), 10000*0.012, "1 kHz passes")
+	assert.Less(t, fit.ResidualRMS, 10.0, "and comes out clean")
+	assert.Less(t, sigRMS(dsp.NarrowBand(nil, hi)[400:15600]), sigRMS(hi)/1000, "6 kHz is gone")
+	assert.Equal(t, nb, dsp.NarrowBand(nil, lo), "deterministic")
 }
 
 func FuzzParseModel(f *testing.F) {

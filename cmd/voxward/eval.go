@@ -34,7 +34,10 @@ together as one voiceprint; TEST one WAV path; paths relative to
 
 --augment re-evaluates with the test side through a channel: "telephone"
 (300–3400 Hz band, G.711 μ-law), "noise10" or "noise20" (seeded noise at 10
-or 20 dB SNR), "reverb" (a simulated room, RT60 0.5 s). --test-seconds N
+or 20 dB SNR), "reverb" (a simulated room, RT60 0.5 s), "narrowband" (an
+8 kHz recording: resampled to 8 kHz and back, nothing above 4 kHz);
+--augment-enrol puts the enrolment side through the same channel, as in a
+corpus recorded over one channel. --test-seconds N
 first cuts each test file to its first N seconds, to measure short probes
 (3 s: what open-set identification decides on). --det writes the DET
 curve as SVG or PNG (by extension).
@@ -82,11 +85,12 @@ type evalResult struct {
 }
 
 func runEval(ctx context.Context, sio *stdio, args []string) error {
-	fs := newFlags(sio, "eval", "eval --trials FILE --audio-root DIR [--system voxward|mfcc-stats|gmm-ubm] [--det OUT.svg|OUT.png] [--augment telephone|noise10|noise20|reverb] [--test-seconds N]", evalHelp)
+	fs := newFlags(sio, "eval", "eval --trials FILE --audio-root DIR [--system voxward|mfcc-stats|gmm-ubm] [--det OUT.svg|OUT.png] [--augment telephone|noise10|noise20|reverb|narrowband [--augment-enrol]] [--test-seconds N]", evalHelp)
 	trialsPath := fs.String("trials", "", "trial list")
 	root := fs.String("audio-root", "", "folder the trial list's paths are relative to")
 	det := fs.String("det", "", "write the DET curve to this .svg or .png file")
-	augment := fs.String("augment", "", "channel for the test side: telephone, noise10, noise20 or reverb")
+	augment := fs.String("augment", "", "channel for the test side: telephone, noise10, noise20, reverb or narrowband")
+	augmentBoth := fs.Bool("augment-enrol", false, "put the enrolment side through the --augment channel too (a matched channel, as in a telephone corpus)")
 	testSeconds := fs.Float64("test-seconds", 0, "cut each test file to its first N seconds (0: whole), before --augment")
 	modelPath := fs.String("model", "", "voiceprint model file (default: the shipped model)")
 	jobs := fs.Int("jobs", runtime.NumCPU(), "parallel workers")
@@ -109,9 +113,9 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 		return usagef("need --trials FILE and --audio-root DIR, no arguments")
 	}
 	switch *augment {
-	case "", "none", "telephone", "noise10", "noise20", "reverb":
+	case "", "none", "telephone", "noise10", "noise20", "reverb", "narrowband":
 	default:
-		return usagef("--augment must be telephone, noise10, noise20 or reverb, not %q", *augment)
+		return usagef("--augment must be telephone, noise10, noise20, reverb or narrowband, not %q", *augment)
 	}
 	if *det != "" && !strings.HasSuffix(*det, ".svg") && !strings.HasSuffix(*det, ".png") {
 		return usagef("--det must name a .svg or .png file")
@@ -122,7 +126,7 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	if !(*testSeconds >= 0 && *testSeconds <= 3600) {
 		return usagef("--test-seconds must be between 0 (whole files) and 3600")
 	}
-	ta := trialAudio{root: *root, augment: *augment, testSamples: int(*testSeconds * 16000)}
+	ta := trialAudio{root: *root, augment: *augment, enrolToo: *augmentBoth, testSamples: int(*testSeconds * 16000)}
 	switch *system {
 	case sysVoxward:
 	case sysMFCCStats, sysGMMUBM:
@@ -244,6 +248,8 @@ func augmentAudio(x []float32, augment, path string) []float32 {
 		return dsp.AddNoise(nil, x, 20, h.Sum64())
 	case "reverb":
 		return dsp.Reverb(nil, x, 0.5, h.Sum64())
+	case "narrowband":
+		return dsp.NarrowBand(nil, x)
 	}
 	return x
 }

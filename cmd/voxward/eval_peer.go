@@ -115,10 +115,12 @@ func trialKeys(trials []dsp.Trial) (enrolKeys, testKeys []string) {
 }
 
 // trialAudio is where eval finds a trial list's audio and what it does to
-// the test side: the augment channel, after cutting each test file to its
-// first testSamples samples (0: whole).
+// it: the test side goes through the augment channel, after being cut to
+// its first testSamples samples (0: whole); with enrolToo the enrolment
+// side goes through the channel too.
 type trialAudio struct {
 	root, augment string
+	enrolToo      bool
 	testSamples   int
 }
 
@@ -135,6 +137,9 @@ func (ta trialAudio) read(ctx context.Context, enrolKeys, testKeys []string, job
 				x, err := readWAV16k(filepath.Join(ta.root, p))
 				if err != nil {
 					return err
+				}
+				if ta.enrolToo {
+					x = augmentAudio(x, ta.augment, p)
 				}
 				files = append(files, x)
 			}
