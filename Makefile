@@ -80,9 +80,9 @@ clean: ## remove build output
 voiceprint-model: ## retrain the shipped voiceprint model from $(SHARED)/data (a few minutes on 2 cores)
 	$(GO) run ./cmd/voxward train --data $(SHARED)/data --out dsp/model/voiceprint.bin
 
-voiceprint-eval: ## EER/minDCF of the shipped model on the dev lists, clean and through each --augment channel
-	@for list in dev_testother_1v1 dev_testother_3v1; do for aug in none telephone noise20 noise10; do \
-	  printf '%s %-9s ' $$list $$aug; \
+voiceprint-eval: ## EER/minDCF of the shipped model on the dev lists, clean and through each --augment channel (narrowband also on both sides)
+	@for list in dev_testother_1v1 dev_testother_3v1; do for aug in none telephone noise20 noise10 narrowband 'narrowband --augment-enrol'; do \
+	  printf '%s %-9s ' $$list "$$aug"; \
 	  $(GO) run ./cmd/voxward eval --quiet --trials $(SHARED)/data/trials/$$list.txt --audio-root $(SHARED)/data --augment $$aug || exit 1; \
 	done; done
 

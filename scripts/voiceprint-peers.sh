@@ -1,7 +1,8 @@
 #!/bin/sh
 # voiceprint-peers.sh BIN DATA [LIST] [UBM]: the shipped voiceprint model
-# and the classical peers (mfcc-stats, gmm-ubm) on one trial list, clean
-# and through the telephone and noise10 channels, in one table: EER %,
+# and the classical peers (mfcc-stats, gmm-ubm) on one trial list, clean,
+# with the test side through the telephone and noise10 channels, and with
+# both sides as 8 kHz recordings (nb-both), in one table: EER %,
 # minDCF (p_target 0.01) and wall seconds of each, and the model's EER as
 # a ratio to the best peer's on that channel (< 1: the model is better).
 # Needs nothing but the voxward binary and a POSIX shell.
@@ -19,14 +20,19 @@ field() { # field NAME FILE: a number from eval's one-line JSON
 
 echo "trial list: $list"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) (timings are noisy when shared)"
-for ch in none telephone noise10; do
+channels="none telephone noise10 nb-both"
+for ch in $channels; do
   for sys in voxward mfcc-stats gmm-ubm; do
     set -- --quiet
     if [ "$sys" = gmm-ubm ]; then
       set -- --data "$data"
       [ -n "$ubm" ] && set -- "$@" --ubm "$ubm"
     fi
-    "$bin" eval --system "$sys" --augment "$ch" --trials "$list" --audio-root "$data" "$@" \
+    case $ch in
+    nb-both) set -- "$@" --augment narrowband --augment-enrol ;;
+    *) set -- "$@" --augment "$ch" ;;
+    esac
+    "$bin" eval --system "$sys" --trials "$list" --audio-root "$data" "$@" \
       >"$tmp/$ch.$sys.json" 2>"$tmp/$ch.$sys.log" || { cat "$tmp/$ch.$sys.log" >&2; exit 1; }
     if [ "$sys" = gmm-ubm ]; then
       # The UBM: trained (how long) or read from the cache, once per run.
@@ -38,7 +44,7 @@ done
 printf '\n%-9s | %-21s | %-21s | %-21s | %s\n' "" "voxward (model)" "mfcc-stats (peer)" "gmm-ubm (peer)" "model EER /"
 printf '%-9s | %-21s | %-21s | %-21s | %s\n' channel "EER %  minDCF     s" "EER %  minDCF     s" "EER %  minDCF     s" "best peer EER"
 printf '%s\n' "----------|-----------------------|-----------------------|-----------------------|---------------------"
-for ch in none telephone noise10; do
+for ch in $channels; do
   line=$(printf '%-9s' "$ch")
   for sys in voxward mfcc-stats gmm-ubm; do
     f=$tmp/$ch.$sys.json

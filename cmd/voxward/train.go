@@ -34,9 +34,10 @@ feature-warped branch (MAP relevance --relevance, 8) and a plain-CMN branch
 (cepstral mean subtraction, relevance --cmn-relevance, 16), otherwise the
 flags' single recipe:
  1. every WAV under DATA/librispeech/train-clean-100 (one utterance per
-    speaker) is read, and two copies are made: one through a telephone
-    channel (300–3400 Hz, G.711 μ-law) and one with seeded noise at 5, 10 or
-    20 dB SNR;
+    speaker) is read, and two copies are made: one band-limited — for half
+    the speakers through a telephone channel (300–3400 Hz, G.711 μ-law),
+    for the other half as an 8 kHz recording (nothing above 4 kHz) — and
+    one with seeded noise at 5, 10 or 20 dB SNR;
  2. speech frames (VAD, 20 MFCCs + Δ + ΔΔ, Gaussianised over each
     utterance, or mean-subtracted in the CMN branch) of all three are pooled
     and a 256-component diagonal GMM (the UBM) is trained by EM with binary
@@ -44,7 +45,8 @@ flags' single recipe:
     per frame, which UBM components to score (top 4 parents, top 10
     components);
  3. MAP mean supervectors of every utterance, its halves and its channel
-    copies give the centre and, with those of its 3-second pieces
+    copies (telephone and 8 kHz for every speaker) give the centre and,
+    with those of its 3-second pieces
     (--nap-crops 1: clean pieces), the nuisance (channel, session and
     short-segment) directions removed by NAP (--nap, 20); a cohort of one
     voiceprint per speaker (channels alternating; stored as float16 in a
@@ -97,7 +99,8 @@ func branchID(c dsp.ModelConfig, napCrops int) string {
 	if napCrops > 0 {
 		nap += fmt.Sprintf("s%d", napCrops) // NAP also learned from 3-s pieces
 	}
-	return fmt.Sprintf("gsv-ubm%d-mfcc%dd%d%s-%s-v1", c.Components, c.NumCeps, c.DeltaOrder, ns, nap)
+	// v2: the band-limited training copies include 8 kHz recordings.
+	return fmt.Sprintf("gsv-ubm%d-mfcc%dd%d%s-%s-v2", c.Components, c.NumCeps, c.DeltaOrder, ns, nap)
 }
 
 // branches returns the configuration of each branch: the flags' recipe,
@@ -204,6 +207,7 @@ const (
 	vHalfB
 	vHalfATel
 	vHalfBNoise
+	vNarrow                       // through an 8 kHz recording: nothing above 4 kHz
 	napVariants                   // the variants above give the nuisance directions
 	vTail       = napVariants     // the last 3 s: a probe, clean
 	vTailTel    = napVariants + 1 // the same through the telephone channel
@@ -257,6 +261,8 @@ func variantAudio(x []float32, spk, v int) []float32 {
 		return dsp.Telephone(nil, x[:h])
 	case v == vHalfBNoise:
 		return dsp.AddNoise(nil, x[h:], 15, uint64(spk)+7777)
+	case v == vNarrow:
+		return dsp.NarrowBand(nil, x)
 	case v == vTail:
 		return x[max(0, len(x)-cropSamples):]
 	case v == vTailTel:
@@ -464,7 +470,13 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc trainConfig, 
 			return err
 		}
 		var all []float32
-		for _, v := range []int{vClean, vTel, vNoise} {
+		// Band-limited speech is a third of the pool: half the speakers
+		// through the telephone channel, half as 8 kHz recordings.
+		band := vTel
+		if utts[i].spk%2 == 1 {
+			band = vNarrow
+		}
+		for _, v := range []int{vClean, band, vNoise} {
 			f, _ := fes[w].Compute(variantAudio(x, utts[i].spk, v))
 			all = append(all, f...)
 		}
