@@ -78,7 +78,7 @@ clean: ## remove build output
 .PHONY: voiceprint-model voiceprint-eval bench-voiceprint
 
 voiceprint-model: ## retrain the shipped voiceprint model from $(SHARED)/data (a few minutes on 2 cores)
-	$(GO) run ./cmd/voxward train --data $(SHARED)/data --out dsp/model/voiceprint.bin
+	$(GO) run ./cmd/voxward train --data $(SHARED)/data --out dsp/voiceprint/model/voiceprint.bin
 
 voiceprint-eval: ## EER/minDCF of the shipped model on the dev lists, clean and through each --augment channel (narrowband also on both sides)
 	@for list in dev_testother_1v1 dev_testother_3v1; do for aug in none telephone noise20 noise10 narrowband 'narrowband --augment-enrol'; do \
@@ -87,7 +87,7 @@ voiceprint-eval: ## EER/minDCF of the shipped model on the dev lists, clean and 
 	done; done
 
 bench-voiceprint: ## samples → voiceprint real-time factor and memory per extractor (one core)
-	$(GO) test -run='^$$' -bench='Voiceprint' -benchmem -count=5 -cpu=1 ./dsp
+	$(GO) test -run='^$$' -bench='Voiceprint' -benchmem -count=5 -cpu=1 ./dsp/voiceprint
 
 .PHONY: bench-peer
 bench-peer: build ## voxward bench against torchaudio.compliance.kaldi in the same run (needs python3-torchaudio)
@@ -137,6 +137,6 @@ PEERS_UBM   ?= $(BIN)/peer-gmm-ubm256.bin
 voiceprint-peers: build ## the model against the classical peers (mfcc-stats, gmm-ubm) on PEERS_LIST: clean, telephone, noise10; EER/minDCF table
 	@./scripts/voiceprint-peers.sh $(BIN)/voxward $(SHARED)/data $(PEERS_LIST) $(PEERS_UBM)
 	@echo "dev figures against VOICEPRINT.md (TestEvalPeer*Dev):"
-	@out=$$(VOXWARD_SHARED=$(SHARED) VOXWARD_PEER_GMM=1 VOXWARD_PEER_UBM=$(abspath $(PEERS_UBM)) \
+	@out=$$(VOXWARD_SHARED=$(SHARED) VOXWARD_PEER_UBM=$(abspath $(PEERS_UBM)) \
 	  $(GO) test -count=1 -run='^TestEvalPeer(GMMUBM|MFCCStats)Dev$$' -v ./cmd/voxward/ 2>&1); st=$$?; \
 	  echo "$$out" | grep -E '^(---|ok|FAIL)|EER|Error'; exit $$st

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 )
 
 // Errors returned by the WAV reader. Every error from NewWAVReader, Read and
@@ -336,9 +335,9 @@ func ReadWAV(r io.ReadSeeker, channel int) ([]float32, WAVFormat, error) {
 // ReadWAVFile decodes all of one channel (0 is the first) of the WAV file
 // at path. Its errors start with the path.
 func ReadWAVFile(path string, channel int) ([]float32, WAVFormat, error) {
-	fh, err := os.Open(path)
+	fh, err := OpenWAVFile(path)
 	if err != nil {
-		return nil, WAVFormat{}, err // *PathError names the file
+		return nil, WAVFormat{}, err
 	}
 	defer fh.Close()
 	samples, f, err := ReadWAV(fh, channel)

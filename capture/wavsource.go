@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 )
 
 // wavDevice is "wav:PATH": the file's channels averaged to mono and
@@ -23,7 +22,7 @@ func wavDevice(path string, p *params, opts *Options) (*Device, error) {
 	info := Info{Kind: "wav", Device: path, RealTime: !fast}
 	clock := opts.clock()
 	return NewDevice(info, func(context.Context) (Source, error) {
-		f, err := os.Open(path)
+		f, err := OpenWAVFile(path)
 		if err != nil {
 			return nil, err // *PathError names the file
 		}

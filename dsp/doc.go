@@ -1,6 +1,8 @@
 // Package dsp holds voxward's numeric kernels: a real-input FFT, Kaldi's
 // frame extraction and windows, the mel filterbank, log filterbank (fbank)
-// and MFCC features, cepstral mean and variance normalisation and deltas.
+// and MFCC features, cepstral mean and variance normalisation, deltas, a
+// polyphase resampler and a voice activity detector. The speaker model
+// built on them lives in dsp/voiceprint; nothing here imports it.
 //
 // Everything here follows Kaldi's feature definitions (and so
 // torchaudio.compliance.kaldi) exactly. Kernels are structs that precompute

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/dsp"
+	"github.com/voxward/voxward/internal/audiotest"
+	"github.com/voxward/voxward/internal/testenv"
 )
 
 func vadTone(n int, amp float64) []float32 {
@@ -109,7 +111,7 @@ func vadReference(x []float32) []bool {
 	lv := make([]float64, n)
 	top := math.Inf(-1)
 	for t := range lv {
-		lv[t] = 10 * math.Log10(float64(sigRMS(x[160*t:160*t+400]))*float64(sigRMS(x[160*t:160*t+400]))+1e-9)
+		lv[t] = 10 * math.Log10(float64(audiotest.RMS(x[160*t:160*t+400]))*float64(audiotest.RMS(x[160*t:160*t+400]))+1e-9)
 		top = math.Max(top, lv[t])
 	}
 	ref := make([]bool, n)
@@ -123,19 +125,19 @@ func vadReference(x []float32) []bool {
 // and trailing silence, mixed with pink noise at several SNRs and a noise
 // floor that rises 6 dB half way through.
 func TestVADFrameAccuracy(t *testing.T) {
-	data := sharedData(t)
-	files := testOtherFiles(t, data)
+	data := testenv.SharedData(t)
+	files := testenv.TestOtherFiles(t, data)
 	for _, snr := range []float64{30, 20, 10, 5, 0} {
 		var agree, total, miss, speech, fa, nonspeech int
 		for i, f := range files[:40] {
-			clean := readPCM16(t, f)
+			clean := testenv.ReadPCM16(t, f)
 			pad := 16000
 			x := make([]float32, len(clean)+2*pad)
 			copy(x[pad:], clean)
 			ref := vadReference(x[:])
 			// Reference on the padded clean signal: the pads are silence.
-			nz := pinkNoise(len(x), uint64(i)+uint64(snr)*1000)
-			g := sigRMS(clean) / math.Pow(10, snr/20)
+			nz := audiotest.PinkNoise(len(x), uint64(i)+uint64(snr)*1000)
+			g := audiotest.RMS(clean) / math.Pow(10, snr/20)
 			for k := range x {
 				s := g
 				if k > len(x)/2 {

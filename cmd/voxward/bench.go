@@ -10,6 +10,7 @@ import (
 
 	"github.com/voxward/voxward/capture"
 	"github.com/voxward/voxward/dsp"
+	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/internal/audiotest"
 )
 
@@ -151,11 +152,11 @@ func median(v []float64) float64 {
 // benchVoiceprint times samples → voiceprint with the built-in model on
 // the first min(60 s, len) of x and returns the real-time factor.
 func benchVoiceprint(ctx context.Context, x []float32, rounds int) (*float64, error) {
-	m, err := dsp.DefaultModel()
+	m, err := voiceprint.DefaultModel()
 	if err != nil {
 		return nil, fmt.Errorf("voiceprint model: %w", err)
 	}
-	ex, err := dsp.NewExtractor(m)
+	ex, err := voiceprint.NewExtractor(m)
 	if err != nil {
 		return nil, fmt.Errorf("voiceprint extractor: %w", err)
 	}

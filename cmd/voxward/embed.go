@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/voxward/voxward/dsp"
+	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/dsp/voiceprint"
 )
 
 func init() {
@@ -23,9 +24,9 @@ accepted for scripts that pass it.`
 
 // loadModel returns the model in path, or the shipped model when path is
 // empty.
-func loadModel(path string) (*dsp.Model, error) {
+func loadModel(path string) (*voiceprint.Model, error) {
 	if path == "" {
-		m, err := dsp.DefaultModel()
+		m, err := voiceprint.DefaultModel()
 		if err != nil {
 			return nil, fmt.Errorf("shipped voiceprint model: %w", err)
 		}
@@ -35,7 +36,7 @@ func loadModel(path string) (*dsp.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read model: %w", err)
 	}
-	m, err := dsp.ParseModel(b)
+	m, err := voiceprint.ParseModel(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -66,7 +67,7 @@ func runEmbed(ctx context.Context, sio *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	ex, err := dsp.NewExtractor(m)
+	ex, err := voiceprint.NewExtractor(m)
 	if err != nil {
 		return err
 	}
@@ -76,11 +77,11 @@ func runEmbed(ctx context.Context, sio *stdio, args []string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		x, err := readWAV16kChannel(f, *channel)
+		x, err := capture.ReadWAVFile16k(f, *channel)
 		if err != nil {
 			return err
 		}
-		var a dsp.Analysis
+		var a voiceprint.Analysis
 		emb, a = ex.Embed(emb, x)
 		if err := enc.Encode(embedLine{File: f, Model: m.Config.ID, Dim: len(emb), SpeechSeconds: a.SpeechSeconds, Embedding: emb}); err != nil {
 			return fmt.Errorf("write: %w", err)

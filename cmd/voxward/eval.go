@@ -3,17 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"hash/fnv"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/voxward/voxward/dsp"
+	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/dsp/voiceprint/eval"
+	"github.com/voxward/voxward/dsp/voiceprint/peers"
 )
 
 func init() {
@@ -71,29 +70,24 @@ The peers run in the same process, on the same trials and through the same
 with it; they are for measurement only, not products — nothing else in
 voxward uses them. "make voiceprint-peers" tabulates the three per channel.`
 
-// evalResult is eval's JSON output.
-type evalResult struct {
-	Trials         int     `json:"trials"`
-	Targets        int     `json:"targets"`
-	Nontargets     int     `json:"nontargets"`
-	EER            float64 `json:"eer"`
-	MinDCF         float64 `json:"min_dcf"`
-	ThresholdAtEER float64 `json:"threshold_at_eer"`
-	Seconds        float64 `json:"seconds"`
-
-	targetScores, nontargetScores []float64
-}
+// Evaluated systems.
+const (
+	sysVoxward   = "voxward"
+	sysMFCCStats = "mfcc-stats"
+	sysGMMUBM    = "gmm-ubm"
+)
 
 func runEval(ctx context.Context, sio *stdio, args []string) error {
 	fs := newFlags(sio, "eval", "eval --trials FILE --audio-root DIR [--system voxward|mfcc-stats|gmm-ubm] [--det OUT.svg|OUT.png] [--augment telephone|noise10|noise20|reverb|narrowband [--augment-enrol]] [--test-seconds N]", evalHelp)
 	trialsPath := fs.String("trials", "", "trial list")
-	root := fs.String("audio-root", "", "folder the trial list's paths are relative to")
+	var o eval.Options
+	fs.StringVar(&o.AudioRoot, "audio-root", "", "folder the trial list's paths are relative to")
 	det := fs.String("det", "", "write the DET curve to this .svg or .png file")
-	augment := fs.String("augment", "", "channel for the test side: telephone, noise10, noise20, reverb or narrowband")
-	augmentBoth := fs.Bool("augment-enrol", false, "put the enrolment side through the --augment channel too (a matched channel, as in a telephone corpus)")
+	fs.StringVar(&o.Augment, "augment", "", "channel for the test side: telephone, noise10, noise20, reverb or narrowband")
+	fs.BoolVar(&o.AugmentEnrol, "augment-enrol", false, "put the enrolment side through the --augment channel too (a matched channel, as in a telephone corpus)")
 	testSeconds := fs.Float64("test-seconds", 0, "cut each test file to its first N seconds (0: whole), before --augment")
 	modelPath := fs.String("model", "", "voiceprint model file (default: the shipped model)")
-	jobs := fs.Int("jobs", runtime.NumCPU(), "parallel workers")
+	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "parallel workers")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	cohortTop := fs.Int("cohort-top", -1, "research: override the model's adaptive s-norm top-K (0: no normalisation)")
 	napRank := fs.Int("nap", -1, "research: keep only the first N of the model's nuisance directions")
@@ -101,40 +95,37 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	system := fs.String("system", sysVoxward, "what to measure: voxward (the model), or the peers mfcc-stats or gmm-ubm")
 	data := fs.String("data", filepath.Join("..", "shared", "data"), "gmm-ubm: speech data folder (holds librispeech/train-clean-100)")
 	ubmCache := fs.String("ubm", "", "gmm-ubm: UBM cache file (read when it fits, else trained and written)")
-	recipe := defaultPeerUBMRecipe()
-	fs.IntVar(&recipe.components, "ubm-components", recipe.components, "gmm-ubm, tests: UBM components (a power of two times --ubm-parents)")
-	selector := fs.String("ubm-select", "exact", "gmm-ubm: how each frame's top 10 UBM components are found: exact (all 256 scored) or selector (dsp's two-level selector, as the model does)")
-	fs.IntVar(&recipe.parents, "ubm-parents", recipe.parents, "gmm-ubm, tests: components of the selector stage")
+	recipe := peers.DefaultUBMRecipe()
+	fs.IntVar(&recipe.Components, "ubm-components", recipe.Components, "gmm-ubm, tests: UBM components (a power of two times --ubm-parents)")
+	selector := fs.String("ubm-select", "exact", "gmm-ubm: how each frame's top 10 UBM components are found: exact (all 256 scored) or selector (the two-level selector, as the model does)")
+	fs.IntVar(&recipe.Parents, "ubm-parents", recipe.Parents, "gmm-ubm, tests: components of the selector stage")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 0 || *trialsPath == "" || *root == "" {
+	if len(pos) != 0 || *trialsPath == "" || o.AudioRoot == "" {
 		return usagef("need --trials FILE and --audio-root DIR, no arguments")
 	}
-	switch *augment {
-	case "", "none", "telephone", "noise10", "noise20", "reverb", "narrowband":
-	default:
-		return usagef("--augment must be telephone, noise10, noise20, reverb or narrowband, not %q", *augment)
+	if err := o.Validate(); err != nil {
+		return usagef("--augment must be telephone, noise10, noise20, reverb or narrowband, not %q", o.Augment)
 	}
 	if *det != "" && !strings.HasSuffix(*det, ".svg") && !strings.HasSuffix(*det, ".png") {
 		return usagef("--det must name a .svg or .png file")
 	}
-	if *jobs < 1 {
+	if o.Jobs < 1 {
 		return usagef("--jobs must be at least 1")
 	}
 	if !(*testSeconds >= 0 && *testSeconds <= 3600) {
 		return usagef("--test-seconds must be between 0 (whole files) and 3600")
 	}
-	ta := trialAudio{root: *root, augment: *augment, enrolToo: *augmentBoth, testSamples: int(*testSeconds * 16000)}
+	o.TestSamples = int(*testSeconds * 16000)
 	switch *system {
 	case sysVoxward:
 	case sysMFCCStats, sysGMMUBM:
 		if *modelPath != "" || *cohortTop >= 0 || *napRank >= 0 || *topParents >= 0 {
 			return usagef("--model, --cohort-top, --nap and --top-parents apply to --system voxward only")
 		}
-		if r := recipe; r.parents < 1 || r.components < r.parents || r.components%r.parents != 0 || r.components > 4096 ||
-			(r.components/r.parents)&(r.components/r.parents-1) != 0 || r.parents&(r.parents-1) != 0 {
+		if !peers.ValidUBMRecipe(recipe) {
 			return usagef("--ubm-components must be a power of two times --ubm-parents (itself a power of two), at most 4096")
 		}
 		if *selector != "exact" && *selector != "selector" {
@@ -147,176 +138,54 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	if err != nil {
 		return fmt.Errorf("open trial list: %w", err)
 	}
-	trials, err := dsp.ParseTrials(f)
+	trials, err := eval.ParseTrials(f)
 	f.Close()
 	if err != nil {
 		return fmt.Errorf("%s: %w", *trialsPath, err)
 	}
-	var progress io.Writer = sio.err
-	if *quiet {
-		progress = nil
+	if !*quiet {
+		o.Progress = sio.err
 	}
-	var res *evalResult
+	var res *eval.Result
 	var title string
 	switch *system {
 	case sysMFCCStats:
 		title = "mfcc-stats (peer)"
-		res, err = evaluateMFCCStats(ctx, trials, ta, *jobs, progress)
+		res, err = peers.MFCCStats(ctx, trials, o)
 	case sysGMMUBM:
 		title = "gmm-ubm (peer)"
-		var ubm *dsp.Model
-		if ubm, err = loadOrTrainUBM(ctx, progress, *data, *ubmCache, recipe, *jobs); err != nil {
+		var ubm *voiceprint.Model
+		if ubm, err = peers.LoadOrTrainUBM(ctx, o.Progress, *data, *ubmCache, recipe, o.Jobs); err != nil {
 			return err
 		}
-		res, err = evaluateGMMUBM(ctx, ubm, *selector == "exact", trials, ta, *jobs, progress)
+		res, err = peers.GMMUBM(ctx, ubm, *selector == "exact", trials, o)
 	default:
-		var m *dsp.Model
+		var m *voiceprint.Model
 		if m, err = loadModel(*modelPath); err != nil {
 			return err
 		}
-		if m, err = overrideModel(m, *cohortTop, *napRank, *topParents); err != nil {
+		if m, err = eval.Override(m, *cohortTop, *napRank, *topParents); errors.Is(err, eval.ErrOptions) {
+			return usagef("%s", strings.TrimPrefix(err.Error(), eval.ErrOptions.Error()+": "))
+		} else if err != nil {
 			return err
 		}
 		title = m.Config.ID
-		res, err = evaluate(ctx, m, trials, ta, *jobs, progress)
+		res, err = eval.Model(ctx, m, trials, o)
 	}
 	if err != nil {
 		return err
 	}
 	if *det != "" {
-		if err := writeDET(*det, res.targetScores, res.nontargetScores, fmt.Sprintf("%s — EER %.2f%%", title, 100*res.EER)); err != nil {
+		b, err := eval.PlotDET(res.TargetScores, res.NontargetScores, fmt.Sprintf("%s — EER %.2f%%", title, 100*res.EER), strings.HasSuffix(*det, ".png"))
+		if err != nil {
 			return err
+		}
+		if err := os.WriteFile(*det, b, 0o644); err != nil {
+			return fmt.Errorf("write DET plot: %w", err)
 		}
 	}
 	if err := json.NewEncoder(sio.out).Encode(res); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
-}
-
-// overrideModel returns m with its s-norm top-K, NAP rank and selector
-// top parents replaced (negative values keep the model's).
-func overrideModel(m *dsp.Model, cohortTop, napRank, topParents int) (*dsp.Model, error) {
-	if cohortTop < 0 && napRank < 0 && topParents < 0 {
-		return m, nil
-	}
-	if len(m.Branches) > 0 {
-		var bs []*dsp.Model
-		for _, b := range m.Branches {
-			nb, err := overrideModel(b, cohortTop, napRank, topParents)
-			if err != nil {
-				return nil, err
-			}
-			bs = append(bs, nb)
-		}
-		return dsp.NewFusedModel(m.Config, bs)
-	}
-	cfg, p := m.Config, m.Params()
-	if cohortTop >= 0 {
-		if cohortTop > cfg.CohortSize {
-			return nil, usagef("--cohort-top %d exceeds the cohort of %d", cohortTop, cfg.CohortSize)
-		}
-		cfg.CohortTop = cohortTop
-	}
-	if topParents >= 0 {
-		if topParents < 1 || topParents > cfg.Parents {
-			return nil, usagef("--top-parents must be 1 to the model's %d parents", cfg.Parents)
-		}
-		cfg.TopParents = topParents
-	}
-	if napRank >= 0 {
-		if napRank > cfg.NAPRank {
-			return nil, usagef("--nap %d exceeds the model's %d directions", napRank, cfg.NAPRank)
-		}
-		p.NAP = p.NAP[:napRank*cfg.EmbeddingDim()]
-		cfg.NAPRank = napRank
-	}
-	return dsp.NewModel(cfg, p)
-}
-
-// augmentAudio applies an --augment channel to x; the seed is derived
-// from the file's path so that runs repeat.
-func augmentAudio(x []float32, augment, path string) []float32 {
-	h := fnv.New64a()
-	h.Write([]byte(path))
-	switch augment {
-	case "telephone":
-		return dsp.Telephone(nil, x)
-	case "noise10":
-		return dsp.AddNoise(nil, x, 10, h.Sum64())
-	case "noise20":
-		return dsp.AddNoise(nil, x, 20, h.Sum64())
-	case "reverb":
-		return dsp.Reverb(nil, x, 0.5, h.Sum64())
-	case "narrowband":
-		return dsp.NarrowBand(nil, x)
-	}
-	return x
-}
-
-// progressBar draws "[#####.....] k/n what" on w, at most every 100 ms.
-type progressBar struct {
-	mu    sync.Mutex
-	w     io.Writer
-	n, k  int
-	what  string
-	last  time.Time
-	start time.Time
-}
-
-func (p *progressBar) step() {
-	if p == nil || p.w == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.k++
-	if p.k < p.n && time.Since(p.last) < 100*time.Millisecond {
-		return
-	}
-	p.last = time.Now()
-	const width = 30
-	full := width * p.k / max(p.n, 1)
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %s %.1fs", strings.Repeat("#", full), strings.Repeat(".", width-full), p.k, p.n, p.what, time.Since(p.start).Seconds())
-	if p.k == p.n {
-		fmt.Fprintln(p.w)
-	}
-}
-
-// evaluate embeds every file a trial list names (enrolment sets by their
-// pooled statistics, test files through the --augment channel) and
-// scores every trial with the model's normalised score.
-func evaluate(ctx context.Context, m *dsp.Model, trials []dsp.Trial, ta trialAudio, jobs int, progress io.Writer) (*evalResult, error) {
-	start := time.Now()
-	type vp struct {
-		emb  []float32
-		norm dsp.CohortNorm
-	}
-	sc := dsp.NewScorer(m)
-	enrolKeys, testKeys := trialKeys(trials)
-	exs := make([]*dsp.Extractor, jobs)
-	for w := range exs {
-		var err error
-		if exs[w], err = dsp.NewExtractor(m); err != nil {
-			return nil, err
-		}
-	}
-	bar := &progressBar{w: progress, n: len(enrolKeys) + len(testKeys), what: "voiceprints", start: start}
-	results := make([]*vp, len(enrolKeys)+len(testKeys))
-	err := ta.read(ctx, enrolKeys, testKeys, jobs, bar, func(w, i int, files [][]float32) error {
-		st := exs[w].NewStats()
-		for _, x := range files {
-			exs[w].Accumulate(st, x)
-		}
-		e := m.Voiceprint(nil, st)
-		results[i] = &vp{emb: e, norm: sc.CohortNorm(e)}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	scores := scoreTrials(trials, enrolKeys, testKeys, results, func(a, b *vp) float64 {
-		return sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm)
-	})
-	return finishResult(trials, scores, start)
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/voxward/voxward/capture"
@@ -138,7 +137,7 @@ func runFeatures(ctx context.Context, sio *stdio, args []string) error {
 		return usagef("%v", err)
 	}
 	path := pos[0]
-	fh, err := os.Open(path)
+	fh, err := capture.OpenWAVFile(path)
 	if err != nil {
 		return err
 	}

@@ -82,6 +82,7 @@ func TestFeaturesBadInput(t *testing.T) {
 		{[]string{"features", "fbank"}, 2, "want one WAV file"},
 		{[]string{"features", "x.wav"}, 2, "fbank or mfcc"},
 		{[]string{"features", "fbank", "--channel", "1", "../../testdata/dsp/signal16000.wav"}, 1, "channel 1 out of range"},
+		{[]string{"features", "fbank", dir}, 1, dir + ": not a regular file: a directory"},
 	}
 	for _, c := range cases {
 		code, out, errs := runCLI(t, "", c.args...)

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/voxward/voxward/dsp"
+	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/dsp/voiceprint"
 )
 
 func init() {
@@ -44,14 +45,14 @@ func runScore(ctx context.Context, sio *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	ex, err := dsp.NewExtractor(m)
+	ex, err := voiceprint.NewExtractor(m)
 	if err != nil {
 		return err
 	}
-	sc := dsp.NewScorer(m)
+	sc := voiceprint.NewScorer(m)
 	var embs [2][]float32
 	for i, f := range pos {
-		x, err := readWAV16k(f)
+		x, err := capture.ReadWAVFile16k(f, 0)
 		if err != nil {
 			return err
 		}

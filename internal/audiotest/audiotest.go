@@ -76,3 +76,30 @@ func FitSine(y []float32, f, rate float64) SineFit {
 	}
 	return fit
 }
+
+// PinkNoise returns n samples of seeded pink-ish noise (white noise
+// through a one-pole low-pass) with unit RMS.
+func PinkNoise(n int, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	x := make([]float32, n)
+	var y, e float64
+	for i := range x {
+		y = 0.9*y + r.NormFloat64()
+		x[i] = float32(y)
+		e += y * y
+	}
+	g := float32(1 / math.Sqrt(e/float64(n)+1e-12))
+	for i := range x {
+		x[i] *= g
+	}
+	return x
+}
+
+// RMS returns the root mean square of x (0 for no samples).
+func RMS(x []float32) float64 {
+	var e float64
+	for _, v := range x {
+		e += float64(v) * float64(v)
+	}
+	return math.Sqrt(e / float64(max(len(x), 1)))
+}

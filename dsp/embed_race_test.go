@@ -1,5 +1,0 @@
-//go:build race
-
-package dsp_test
-
-const raceEnabled = true

@@ -1,0 +1,166 @@
+package eval
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/voxward/voxward/dsp"
+)
+
+// Channel simulations for training with augmentation and for evaluating
+// robustness ("voxward eval --augment"). They work on 16 kHz samples on
+// the int16 scale and are deterministic.
+
+// telephoneTaps is the length of the telephone band-pass filter.
+const telephoneTaps = 127
+
+var telephoneFIR = func() []float32 {
+	// Windowed-sinc band-pass 300–3400 Hz at 16 kHz (Hamming window).
+	h := make([]float32, telephoneTaps)
+	lo, hi := 300.0/16000, 3400.0/16000
+	mid := telephoneTaps / 2
+	for i := range h {
+		n := float64(i - mid)
+		var v float64
+		if n == 0 {
+			v = 2 * (hi - lo)
+		} else {
+			v = (math.Sin(2*math.Pi*hi*n) - math.Sin(2*math.Pi*lo*n)) / (math.Pi * n)
+		}
+		w := 0.54 - 0.46*math.Cos(2*math.Pi*float64(i)/float64(telephoneTaps-1))
+		h[i] = float32(v * w)
+	}
+	return h
+}()
+
+// Telephone writes to dst (allocated when short) what x sounds like
+// through a narrow-band telephone channel: band-limited to 300–3400 Hz
+// (what an 8 kHz codec keeps) and companded with G.711 μ-law, then
+// returns it.
+func Telephone(dst, x []float32) []float32 {
+	dst = grow(dst, len(x))
+	mid := telephoneTaps / 2
+	for i := range x {
+		var s float32
+		for k, h := range telephoneFIR {
+			j := i + mid - k
+			if j >= 0 && j < len(x) {
+				s += h * x[j]
+			}
+		}
+		dst[i] = muLaw(s)
+	}
+	return dst
+}
+
+// NarrowBand writes to dst (allocated when short) x as an 8 kHz recording
+// played back at 16 kHz would be — resampled to 8 kHz and back, so
+// nothing is left above 4 kHz, not even quantisation noise — and returns
+// it. It is the narrow-band file Telephone is not: Telephone's μ-law noise
+// fills the upper band, a real 8 kHz file leaves it empty.
+func NarrowBand(dst, x []float32) []float32 {
+	down, err := dsp.NewResampler(16000, 8000)
+	if err != nil {
+		panic(err) // fixed, supported rates
+	}
+	up, err := dsp.NewResampler(8000, 16000)
+	if err != nil {
+		panic(err)
+	}
+	y := down.Flush(down.Process(make([]float32, 0, down.MaxOut(len(x))+down.Delay()+1), x))
+	y = y[min(down.Delay(), len(y)):]
+	z := up.Flush(up.Process(make([]float32, 0, up.MaxOut(len(y))+up.Delay()+1), y))
+	z = z[min(up.Delay(), len(z)):]
+	dst = grow(dst, len(x))
+	n := copy(dst, z)
+	clear(dst[n:])
+	return dst
+}
+
+// muLaw quantises a sample on the int16 scale through 8-bit μ-law (μ =
+// 255) and back.
+func muLaw(x float32) float32 {
+	const mu = 255.0
+	v := math.Max(-1, math.Min(1, float64(x)/32768))
+	y := math.Copysign(math.Log1p(mu*math.Abs(v))/math.Log1p(mu), v)
+	q := math.Round(y*127) / 127
+	return float32(math.Copysign((math.Pow(1+mu, math.Abs(q))-1)/mu, q) * 32768)
+}
+
+// AddNoise writes to dst (allocated when short) x plus seeded noise at
+// snrDB below x's mean power, and returns it. The noise is a mix of white
+// and low-pass (pink-ish) Gaussian noise, so it covers the whole band
+// and leans to low frequencies as room noise does.
+func AddNoise(dst, x []float32, snrDB float64, seed uint64) []float32 {
+	dst = grow(dst, len(x))
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	var px float64
+	for _, v := range x {
+		px += float64(v) * float64(v)
+	}
+	px /= float64(max(len(x), 1))
+	nz := make([]float64, len(x))
+	var pn, lp float64
+	for i := range nz {
+		w := r.NormFloat64()
+		lp = 0.95*lp + 0.3*w
+		nz[i] = 0.5*w + lp
+		pn += nz[i] * nz[i]
+	}
+	pn /= float64(max(len(x), 1))
+	g := 0.0
+	if pn > 0 {
+		g = math.Sqrt(px / pn / math.Pow(10, snrDB/10))
+	}
+	for i, v := range x {
+		dst[i] = v + float32(g*nz[i])
+	}
+	return dst
+}
+
+// Reverb writes to dst (allocated when short) x in a simulated room and
+// returns it: the direct sound plus a sparse seeded impulse response —
+// reflections at random delays up to rt60 seconds whose amplitudes decay
+// by 60 dB over rt60 — scaled to keep x's power. It stands in for a
+// venue microphone a few metres from the talker.
+func Reverb(dst, x []float32, rt60 float64, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 0x7e7b))
+	const taps = 300
+	maxDelay := int(rt60 * 16000)
+	if maxDelay < 2 {
+		return append(grow(dst, len(x))[:0], x...)
+	}
+	delays := make([]int, taps)
+	gains := make([]float32, taps)
+	energy := 1.0
+	for k := range delays {
+		d := 16 + r.IntN(maxDelay) // reflections after 1 ms
+		delays[k] = d
+		g := r.NormFloat64() * math.Pow(10, -3*float64(d)/float64(maxDelay)) * 0.25
+		gains[k] = float32(g)
+		energy += g * g
+	}
+	norm := float32(1 / math.Sqrt(energy))
+	dst = grow(dst, len(x))
+	for i := range dst[:len(x)] {
+		dst[i] = x[i]
+	}
+	for k, d := range delays {
+		g := gains[k]
+		for i := len(x) - 1; i >= d; i-- {
+			dst[i] += g * x[i-d]
+		}
+	}
+	for i := range dst[:len(x)] {
+		dst[i] *= norm
+	}
+	return dst
+}
+
+// grow returns s resliced to n elements, allocating if its capacity is short.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}

@@ -1,0 +1,272 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/internal/parallel"
+	"github.com/voxward/voxward/internal/progress"
+)
+
+// ErrOptions is wrapped by the errors of options that do not fit the model
+// or the run (a research override out of range, an unknown channel).
+var ErrOptions = errors.New("eval: invalid options")
+
+// Channels are the names Options.Augment accepts besides "" and "none":
+// "telephone" (300–3400 Hz band, G.711 μ-law), "noise10" and "noise20"
+// (seeded pink-ish noise at 10 or 20 dB SNR), "reverb" (a simulated room,
+// RT60 0.5 s) and "narrowband" (an 8 kHz recording).
+var Channels = []string{"telephone", "noise10", "noise20", "reverb", "narrowband"}
+
+// Options say where a trial list's audio is and what is done to it.
+type Options struct {
+	AudioRoot    string    // the trial list's paths are relative to it
+	Augment      string    // channel the test side goes through ("" or "none": as recorded)
+	AugmentEnrol bool      // the enrolment side goes through the channel too
+	TestSamples  int       // cut each test file to its first TestSamples samples before the channel (0: whole)
+	Jobs         int       // parallel workers (< 1: one)
+	Progress     io.Writer // progress bars; nil draws none
+}
+
+// Validate checks the channel name. Its errors wrap ErrOptions.
+func (o Options) Validate() error {
+	switch o.Augment {
+	case "", "none":
+		return nil
+	}
+	for _, c := range Channels {
+		if o.Augment == c {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: channel must be one of %s, not %q", ErrOptions, strings.Join(Channels, ", "), o.Augment)
+}
+
+func (o Options) jobs() int { return max(o.Jobs, 1) }
+
+// Result is what an evaluation measures; it is voxward eval's JSON output.
+type Result struct {
+	Trials         int     `json:"trials"`
+	Targets        int     `json:"targets"`
+	Nontargets     int     `json:"nontargets"`
+	EER            float64 `json:"eer"`
+	MinDCF         float64 `json:"min_dcf"`
+	ThresholdAtEER float64 `json:"threshold_at_eer"`
+	Seconds        float64 `json:"seconds"`
+
+	// The scores of the same-speaker and different-speaker trials, for
+	// plots (PlotDET).
+	TargetScores    []float64 `json:"-"`
+	NontargetScores []float64 `json:"-"`
+}
+
+// Augment applies a channel (one of Channels; anything else leaves x as
+// it is) to x; the seed of the noisy channels is derived from the file's
+// path so that runs repeat.
+func Augment(x []float32, channel, path string) []float32 {
+	h := fnv.New64a()
+	h.Write([]byte(path))
+	switch channel {
+	case "telephone":
+		return Telephone(nil, x)
+	case "noise10":
+		return AddNoise(nil, x, 10, h.Sum64())
+	case "noise20":
+		return AddNoise(nil, x, 20, h.Sum64())
+	case "reverb":
+		return Reverb(nil, x, 0.5, h.Sum64())
+	case "narrowband":
+		return NarrowBand(nil, x)
+	}
+	return x
+}
+
+// TrialKeys lists, in first-seen order, the distinct enrolment sets (their
+// paths joined by commas) and test files of trials.
+func TrialKeys(trials []Trial) (enrolKeys, testKeys []string) {
+	seenE, seenT := map[string]bool{}, map[string]bool{}
+	for _, t := range trials {
+		k := strings.Join(t.Enroll, ",")
+		if !seenE[k] {
+			seenE[k] = true
+			enrolKeys = append(enrolKeys, k)
+		}
+		if !seenT[t.Test] {
+			seenT[t.Test] = true
+			testKeys = append(testKeys, t.Test)
+		}
+	}
+	return enrolKeys, testKeys
+}
+
+// ReadSides reads, on o.Jobs workers, each enrolment set (side i <
+// len(enrolKeys): the samples of each of its files, through the channel
+// with AugmentEnrol) and each test file (side len(enrolKeys)+j:
+// testKeys[j], cut and through the channel), and hands them to fn with
+// the worker's index. A progress bar named what counts the sides.
+func ReadSides(ctx context.Context, enrolKeys, testKeys []string, o Options, what string,
+	fn func(worker, side int, files [][]float32) error) error {
+	bar := progress.New(o.Progress, len(enrolKeys)+len(testKeys), what)
+	return parallel.For(ctx, len(enrolKeys)+len(testKeys), o.jobs(), func(w, i int) error {
+		var files [][]float32
+		if i < len(enrolKeys) {
+			for _, p := range strings.Split(enrolKeys[i], ",") {
+				x, err := capture.ReadWAVFile16k(filepath.Join(o.AudioRoot, p), 0)
+				if err != nil {
+					return err
+				}
+				if o.AugmentEnrol {
+					x = Augment(x, o.Augment, p)
+				}
+				files = append(files, x)
+			}
+		} else {
+			p := testKeys[i-len(enrolKeys)]
+			x, err := capture.ReadWAVFile16k(filepath.Join(o.AudioRoot, p), 0)
+			if err != nil {
+				return err
+			}
+			if o.TestSamples > 0 {
+				x = x[:min(len(x), o.TestSamples)]
+			}
+			files = append(files, Augment(x, o.Augment, p))
+		}
+		if err := fn(w, i, files); err != nil {
+			return err
+		}
+		bar.Step()
+		return nil
+	})
+}
+
+// ScoreTrials scores each trial with score(enrolment side, test side),
+// where sides holds one value per enrolment key, then one per test key
+// (the order ReadSides uses).
+func ScoreTrials[T any](trials []Trial, enrolKeys, testKeys []string, sides []T, score func(a, b T) float64) []float64 {
+	idx := make(map[string]int, len(enrolKeys)+len(testKeys))
+	for i, k := range enrolKeys {
+		idx["e:"+k] = i
+	}
+	for i, k := range testKeys {
+		idx["t:"+k] = len(enrolKeys) + i
+	}
+	scores := make([]float64, len(trials))
+	for i, t := range trials {
+		scores[i] = score(sides[idx["e:"+strings.Join(t.Enroll, ",")]], sides[idx["t:"+t.Test]])
+	}
+	return scores
+}
+
+// NewResult splits scores (one per trial) by label and computes the EER,
+// the threshold there and the minimum DCF; Seconds is the time since
+// start. It returns an error wrapping ErrNoTrials without both kinds of
+// trial.
+func NewResult(trials []Trial, scores []float64, start time.Time) (*Result, error) {
+	res := &Result{Trials: len(trials)}
+	for i, t := range trials {
+		if t.Target {
+			res.TargetScores = append(res.TargetScores, scores[i])
+		} else {
+			res.NontargetScores = append(res.NontargetScores, scores[i])
+		}
+	}
+	res.Targets, res.Nontargets = len(res.TargetScores), len(res.NontargetScores)
+	var err error
+	res.EER, res.ThresholdAtEER, err = EER(res.TargetScores, res.NontargetScores)
+	if err != nil {
+		return nil, fmt.Errorf("trial list: %w", err)
+	}
+	if res.MinDCF, _, err = MinDCF(res.TargetScores, res.NontargetScores, DefaultDCF); err != nil {
+		return nil, err
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// Model embeds every file a trial list names (enrolment sets by their
+// pooled statistics, test files through the channel) and scores every
+// trial with the model's normalised score.
+func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) (*Result, error) {
+	start := time.Now()
+	type vp struct {
+		emb  []float32
+		norm voiceprint.CohortNorm
+	}
+	sc := voiceprint.NewScorer(m)
+	enrolKeys, testKeys := TrialKeys(trials)
+	exs := make([]*voiceprint.Extractor, o.jobs())
+	for w := range exs {
+		var err error
+		if exs[w], err = voiceprint.NewExtractor(m); err != nil {
+			return nil, err
+		}
+	}
+	results := make([]*vp, len(enrolKeys)+len(testKeys))
+	err := ReadSides(ctx, enrolKeys, testKeys, o, "voiceprints", func(w, i int, files [][]float32) error {
+		st := exs[w].NewStats()
+		for _, x := range files {
+			exs[w].Accumulate(st, x)
+		}
+		e := m.Voiceprint(nil, st)
+		results[i] = &vp{emb: e, norm: sc.CohortNorm(e)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	scores := ScoreTrials(trials, enrolKeys, testKeys, results, func(a, b *vp) float64 {
+		return sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm)
+	})
+	return NewResult(trials, scores, start)
+}
+
+// Override returns m with its s-norm top-K, NAP rank and selector top
+// parents replaced (negative values keep the model's): research knobs to
+// measure what each part of the back end gives (voxward eval's
+// --cohort-top, --nap and --top-parents; errors name them so). Out-of-range
+// values give an error wrapping ErrOptions.
+func Override(m *voiceprint.Model, cohortTop, napRank, topParents int) (*voiceprint.Model, error) {
+	if cohortTop < 0 && napRank < 0 && topParents < 0 {
+		return m, nil
+	}
+	if len(m.Branches) > 0 {
+		var bs []*voiceprint.Model
+		for _, b := range m.Branches {
+			nb, err := Override(b, cohortTop, napRank, topParents)
+			if err != nil {
+				return nil, err
+			}
+			bs = append(bs, nb)
+		}
+		return voiceprint.NewFusedModel(m.Config, bs)
+	}
+	cfg, p := m.Config, m.Params()
+	if cohortTop >= 0 {
+		if cohortTop > cfg.CohortSize {
+			return nil, fmt.Errorf("%w: cohort-top %d exceeds the cohort of %d", ErrOptions, cohortTop, cfg.CohortSize)
+		}
+		cfg.CohortTop = cohortTop
+	}
+	if topParents >= 0 {
+		if topParents < 1 || topParents > cfg.Parents {
+			return nil, fmt.Errorf("%w: top-parents %d: must be 1 to the model's %d parents", ErrOptions, topParents, cfg.Parents)
+		}
+		cfg.TopParents = topParents
+	}
+	if napRank >= 0 {
+		if napRank > cfg.NAPRank {
+			return nil, fmt.Errorf("%w: nap %d exceeds the model's %d directions", ErrOptions, napRank, cfg.NAPRank)
+		}
+		p.NAP = p.NAP[:napRank*cfg.EmbeddingDim()]
+		cfg.NAPRank = napRank
+	}
+	return voiceprint.NewModel(cfg, p)
+}

@@ -1,0 +1,200 @@
+package voiceprint_test
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/voxward/voxward/dsp/voiceprint"
+)
+
+// tinyFused fuses two tiny models (one with CMN, one feature-warped) whose
+// cohorts are stored as float16.
+func tinyFused(t testing.TB, seed uint64) *voiceprint.Model { return tinyFusedWith(t, seed, 0) }
+
+// tinyFusedWith is tinyFused with the second branch keeping only speech
+// frames frameSNR dB above the noise (when > 0: then the branches do not
+// share their front end).
+func tinyFusedWith(t testing.TB, seed uint64, frameSNR float64) *voiceprint.Model {
+	t.Helper()
+	var bs []*voiceprint.Model
+	for i, warp := range []bool{true, false} {
+		b := tinyModel(t, seed+uint64(i))
+		cfg, p := b.Config, b.Params()
+		cfg.ID = []string{"tiny-warp", "tiny-cmn"}[i]
+		cfg.FeatureWarp = warp
+		cfg.CohortFloat16 = true
+		cfg.CohortLabels = []string{"s1", "s2", "s3", "s4", "s5"}
+		if i == 1 {
+			cfg.FrameSNRDB = frameSNR
+		}
+		m, err := voiceprint.NewModel(cfg, p)
+		require.NoError(t, err)
+		bs = append(bs, m)
+	}
+	m, err := voiceprint.NewFusedModel(voiceprint.ModelConfig{ID: "tiny-fused", Calibration: []voiceprint.CalibrationPoint{{FAR: 0.01, Threshold: 2}}}, bs)
+	require.NoError(t, err)
+	return m
+}
+
+func TestFusedModelRoundTrip(t *testing.T) {
+	m := tinyFused(t, 20)
+	b, err := m.MarshalBinary()
+	require.NoError(t, err)
+	m2, err := voiceprint.ParseModel(b)
+	require.NoError(t, err)
+	assert.Equal(t, m.Config, m2.Config)
+	require.Len(t, m2.Branches, 2)
+	for i := range m.Branches {
+		assert.Equal(t, m.Branches[i].Config, m2.Branches[i].Config)
+		assert.Equal(t, m.Branches[i].Params(), m2.Branches[i].Params())
+	}
+	b2, err := m2.MarshalBinary()
+	require.NoError(t, err)
+	assert.Equal(t, b, b2)
+	assert.Equal(t, 5, m2.Config.CohortSize)
+	assert.Equal(t, []string{"s1", "s2", "s3", "s4", "s5"}, m2.Config.CohortLabels)
+	for _, cut := range []int{0, 5, 12, 20, len(b) / 3, len(b) / 2, len(b) - 1} {
+		_, err := voiceprint.ParseModel(b[:cut])
+		require.ErrorIs(t, err, voiceprint.ErrInvalidModel, "truncated at %d", cut)
+	}
+	_, err = voiceprint.ParseModel(append(b[:len(b):len(b)], 0))
+	require.ErrorIs(t, err, voiceprint.ErrInvalidModel, "trailing byte")
+
+	// Branches must share their cohort speakers.
+	other := tinyModel(t, 30)
+	_, err = voiceprint.NewFusedModel(voiceprint.ModelConfig{ID: "x"}, []*voiceprint.Model{m.Branches[0], other})
+	require.ErrorIs(t, err, voiceprint.ErrInvalidModel)
+	_, err = voiceprint.NewFusedModel(voiceprint.ModelConfig{ID: "x"}, []*voiceprint.Model{m.Branches[0]})
+	require.ErrorIs(t, err, voiceprint.ErrInvalidModel)
+	_, err = voiceprint.NewFusedModel(voiceprint.ModelConfig{ID: "x"}, []*voiceprint.Model{m, m})
+	require.ErrorIs(t, err, voiceprint.ErrInvalidModel, "nested fusion")
+}
+
+// A float16 cohort keeps every value to half precision (relative error ≤
+// 2⁻¹¹ for normal values) and halves the cohort's bytes.
+func TestCohortFloat16(t *testing.T) {
+	m := tinyModel(t, 40)
+	cfg, p := m.Config, m.Params()
+	vals := []float32{1, -2.5, 0.1, 65504, 1e-6, -3e-5, 0, 0.0078125, 7.3e-3}
+	copy(p.Cohort, vals)
+	full, err := voiceprint.NewModel(cfg, p)
+	require.NoError(t, err)
+	cfg.CohortFloat16 = true
+	half, err := voiceprint.NewModel(cfg, p)
+	require.NoError(t, err)
+	for i, v := range full.Cohort {
+		h := half.Cohort[i]
+		if math.Abs(float64(v)) >= 6.2e-5 {
+			assert.InDelta(t, v, h, math.Abs(float64(v))/2048, "value %d (%g)", i, v)
+		} else {
+			assert.InDelta(t, v, h, 3e-8, "subnormal value %d (%g)", i, v)
+		}
+	}
+	assert.Equal(t, float32(1), half.Cohort[0])
+	assert.Equal(t, float32(-2.5), half.Cohort[1])
+	assert.Equal(t, float32(65504), half.Cohort[3])
+	bf, err := full.MarshalBinary()
+	require.NoError(t, err)
+	bh, err := half.MarshalBinary()
+	require.NoError(t, err)
+	hdr := len(`,"cohort_float16":true`)
+	assert.Equal(t, len(bf)-2*len(p.Cohort)+hdr, len(bh))
+	back, err := voiceprint.ParseModel(bh)
+	require.NoError(t, err)
+	assert.Equal(t, half.Cohort, back.Cohort)
+}
+
+func TestFusedVoiceprintAndScore(t *testing.T) {
+	// Branches sharing their front end up to normalisation, and not.
+	for _, frameSNR := range []float64{0, 6} {
+		t.Run(fmt.Sprintf("frame-snr-%g", frameSNR), func(t *testing.T) { testFusedVoiceprintAndScore(t, frameSNR) })
+	}
+}
+
+func testFusedVoiceprintAndScore(t *testing.T, frameSNR float64) {
+	m := tinyFusedWith(t, 50, frameSNR)
+	ex, err := voiceprint.NewExtractor(m)
+	require.NoError(t, err)
+	x, y := synthVoice(3*16000, 51), synthVoice(3*16000, 52)
+	a, an := ex.Embed(nil, x)
+	b, _ := ex.Embed(nil, y)
+	require.Len(t, a, m.EmbeddingDim())
+	assert.InDelta(t, 1.0, voiceprint.Cosine(a, a), 1e-5)
+	assert.Greater(t, an.SpeechSeconds, 1.0)
+	a2, _ := ex.Embed(nil, x)
+	require.Equal(t, a, a2, "deterministic")
+
+	// The fused voiceprint is the branch voiceprints, each scaled by 1/√2,
+	// and the fused score the mean of the branch scores.
+	sc := voiceprint.NewScorer(m)
+	var want float64
+	off := 0
+	for _, br := range m.Branches {
+		bex, err := voiceprint.NewExtractor(br)
+		require.NoError(t, err)
+		ba, _ := bex.Embed(nil, x)
+		bb, _ := bex.Embed(nil, y)
+		n := len(ba)
+		for i := range ba {
+			require.InDelta(t, ba[i]/math.Sqrt2, a[off+i], 1e-6)
+		}
+		want += voiceprint.NewScorer(br).Score(ba, bb) / 2
+		off += n
+	}
+	assert.Equal(t, len(a), off)
+	assert.InDelta(t, want, sc.Score(a, b), 1e-4)
+	assert.InDelta(t, sc.Score(a, b), sc.Score(b, a), 1e-9)
+	na := sc.CohortNorm(a)
+	require.Len(t, na.Branches, 2)
+	thr, err := sc.Threshold(0.01)
+	require.NoError(t, err)
+	assert.Equal(t, 2.0, thr)
+	nb := sc.CohortNorm(b)
+	got := sc.Identify(a, []voiceprint.Candidate{{ID: "x", Emb: a, Norm: na}, {ID: "y", Emb: b, Norm: nb}}, thr)
+	sx, sy := sc.ScoreWithNorms(a, a, na, na), sc.ScoreWithNorms(b, a, nb, na)
+	best := map[bool]string{true: "x", false: "y"}[sx >= sy]
+	assert.Equal(t, best, got.ID)
+	assert.Equal(t, max(sx, sy), got.Score)
+	assert.Equal(t, got.Score >= thr, got.Known)
+
+	// Normalize restores each branch part to length 1/√2.
+	v := make([]float32, len(a))
+	for i := range v {
+		v[i] = 3*a[i] + b[i]
+	}
+	m.Normalize(v)
+	off = 0
+	for _, br := range m.Branches {
+		n := br.Config.EmbeddingDim()
+		assert.InDelta(t, 0.5, voiceprint.Cosine(v[off:off+n], v[off:off+n]), 1e-5)
+		off += n
+	}
+}
+
+func TestFusedStatsPoolLikeEnrolment(t *testing.T) {
+	m := tinyFused(t, 60)
+	ex, err := voiceprint.NewExtractor(m)
+	require.NoError(t, err)
+	x := synthVoice(4*16000, 61)
+	whole := ex.NewStats()
+	ex.Accumulate(whole, x)
+	parts := ex.NewStats()
+	one := ex.NewStats()
+	ex.Accumulate(one, x[:2*16000])
+	parts.Add(one)
+	c := one.Clone()
+	one.Reset()
+	ex.Accumulate(one, x[2*16000:])
+	parts.Add(one)
+	require.Len(t, parts.Branches, 2)
+	assert.Equal(t, parts.Frames, parts.Branches[0].Frames)
+	assert.Greater(t, c.Branches[1].Frames, 0)
+	assert.Zero(t, one.Branches[0].Frames-one.Frames)
+	v := m.Voiceprint(nil, parts)
+	assert.InDelta(t, 1.0, voiceprint.Cosine(v, v), 1e-5)
+	w := m.Voiceprint(nil, whole)
+	assert.Greater(t, voiceprint.Cosine(v, w), 0.5, "pooled halves resemble the whole")
+}

@@ -1,0 +1,488 @@
+package voiceprint
+
+import (
+	"bytes"
+	_ "embed" // the shipped voiceprint model
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+)
+
+// ErrInvalidModel means voiceprint model parameters are malformed or
+// inconsistent.
+var ErrInvalidModel = errors.New("voiceprint: invalid model")
+
+// modelMagic opens a serialised voiceprint model; the JSON header follows.
+const modelMagic = "VXVPMDL1"
+
+// Limits on a serialised model, checked before anything is allocated.
+const (
+	maxModelHeader = 1 << 20
+	maxModelFloats = 64 << 20
+)
+
+// ModelConfig is the recipe of a voiceprint model: its front end, its
+// background model and its back end. It is the JSON header of a
+// serialised Model.
+type ModelConfig struct {
+	ID         string  `json:"id"`       // model id written into every template
+	NumCeps    int     `json:"num_ceps"` // MFCCs, C0 included
+	NumMelBins int     `json:"num_mel_bins"`
+	LowFreq    float64 `json:"low_freq"`
+	HighFreq   float64 `json:"high_freq"`
+	// NoiseSubtraction (α) and NoiseFloor (β), when α > 0, subtract the
+	// noise in the mel domain before the cepstrum: E' = max(E - α·N, β·N)
+	// per mel bin, N the mean energy of the non-speech frames.
+	NoiseSubtraction float64 `json:"noise_subtraction,omitempty"`
+	NoiseFloor       float64 `json:"noise_floor,omitempty"`
+	// FrameSNRDB, when > 0, keeps only speech frames at least that far
+	// above the utterance's noise level for the voiceprint.
+	FrameSNRDB float64 `json:"frame_snr_db,omitempty"`
+	// FeatureWarp Gaussianises each feature over the utterance's speech
+	// frames instead of subtracting the mean (CMN).
+	FeatureWarp bool    `json:"feature_warp,omitempty"`
+	DeltaOrder  int     `json:"delta_order"`  // 0, 1 or 2
+	DeltaWindow int     `json:"delta_window"` // Kaldi's default 2
+	Components  int     `json:"components"`   // UBM components C
+	Parents     int     `json:"parents"`      // selector GMM components
+	TopParents  int     `json:"top_parents"`
+	TopN        int     `json:"top_n"`
+	Relevance   float64 `json:"relevance"` // MAP relevance factor r
+	NAPRank     int     `json:"nap_rank"`  // nuisance directions removed
+	CohortSize  int     `json:"cohort_size"`
+	CohortTop   int     `json:"cohort_top"` // adaptive s-norm: top-K cohort scores
+	// Calibration maps false-accept rates to s-normalised score
+	// thresholds, measured on non-target trials of the training speakers.
+	Calibration []CalibrationPoint `json:"calibration"`
+	// IdentifyCalibration maps session sizes and false-accept rates of an
+	// unknown voice to thresholds on the best score, from simulated
+	// sessions of training speakers.
+	IdentifyCalibration []IdentifyCalibrationPoint `json:"identify_calibration,omitempty"`
+	// CohortLabels names the training speaker of each cohort voiceprint
+	// (so evaluations can leave a speaker's own entry out).
+	CohortLabels []string `json:"cohort_labels,omitempty"`
+	// CohortFloat16 stores the cohort as IEEE half-precision floats (the
+	// model holds their values, rounded, as float32).
+	CohortFloat16 bool `json:"cohort_float16,omitempty"`
+	// Branches, in the header of a fused model, is the number of branch
+	// models whose s-normalised scores are averaged (see NewFusedModel).
+	Branches int    `json:"branches,omitempty"`
+	Training string `json:"training,omitempty"` // how it was trained, data attribution
+}
+
+// CalibrationPoint is a false-accept rate and the threshold reaching it.
+type CalibrationPoint struct {
+	FAR       float64 `json:"far"`
+	Threshold float64 `json:"threshold"`
+}
+
+// IdentifyCalibrationPoint is the threshold on the best normalised score
+// at which an unknown voice is accepted with probability FAR when
+// Enrolled voiceprints are in the session.
+type IdentifyCalibrationPoint struct {
+	Enrolled  int     `json:"enrolled"`
+	FAR       float64 `json:"far"`
+	Threshold float64 `json:"threshold"`
+}
+
+// FeatureDim is the dimension of the frames the UBM models.
+func (c ModelConfig) FeatureDim() int { return c.NumCeps * (c.DeltaOrder + 1) }
+
+// EmbeddingDim is the dimension of a voiceprint: one block per component.
+func (c ModelConfig) EmbeddingDim() int { return c.Components * c.FeatureDim() }
+
+// Model holds every parameter of a voiceprint extractor and its scorer.
+// Build one with NewModel, NewFusedModel or ParseModel; it is immutable
+// and safe for concurrent use.
+//
+// A fused model has Branches: complete single models (own front end, UBM,
+// back end and cohort) run side by side. Its voiceprint is the
+// concatenation of the branch voiceprints, each scaled by 1/√B so that the
+// whole has unit length, and its score is the mean of the branches'
+// s-normalised scores. Its Config holds the id, the calibration and the
+// cohort labels; the other fields are zero.
+type Model struct {
+	Config   ModelConfig
+	Branches []*Model
+	UBM      *GMM
+	Parent   *GMM
+	Children [][]int32
+	Center   []float32 // mean supervector of the training data
+	NAP      []float32 // NAPRank×EmbeddingDim orthonormal rows
+	Cohort   []float32 // CohortSize×EmbeddingDim unit voiceprints
+}
+
+// ModelParams are the raw arrays of a Model.
+type ModelParams struct {
+	UBMWeights, UBMMeans, UBMVars          []float32
+	ParentWeights, ParentMeans, ParentVars []float32
+	ParentOf                               []int32 // C: the parent of each UBM component
+	Center, NAP, Cohort                    []float32
+}
+
+// NewModel checks a configuration against its parameters and builds the
+// model. It returns an error wrapping ErrInvalidModel.
+func NewModel(cfg ModelConfig, p ModelParams) (*Model, error) {
+	if cfg.ID == "" || cfg.NumCeps < 2 || cfg.NumMelBins < cfg.NumCeps || cfg.DeltaOrder < 0 || cfg.DeltaOrder > 2 ||
+		cfg.DeltaWindow < 1 || cfg.Components < 1 || cfg.Parents < 1 || cfg.TopParents < 1 || cfg.TopN < 1 ||
+		!(cfg.Relevance > 0) || cfg.NAPRank < 0 || cfg.CohortSize < 0 || cfg.CohortTop < 0 || cfg.CohortTop > cfg.CohortSize ||
+		(cfg.CohortLabels != nil && len(cfg.CohortLabels) != cfg.CohortSize) {
+		return nil, fmt.Errorf("%w: config %+v", ErrInvalidModel, cfg)
+	}
+	dim, ed := cfg.FeatureDim(), cfg.EmbeddingDim()
+	ubm, err := NewGMM(dim, p.UBMWeights, p.UBMMeans, p.UBMVars)
+	if err != nil {
+		return nil, fmt.Errorf("UBM: %w", err)
+	}
+	par, err := NewGMM(dim, p.ParentWeights, p.ParentMeans, p.ParentVars)
+	if err != nil {
+		return nil, fmt.Errorf("selector: %w", err)
+	}
+	if ubm.Components() != cfg.Components || par.Components() != cfg.Parents || len(p.ParentOf) != cfg.Components {
+		return nil, fmt.Errorf("%w: %d UBM components, %d parents, %d parent links for config %d/%d",
+			ErrInvalidModel, ubm.Components(), par.Components(), len(p.ParentOf), cfg.Components, cfg.Parents)
+	}
+	children := make([][]int32, cfg.Parents)
+	for c, pa := range p.ParentOf {
+		if pa < 0 || int(pa) >= cfg.Parents {
+			return nil, fmt.Errorf("%w: component %d has parent %d of %d", ErrInvalidModel, c, pa, cfg.Parents)
+		}
+		children[pa] = append(children[pa], int32(c))
+	}
+	if len(p.Center) != ed || len(p.NAP) != cfg.NAPRank*ed || len(p.Cohort) != cfg.CohortSize*ed {
+		return nil, fmt.Errorf("%w: back end arrays %d/%d/%d for embedding dim %d", ErrInvalidModel, len(p.Center), len(p.NAP), len(p.Cohort), ed)
+	}
+	if cfg.Branches != 0 {
+		return nil, fmt.Errorf("%w: a single model with %d branches", ErrInvalidModel, cfg.Branches)
+	}
+	if cfg.CohortFloat16 {
+		c := make([]float32, len(p.Cohort))
+		for i, v := range p.Cohort {
+			c[i] = halfToFloat32(float32ToHalf(v))
+		}
+		p.Cohort = c
+	}
+	for _, arr := range [][]float32{p.Center, p.NAP, p.Cohort} {
+		for _, v := range arr {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("%w: non-finite back-end parameter", ErrInvalidModel)
+			}
+		}
+	}
+	if _, err := NewSelectorGMM(ubm, par, children, min(cfg.TopParents, cfg.Parents), cfg.TopN); err != nil {
+		return nil, err
+	}
+	return &Model{Config: cfg, UBM: ubm, Parent: par, Children: children, Center: p.Center, NAP: p.NAP, Cohort: p.Cohort}, nil
+}
+
+// Params returns the model's raw arrays (shared, not copied).
+func (m *Model) Params() ModelParams {
+	parentOf := make([]int32, m.Config.Components)
+	for p, ks := range m.Children {
+		for _, k := range ks {
+			parentOf[k] = int32(p)
+		}
+	}
+	return ModelParams{
+		UBMWeights: m.UBM.Weights, UBMMeans: m.UBM.Means, UBMVars: m.UBM.Vars,
+		ParentWeights: m.Parent.Weights, ParentMeans: m.Parent.Means, ParentVars: m.Parent.Vars,
+		ParentOf: parentOf, Center: m.Center, NAP: m.NAP, Cohort: m.Cohort,
+	}
+}
+
+// MarshalBinary serialises the model: the magic "VXVPMDL1", the length of
+// the JSON header (uint32, little-endian), the header (ModelConfig), then
+// every array as little-endian float32 (int32 for the parent links) in
+// the order of ModelParams' fields.
+//
+// A fused model is the magic "VXVPFUS1", the length and JSON of its
+// header, then each branch as a uint32 length and its MarshalBinary bytes.
+func (m *Model) MarshalBinary() ([]byte, error) {
+	if len(m.Branches) > 0 {
+		return m.marshalFused()
+	}
+	hdr, err := json.Marshal(m.Config)
+	if err != nil {
+		return nil, fmt.Errorf("voiceprint: encode model header: %w", err)
+	}
+	var b bytes.Buffer
+	b.WriteString(modelMagic)
+	_ = binary.Write(&b, binary.LittleEndian, uint32(len(hdr)))
+	b.Write(hdr)
+	p := m.Params()
+	for _, a := range [][]float32{p.UBMWeights, p.UBMMeans, p.UBMVars, p.ParentWeights, p.ParentMeans, p.ParentVars} {
+		_ = binary.Write(&b, binary.LittleEndian, a)
+	}
+	_ = binary.Write(&b, binary.LittleEndian, p.ParentOf)
+	for _, a := range [][]float32{p.Center, p.NAP} {
+		_ = binary.Write(&b, binary.LittleEndian, a)
+	}
+	if m.Config.CohortFloat16 {
+		h := make([]uint16, len(p.Cohort))
+		for i, v := range p.Cohort {
+			h[i] = float32ToHalf(v)
+		}
+		_ = binary.Write(&b, binary.LittleEndian, h)
+	} else {
+		_ = binary.Write(&b, binary.LittleEndian, p.Cohort)
+	}
+	return b.Bytes(), nil
+}
+
+// ParseModel decodes a model serialised by MarshalBinary. Errors wrap
+// ErrInvalidModel; sizes are checked before anything large is allocated.
+func ParseModel(b []byte) (*Model, error) {
+	if len(b) >= len(fusedMagic) && string(b[:len(fusedMagic)]) == fusedMagic {
+		return parseFused(b)
+	}
+	if len(b) < len(modelMagic)+4 || string(b[:len(modelMagic)]) != modelMagic {
+		return nil, fmt.Errorf("%w: bad magic", ErrInvalidModel)
+	}
+	cfg, b, err := parseModelHeader(b[len(modelMagic):])
+	if err != nil {
+		return nil, err
+	}
+	if cfg.NumCeps < 1 || cfg.NumCeps > 1000 || cfg.DeltaOrder < 0 || cfg.DeltaOrder > 2 || cfg.Components < 1 || cfg.Components > 1<<16 ||
+		cfg.Parents < 1 || cfg.Parents > 1<<16 || cfg.NAPRank < 0 || cfg.NAPRank > 1<<12 || cfg.CohortSize < 0 || cfg.CohortSize > 1<<16 {
+		return nil, fmt.Errorf("%w: header sizes out of range", ErrInvalidModel)
+	}
+	dim, ed := cfg.FeatureDim(), cfg.EmbeddingDim()
+	sizes := []int{cfg.Components, cfg.Components * dim, cfg.Components * dim, cfg.Parents, cfg.Parents * dim, cfg.Parents * dim,
+		cfg.Components, ed, cfg.NAPRank * ed, cfg.CohortSize * ed}
+	total := 0
+	for _, s := range sizes {
+		total += s
+	}
+	nbytes := 4 * total
+	if cfg.CohortFloat16 {
+		nbytes -= 2 * sizes[9]
+	}
+	if total > maxModelFloats || nbytes != len(b) {
+		return nil, fmt.Errorf("%w: %d bytes of parameters, header needs %d", ErrInvalidModel, len(b), nbytes)
+	}
+	f := func(k int) []float32 {
+		out := make([]float32, k)
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		b = b[4*k:]
+		return out
+	}
+	var p ModelParams
+	p.UBMWeights, p.UBMMeans, p.UBMVars = f(sizes[0]), f(sizes[1]), f(sizes[2])
+	p.ParentWeights, p.ParentMeans, p.ParentVars = f(sizes[3]), f(sizes[4]), f(sizes[5])
+	p.ParentOf = make([]int32, sizes[6])
+	for i := range p.ParentOf {
+		p.ParentOf[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	b = b[4*sizes[6]:]
+	p.Center, p.NAP = f(sizes[7]), f(sizes[8])
+	if cfg.CohortFloat16 {
+		p.Cohort = make([]float32, sizes[9])
+		for i := range p.Cohort {
+			p.Cohort[i] = halfToFloat32(binary.LittleEndian.Uint16(b[2*i:]))
+		}
+	} else {
+		p.Cohort = f(sizes[9])
+	}
+	return NewModel(cfg, p)
+}
+
+//go:embed model/voiceprint.bin
+var defaultModelBytes []byte
+
+var defaultModel = sync.OnceValues(func() (*Model, error) { return ParseModel(defaultModelBytes) })
+
+// DefaultModel returns the voiceprint model shipped with voxward (trained
+// by "voxward train"; dsp/voiceprint/model/README.md has the recipe and the data's
+// attribution).
+func DefaultModel() (*Model, error) { return defaultModel() }
+
+// fusedMagic opens a serialised fused model.
+const fusedMagic = "VXVPFUS1"
+
+// maxBranches bounds the branches of a fused model.
+const maxBranches = 8
+
+// NewFusedModel builds a model that runs branches side by side and
+// averages their s-normalised scores with equal weights. cfg gives the id,
+// calibration and training note; its cohort size and labels are taken
+// from the branches, which must share them (the same training speakers in
+// the same order), so that a cohort entry names one speaker in every
+// branch. Errors wrap ErrInvalidModel.
+func NewFusedModel(cfg ModelConfig, branches []*Model) (*Model, error) {
+	if cfg.ID == "" || len(branches) < 2 || len(branches) > maxBranches {
+		return nil, fmt.Errorf("%w: fused model %q of %d branches", ErrInvalidModel, cfg.ID, len(branches))
+	}
+	b0 := branches[0].Config
+	for i, b := range branches {
+		bc := b.Config
+		if len(b.Branches) > 0 || bc.CohortSize != b0.CohortSize ||
+			len(bc.CohortLabels) != len(b0.CohortLabels) {
+			return nil, fmt.Errorf("%w: branch %d (%s) does not fit branch 0 (%s)", ErrInvalidModel, i, bc.ID, b0.ID)
+		}
+		for k, l := range bc.CohortLabels {
+			if l != b0.CohortLabels[k] {
+				return nil, fmt.Errorf("%w: branch %d cohort entry %d is %q, branch 0 has %q", ErrInvalidModel, i, k, l, b0.CohortLabels[k])
+			}
+		}
+	}
+	fc := ModelConfig{ID: cfg.ID, Calibration: cfg.Calibration, IdentifyCalibration: cfg.IdentifyCalibration,
+		CohortSize: b0.CohortSize, CohortLabels: b0.CohortLabels, Branches: len(branches), Training: cfg.Training}
+	return &Model{Config: fc, Branches: slices.Clone(branches)}, nil
+}
+
+// EmbeddingDim is the dimension of the model's voiceprints.
+func (m *Model) EmbeddingDim() int {
+	if len(m.Branches) == 0 {
+		return m.Config.EmbeddingDim()
+	}
+	n := 0
+	for _, b := range m.Branches {
+		n += b.Config.EmbeddingDim()
+	}
+	return n
+}
+
+// branchScale is the factor each branch voiceprint of a fused model is
+// multiplied by: 1/√B.
+func (m *Model) branchScale() float32 { return float32(1 / math.Sqrt(float64(len(m.Branches)))) }
+
+func (m *Model) marshalFused() ([]byte, error) {
+	cfg := m.Config
+	cfg.CohortLabels = nil // the branches hold them
+	cfg.CohortSize = 0
+	hdr, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("voiceprint: encode model header: %w", err)
+	}
+	var b bytes.Buffer
+	b.WriteString(fusedMagic)
+	_ = binary.Write(&b, binary.LittleEndian, uint32(len(hdr)))
+	b.Write(hdr)
+	for _, br := range m.Branches {
+		bb, err := br.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		_ = binary.Write(&b, binary.LittleEndian, uint32(len(bb)))
+		b.Write(bb)
+	}
+	return b.Bytes(), nil
+}
+
+// parseModelHeader decodes a little-endian uint32 length and that many
+// bytes of JSON ModelConfig (unknown fields rejected) and returns the
+// config and the bytes after it.
+func parseModelHeader(b []byte) (ModelConfig, []byte, error) {
+	var cfg ModelConfig
+	if len(b) < 4 {
+		return cfg, nil, fmt.Errorf("%w: truncated header", ErrInvalidModel)
+	}
+	n := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	if n > maxModelHeader || int(n) > len(b) {
+		return cfg, nil, fmt.Errorf("%w: header of %d bytes", ErrInvalidModel, n)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b[:n]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, nil, fmt.Errorf("%w: header: %w", ErrInvalidModel, err)
+	}
+	return cfg, b[n:], nil
+}
+
+func parseFused(b []byte) (*Model, error) {
+	cfg, b, err := parseModelHeader(b[len(fusedMagic):])
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Branches < 2 || cfg.Branches > maxBranches {
+		return nil, fmt.Errorf("%w: fused model of %d branches", ErrInvalidModel, cfg.Branches)
+	}
+	var branches []*Model
+	for i := 0; i < cfg.Branches; i++ {
+		if len(b) < 4 {
+			return nil, fmt.Errorf("%w: branch %d truncated", ErrInvalidModel, i)
+		}
+		k := binary.LittleEndian.Uint32(b)
+		b = b[4:]
+		if uint64(k) > uint64(len(b)) {
+			return nil, fmt.Errorf("%w: branch %d of %d bytes, %d left", ErrInvalidModel, i, k, len(b))
+		}
+		if len(b) >= len(fusedMagic) && string(b[:len(fusedMagic)]) == fusedMagic {
+			return nil, fmt.Errorf("%w: branch %d is itself fused", ErrInvalidModel, i)
+		}
+		br, err := ParseModel(b[:k])
+		if err != nil {
+			return nil, fmt.Errorf("branch %d: %w", i, err)
+		}
+		branches = append(branches, br)
+		b = b[k:]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the branches", ErrInvalidModel, len(b))
+	}
+	return NewFusedModel(cfg, branches)
+}
+
+// float32ToHalf rounds f to the nearest IEEE 754 half-precision value
+// (ties to even) and returns its bits.
+func float32ToHalf(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	abs := b & 0x7fffffff
+	if abs >= 0x7f800000 {
+		if abs > 0x7f800000 {
+			return sign | 0x7e00 // NaN
+		}
+		return sign | 0x7c00
+	}
+	exp := int32(abs>>23) - 127 + 15
+	man := abs & 0x7fffff
+	if exp >= 31 {
+		return sign | 0x7c00
+	}
+	if exp <= 0 {
+		if exp < -10 {
+			return sign
+		}
+		man |= 0x800000
+		shift := uint32(14 - exp)
+		half := uint32(1) << (shift - 1)
+		r := man >> shift
+		rem := man & (1<<shift - 1)
+		if rem > half || rem == half && r&1 == 1 {
+			r++
+		}
+		return sign | uint16(r)
+	}
+	r := uint32(exp)<<10 | man>>13
+	rem := man & 0x1fff
+	if rem > 0x1000 || rem == 0x1000 && r&1 == 1 {
+		r++
+	}
+	return sign | uint16(r)
+}
+
+// halfToFloat32 returns the value of IEEE 754 half-precision bits h.
+func halfToFloat32(h uint16) float32 {
+	sign := uint32(h&0x8000) << 16
+	exp := uint32(h>>10) & 0x1f
+	man := uint32(h & 0x3ff)
+	switch exp {
+	case 0x1f:
+		return math.Float32frombits(sign | 0x7f800000 | man<<13)
+	case 0:
+		f := float32(man) / (1 << 24)
+		if sign != 0 {
+			f = -f
+		}
+		return f
+	}
+	return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package voiceprint_test
+
+const raceEnabled = false

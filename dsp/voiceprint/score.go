@@ -1,0 +1,254 @@
+package voiceprint
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// ErrDimMismatch means two voiceprints (or a voiceprint and a model)
+// differ in dimension or model.
+var ErrDimMismatch = errors.New("voiceprint: dimension does not match the model")
+
+// Cosine returns the cosine similarity of two voiceprints; for unit
+// vectors it is their dot product. It panics if the lengths differ.
+func Cosine(a, b []float32) float64 {
+	if len(a) != len(b) {
+		panic(fmt.Sprintf("voiceprint: cosine of %d and %d values", len(a), len(b)))
+	}
+	return float64(dotf(a, b))
+}
+
+// CohortNorm is a voiceprint's adaptive s-norm statistics: the mean and
+// standard deviation of its top-K cosine scores against the cohort. For a
+// fused model Branches holds the statistics of each branch's part.
+type CohortNorm struct {
+	Mean, Std float64
+	Branches  []CohortNorm
+}
+
+// Scorer compares voiceprints of one model with adaptive symmetric score
+// normalisation (AS-norm) against the model's cohort:
+//
+//	s = ½·((cos - μ_e)/σ_e + (cos - μ_t)/σ_t),
+//
+// where μ and σ are taken over the CohortTop highest cohort scores of
+// each side. Normalised scores of non-target pairs are comparable across
+// voiceprints, so one threshold (from the model's calibration) serves
+// every enrolled speaker. For a fused model the score is the mean of the
+// branches' normalised scores (equal weights). A Scorer is safe for
+// concurrent use.
+type Scorer struct {
+	m *Model
+}
+
+// NewScorer returns a scorer for m.
+func NewScorer(m *Model) *Scorer { return &Scorer{m: m} }
+
+// Model returns the scorer's model.
+func (s *Scorer) Model() *Model { return s.m }
+
+// CohortNorm returns v's cohort statistics (zero mean and unit deviation
+// when the model has no cohort).
+func (s *Scorer) CohortNorm(v []float32) CohortNorm {
+	return s.CohortNormExcluding(v, nil)
+}
+
+// CohortNormExcluding is CohortNorm without the cohort entries for which
+// skip returns true (used in training, where a voiceprint's own speaker is
+// in the cohort).
+//
+// For a fused model, entry k names the same training speaker in every
+// branch's cohort.
+func (s *Scorer) CohortNormExcluding(v []float32, skip func(k int) bool) CohortNorm {
+	if len(v) != s.m.EmbeddingDim() {
+		panic(fmt.Sprintf("voiceprint: of %d values for dim %d", len(v), s.m.EmbeddingDim()))
+	}
+	if len(s.m.Branches) == 0 {
+		return cohortNorm(s.m, v, 1, skip)
+	}
+	n := CohortNorm{Mean: 0, Std: 1}
+	inv := 1 / float64(s.m.branchScale())
+	off := 0
+	for _, b := range s.m.Branches {
+		ed := b.Config.EmbeddingDim()
+		n.Branches = append(n.Branches, cohortNorm(b, v[off:off+ed], inv, skip))
+		off += ed
+	}
+	return n
+}
+
+// cohortNorm is CohortNormExcluding for a single model m, on v·scale.
+func cohortNorm(m *Model, v []float32, scale float64, skip func(k int) bool) CohortNorm {
+	c := m.Config
+	ed := c.EmbeddingDim()
+	if c.CohortSize == 0 || c.CohortTop == 0 {
+		return CohortNorm{Mean: 0, Std: 1}
+	}
+	sc := make([]float64, 0, c.CohortSize)
+	for k := 0; k < c.CohortSize; k++ {
+		if skip != nil && skip(k) {
+			continue
+		}
+		sc = append(sc, scale*float64(dotf(v, m.Cohort[k*ed:(k+1)*ed])))
+	}
+	slices.Sort(sc)
+	top := sc[max(0, len(sc)-c.CohortTop):]
+	var mean, sq float64
+	for _, x := range top {
+		mean += x
+	}
+	mean /= float64(max(len(top), 1))
+	for _, x := range top {
+		sq += (x - mean) * (x - mean)
+	}
+	std := math.Sqrt(sq / float64(max(len(top), 1)))
+	if !(std > 1e-6) {
+		std = 1e-6
+	}
+	return CohortNorm{Mean: mean, Std: std}
+}
+
+// NormScore s-normalises the cosine score of two voiceprints of a single
+// (not fused) model with their cohort statistics; ScoreWithNorms works
+// for every model.
+func (s *Scorer) NormScore(cos float64, a, b CohortNorm) float64 {
+	return 0.5 * ((cos-a.Mean)/a.Std + (cos-b.Mean)/b.Std)
+}
+
+// ScoreWithNorms returns the normalised score of voiceprints a and b
+// whose cohort statistics (from CohortNorm) are na and nb: for a fused
+// model, the mean over branches of each branch's s-normalised cosine.
+func (s *Scorer) ScoreWithNorms(a, b []float32, na, nb CohortNorm) float64 {
+	if len(a) != len(b) {
+		panic(fmt.Sprintf("voiceprint: cosine of %d and %d values", len(a), len(b)))
+	}
+	if len(s.m.Branches) == 0 {
+		return s.NormScore(Cosine(a, b), na, nb)
+	}
+	if len(a) != s.m.EmbeddingDim() || len(na.Branches) != len(s.m.Branches) || len(nb.Branches) != len(s.m.Branches) {
+		panic("voiceprint: voiceprints or cohort statistics do not fit the fused model")
+	}
+	sc := float64(s.m.branchScale())
+	inv := 1 / (sc * sc)
+	var sum float64
+	off := 0
+	for i, br := range s.m.Branches {
+		ed := br.Config.EmbeddingDim()
+		cos := inv * float64(dotf(a[off:off+ed], b[off:off+ed]))
+		sum += s.NormScore(cos, na.Branches[i], nb.Branches[i])
+		off += ed
+	}
+	return sum / float64(len(s.m.Branches))
+}
+
+// Score returns the normalised score of two voiceprints.
+func (s *Scorer) Score(a, b []float32) float64 {
+	return s.ScoreWithNorms(a, b, s.CohortNorm(a), s.CohortNorm(b))
+}
+
+// Threshold returns the normalised-score threshold at which the model's
+// calibration expects a false-accept rate of far: the calibrated point
+// with the largest FAR not above far (the strictest point when far is
+// below them all), or 0 with an error if the model is not calibrated.
+func (s *Scorer) Threshold(far float64) (float64, error) {
+	cal := s.m.Config.Calibration
+	if len(cal) == 0 {
+		return 0, fmt.Errorf("voiceprint: model %s has no calibration", s.m.Config.ID)
+	}
+	return pickCalibration(cal, far), nil
+}
+
+// pickCalibration returns the threshold of the point with the largest FAR
+// not above far, or of the strictest point when far is below them all.
+func pickCalibration(cal []CalibrationPoint, far float64) float64 {
+	pts := slices.Clone(cal)
+	slices.SortFunc(pts, func(a, b CalibrationPoint) int {
+		switch {
+		case a.FAR < b.FAR:
+			return -1
+		case a.FAR > b.FAR:
+			return 1
+		}
+		return 0
+	})
+	best := pts[0]
+	for _, p := range pts {
+		if p.FAR <= far {
+			best = p
+		}
+	}
+	return best.Threshold
+}
+
+// Candidate is an enrolled voiceprint offered to open-set identification.
+type Candidate struct {
+	ID   string
+	Emb  []float32
+	Norm CohortNorm // from Scorer.CohortNorm, computed once at enrolment
+}
+
+// Match is the outcome of open-set identification: the best candidate's
+// id and score, and whether it passed the threshold. When Known is false
+// the voice is someone not enrolled ("unknown"); ID and Score still name
+// the closest candidate.
+type Match struct {
+	ID    string
+	Score float64
+	Known bool
+}
+
+// IdentifyThreshold returns the threshold for open-set identification
+// against n enrolled voiceprints such that an unknown voice is accepted
+// with probability at most far. It uses the model's identification
+// calibration for the smallest calibrated session size ≥ n (larger
+// sessions need higher thresholds, so this errs on the safe side) and the
+// largest calibrated FAR ≤ far; beyond the calibrated sizes it falls back
+// to the union bound, Threshold(far/n).
+func (s *Scorer) IdentifyThreshold(far float64, n int) (float64, error) {
+	n = max(n, 1)
+	size := -1
+	for _, p := range s.m.Config.IdentifyCalibration {
+		if p.Enrolled >= n && (size < 0 || p.Enrolled < size) {
+			size = p.Enrolled
+		}
+	}
+	if size < 0 {
+		return s.Threshold(far / float64(n))
+	}
+	var pts []CalibrationPoint
+	for _, p := range s.m.Config.IdentifyCalibration {
+		if p.Enrolled == size {
+			pts = append(pts, CalibrationPoint{FAR: p.FAR, Threshold: p.Threshold})
+		}
+	}
+	return pickCalibration(pts, far), nil
+}
+
+// Identify compares test against every candidate and returns the best
+// match, Known only if its normalised score reaches threshold. With no
+// candidates it returns an unknown match with score -Inf.
+func (s *Scorer) Identify(test []float32, cands []Candidate, threshold float64) Match {
+	if len(cands) == 0 {
+		return Match{Score: math.Inf(-1)}
+	}
+	return s.IdentifyWithNorm(test, s.CohortNorm(test), cands, threshold)
+}
+
+// IdentifyWithNorm is Identify with the test voiceprint's cohort
+// statistics already computed.
+func (s *Scorer) IdentifyWithNorm(test []float32, tn CohortNorm, cands []Candidate, threshold float64) Match {
+	m := Match{Score: math.Inf(-1)}
+	for _, c := range cands {
+		if len(c.Emb) != len(test) {
+			continue
+		}
+		sc := s.ScoreWithNorms(c.Emb, test, c.Norm, tn)
+		if sc > m.Score {
+			m.ID, m.Score = c.ID, sc
+		}
+	}
+	m.Known = m.Score >= threshold
+	return m
+}

@@ -1,0 +1,81 @@
+package voiceprint_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/voxward/voxward/dsp/voiceprint"
+)
+
+func TestScorerSymmetricAndThreshold(t *testing.T) {
+	m := tinyModel(t, 11)
+	ex, err := voiceprint.NewExtractor(m)
+	require.NoError(t, err)
+	a, _ := ex.Embed(nil, synthVoice(2*16000, 1))
+	b, _ := ex.Embed(nil, synthVoice(2*16000, 2))
+	sc := voiceprint.NewScorer(m)
+	assert.InDelta(t, sc.Score(a, b), sc.Score(b, a), 1e-9)
+	assert.Greater(t, voiceprint.Cosine(a, a), voiceprint.Cosine(a, b))
+	n := sc.CohortNorm(a)
+	assert.Greater(t, n.Std, 0.0)
+
+	for _, c := range []struct{ far, want float64 }{{0.05, 2}, {0.01, 2}, {0.005, 3}, {0.001, 3}, {0.0001, 3}} {
+		thr, err := sc.Threshold(c.far)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, thr, "Threshold(%v)", c.far)
+	}
+	thr, err := sc.IdentifyThreshold(0.01, 10)
+	require.NoError(t, err)
+	assert.Equal(t, 3.0, thr, "per-comparison FAR 0.001")
+}
+
+func TestIdentify(t *testing.T) {
+	m := tinyModel(t, 12)
+	ex, err := voiceprint.NewExtractor(m)
+	require.NoError(t, err)
+	sc := voiceprint.NewScorer(m)
+	var cands []voiceprint.Candidate
+	for i, id := range []string{"a", "b", "c"} {
+		e, _ := ex.Embed(nil, synthVoice(2*16000, uint64(20+i)))
+		cands = append(cands, voiceprint.Candidate{ID: id, Emb: e, Norm: voiceprint.CohortNorm{Mean: 0, Std: 1}})
+	}
+	// The same audio as b is named b at any sane threshold.
+	probe, _ := ex.Embed(nil, synthVoice(2*16000, 21))
+	got := sc.Identify(probe, cands, -math.MaxFloat64)
+	assert.Equal(t, "b", got.ID)
+	assert.True(t, got.Known)
+	// An impossible threshold makes it unknown but still reports the closest.
+	got = sc.Identify(probe, cands, math.Inf(1))
+	assert.False(t, got.Known)
+	assert.Equal(t, "b", got.ID)
+	got = sc.Identify(probe, nil, 0)
+	assert.False(t, got.Known)
+	assert.Empty(t, got.ID)
+}
+
+func TestIdentifyThresholdCalibrated(t *testing.T) {
+	m := tinyModel(t, 13)
+	cfg, p := m.Config, m.Params()
+	cfg.IdentifyCalibration = []voiceprint.IdentifyCalibrationPoint{
+		{Enrolled: 1, FAR: 0.01, Threshold: 1}, {Enrolled: 1, FAR: 0.001, Threshold: 1.5},
+		{Enrolled: 5, FAR: 0.01, Threshold: 2}, {Enrolled: 5, FAR: 0.001, Threshold: 2.5},
+		{Enrolled: 10, FAR: 0.01, Threshold: 3}, {Enrolled: 10, FAR: 0.001, Threshold: 3.5},
+	}
+	m, err := voiceprint.NewModel(cfg, p)
+	require.NoError(t, err)
+	sc := voiceprint.NewScorer(m)
+	for _, c := range []struct {
+		far  float64
+		n    int
+		want float64
+	}{
+		{0.01, 1, 1}, {0.01, 2, 2}, {0.01, 5, 2}, {0.001, 6, 3.5}, {0.01, 10, 3}, {0.05, 10, 3}, {0.0001, 10, 3.5},
+		{0.01, 11, 3}, // beyond the table: union bound on the verification calibration (FAR 0.001 → 3)
+	} {
+		got, err := sc.IdentifyThreshold(c.far, c.n)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got, "IdentifyThreshold(%v, %d)", c.far, c.n)
+	}
+}

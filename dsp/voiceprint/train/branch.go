@@ -1,0 +1,246 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+
+	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/internal/parallel"
+)
+
+type trainedBranch struct {
+	m          *voiceprint.Model
+	uttSamples []int
+	cohortIdx  []int
+	folds      [2]struct {
+		m    *voiceprint.Model
+		proj func(i, v int) []float32
+	}
+}
+
+// trainBranch runs steps 1–3 of the recipe for one branch configuration.
+func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg voiceprint.ModelConfig, utts []Utterance) (*trainedBranch, error) {
+	var err error
+	dim := cfg.FeatureDim()
+	say("branch %s", cfg.ID)
+
+	// 1–2: pooled speech frames of clean, telephone and noisy copies.
+	feats := make([][]float32, len(utts))
+	fes := make([]*voiceprint.SpeechFeatures, tc.Jobs)
+	for w := range fes {
+		if fes[w], err = voiceprint.NewSpeechFeatures(cfg); err != nil {
+			return nil, err
+		}
+	}
+	err = parallel.For(ctx, len(utts), tc.Jobs, func(w, i int) error {
+		x, err := readWAV(utts[i].Path)
+		if err != nil {
+			return err
+		}
+		var all []float32
+		// Band-limited speech is a third of the pool: half the speakers
+		// through the telephone channel, half as 8 kHz recordings.
+		band := vTel
+		if utts[i].Speaker%2 == 1 {
+			band = vNarrow
+		}
+		for _, v := range []int{vClean, band, vNoise} {
+			f, _ := fes[w].Compute(variantAudio(x, utts[i].Speaker, v))
+			all = append(all, f...)
+		}
+		feats[i] = all
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	total := 0
+	for _, f := range feats {
+		total += len(f) / dim
+	}
+	step := max(1, total/tc.Frames)
+	var pool []float32
+	k := 0
+	for _, f := range feats {
+		for t := 0; t+dim <= len(f); t += dim {
+			if k%step == 0 {
+				pool = append(pool, f[t:t+dim]...)
+			}
+			k++
+		}
+	}
+	feats = nil
+	say("%d speech frames, %d used for the UBM", total, len(pool)/dim)
+
+	ubm, parent, err := TrainUBM(ctx, say, pool, dim, UBMRecipe{
+		Components: cfg.Components, Parents: cfg.Parents,
+		SplitIters: tc.SplitIters, Iters: tc.Iters, VarFloor: tc.VarFloor,
+	}, tc.Jobs)
+	if err != nil {
+		return nil, err
+	}
+	pool = nil
+
+	// 3: supervectors of every variant.
+	base := cfg
+	base.NAPRank, base.CohortSize, base.CohortTop, base.Calibration = 0, 0, 0, nil
+	ed := cfg.EmbeddingDim()
+	m0, err := voiceprint.NewModel(base, voiceprint.ModelParams{
+		UBMWeights: ubm.Weights, UBMMeans: ubm.Means, UBMVars: ubm.Vars,
+		ParentWeights: parent.Weights, ParentMeans: parent.Means, ParentVars: parent.Vars,
+		ParentOf: AssignParents(ubm, parent), Center: make([]float32, ed),
+	})
+	if err != nil {
+		return nil, err
+	}
+	exs := make([]*voiceprint.Extractor, tc.Jobs)
+	for w := range exs {
+		if exs[w], err = voiceprint.NewExtractor(m0); err != nil {
+			return nil, err
+		}
+	}
+	raw := make([][]float32, len(utts)*numVariants)
+	uttSamples := make([]int, len(utts))
+	err = parallel.For(ctx, len(utts), tc.Jobs, func(w, i int) error {
+		x, err := readWAV(utts[i].Path)
+		if err != nil {
+			return err
+		}
+		uttSamples[i] = len(x)
+		for v := 0; v < numVariants; v++ {
+			st := exs[w].NewStats()
+			exs[w].Accumulate(st, variantAudio(x, utts[i].Speaker, v))
+			raw[i*numVariants+v] = m0.RawSupervector(nil, st)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	say("supervectors of %d utterances × %d variants", len(utts), numVariants)
+	center := make([]float32, ed)
+	for i := range raw {
+		if i%numVariants >= napVariants {
+			continue
+		}
+		for j, v := range raw[i] {
+			center[j] += v / float32(len(utts)*napVariants)
+		}
+	}
+	// Centred, unit-length supervectors; nuisance = deviation of each
+	// variant from its speaker's mean. With --nap-crops the 3-second
+	// pieces of the first channels join the variants, so the directions
+	// also cover what varies between short pieces of one voice. napFrom
+	// learns them from the utterances keep accepts.
+	napFrom := func(keep func(i int) bool) ([]float32, error) {
+		var dev [][]float32
+		for i := range utts {
+			if !keep(i) {
+				continue
+			}
+			vs := make([]int, 0, napVariants+calibChannels*calibCrops)
+			for v := range napVariants {
+				vs = append(vs, v)
+			}
+			for ch := range tc.NAPCrops {
+				for c := 0; c < calibCrops && (c+1)*cropSamples <= uttSamples[i]; c++ {
+					vs = append(vs, vCrop+ch*calibCrops+c)
+				}
+			}
+			mean := make([]float32, ed)
+			us := make([][]float32, len(vs))
+			for k, v := range vs {
+				r := raw[i*numVariants+v]
+				var n float64
+				for j := range r {
+					d := float64(r[j] - center[j])
+					n += d * d
+				}
+				s := float32(1 / math.Sqrt(max(n, 1e-20)))
+				u := make([]float32, ed)
+				for j := range r {
+					u[j] = (r[j] - center[j]) * s
+					mean[j] += u[j] / float32(len(vs))
+				}
+				us[k] = u
+			}
+			for _, u := range us {
+				for j := range u {
+					u[j] -= mean[j]
+				}
+			}
+			dev = append(dev, us...)
+		}
+		return topDirections(ctx, dev, cfg.NAPRank, tc.Jobs)
+	}
+	nap, err := napFrom(func(int) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	say("NAP: %d nuisance directions", cfg.NAPRank)
+
+	// Cohort: one voiceprint per speaker (its first utterance), channels
+	// alternating.
+	first := make([]bool, len(utts))
+	seen := map[int]bool{}
+	for i, u := range utts {
+		first[i] = !seen[u.Speaker]
+		seen[u.Speaker] = true
+	}
+	for i, u := range utts {
+		if !first[i] {
+			continue
+		}
+		cfg.CohortLabels = append(cfg.CohortLabels, filepath.Base(filepath.Dir(u.Path)))
+	}
+	cfg.Training = fmt.Sprintf("voxward train: %d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
+		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(utts), tc.Frames, tc.Iters)
+	build := func(nap []float32) (*voiceprint.Model, func(i, v int) []float32, []int, error) {
+		withNAP := cfg
+		withNAP.CohortSize, withNAP.CohortTop, withNAP.CohortLabels, withNAP.Calibration = 0, 0, nil, nil
+		p := m0.Params()
+		p.Center, p.NAP = center, nap
+		m1, err := voiceprint.NewModel(withNAP, p)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		proj := func(i, v int) []float32 {
+			out := append([]float32(nil), raw[i*numVariants+v]...)
+			m1.Project(out)
+			return out
+		}
+		var cohortIdx []int
+		for i, u := range utts {
+			if !first[i] {
+				continue
+			}
+			p.Cohort = append(p.Cohort, proj(i, []int{vClean, vTel, vNoise}[u.Speaker%3])...)
+			cohortIdx = append(cohortIdx, u.Speaker)
+		}
+		c := cfg
+		c.CohortSize = len(cohortIdx)
+		c.CohortTop = min(c.CohortTop, max(c.CohortSize-2, 0))
+		m, err := voiceprint.NewModel(c, p)
+		return m, proj, cohortIdx, err
+	}
+	out := &trainedBranch{uttSamples: uttSamples}
+	if out.m, _, out.cohortIdx, err = build(nap); err != nil {
+		return nil, err
+	}
+	// Cross-fitted models for calibration: fold f's speakers are scored
+	// with a NAP learned without them, as the shipped model meets voices
+	// it was not trained on.
+	for f := range out.folds {
+		foldNAP, err := napFrom(func(i int) bool { return utts[i].Speaker%2 != f })
+		if err != nil {
+			return nil, err
+		}
+		if out.folds[f].m, out.folds[f].proj, _, err = build(foldNAP); err != nil {
+			return nil, err
+		}
+	}
+	say("NAP of each calibration fold: %d directions from half the speakers", cfg.NAPRank)
+	return out, nil
+}

@@ -1,0 +1,125 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/voxward/voxward/dsp/voiceprint"
+)
+
+// ErrConfig is wrapped by Config.Validate's errors.
+var ErrConfig = errors.New("train: invalid recipe")
+
+// Config is a training recipe. DefaultConfig is the recipe of the shipped
+// model; Train is deterministic for a given data folder and Config (Jobs
+// and Log aside).
+type Config struct {
+	Data         string                 // speech data folder (holds librispeech/train-clean-100)
+	Frames       int                    // speech frames sampled for the UBM
+	Jobs         int                    // parallel workers
+	Iters        int                    // EM iterations at the selector's and the final size
+	SplitIters   int                    // EM iterations after each split
+	VarFloor     float64                // variance floor as a fraction of the global variance
+	Model        voiceprint.ModelConfig // front end and back end; ID "" derives it from the recipe
+	FARs         []float64              // false-accept rates the verification threshold is calibrated at
+	Fusion       bool                   // add a plain-CMN branch and fuse the two
+	NAPCrops     int                    // calibration channels whose 3-s pieces join the NAP variants (0–3)
+	CMNRelevance float64                // MAP relevance of the CMN branch (with Fusion)
+	Log          io.Writer              // progress lines; nil discards them
+}
+
+// DefaultConfig returns the recipe of the shipped model ("make
+// voiceprint-model"), with Data "../shared/data" and one job per CPU.
+func DefaultConfig() Config {
+	return Config{
+		Data: filepath.Join("..", "shared", "data"), Frames: 240000, Jobs: runtime.NumCPU(),
+		Iters: 8, SplitIters: 4, VarFloor: 0.01,
+		Model: voiceprint.ModelConfig{
+			NumCeps: 20, NumMelBins: 40, LowFreq: 20, HighFreq: 0, DeltaOrder: 2, DeltaWindow: 2,
+			NoiseSubtraction: 0, FeatureWarp: true, FrameSNRDB: 0, NoiseFloor: 0.1,
+			Components: 256, Parents: 32, TopParents: 4, TopN: 10,
+			Relevance: 8, NAPRank: 20, CohortTop: 100,
+		},
+		FARs:   []float64{0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
+		Fusion: true, NAPCrops: 1, CMNRelevance: 16,
+	}
+}
+
+// Validate checks the recipe. Its errors wrap ErrConfig.
+func (tc Config) Validate() error {
+	c := tc.Model
+	if tc.Fusion && (!c.FeatureWarp || c.NoiseSubtraction > 0 || c.FrameSNRDB > 0) {
+		return fmt.Errorf("%w: fusion pairs a feature-warped branch with a plain-CMN one: it needs feature warping, no noise subtraction or frame SNR", ErrConfig)
+	}
+	if tc.NAPCrops < 0 || tc.NAPCrops > calibChannels {
+		return fmt.Errorf("%w: NAP crops must be 0 to %d", ErrConfig, calibChannels)
+	}
+	if c.Components < c.Parents || c.Parents < 1 || c.Components%c.Parents != 0 || tc.Jobs < 1 || tc.Frames < 1000 {
+		return fmt.Errorf("%w: components must be a multiple of parents, jobs ≥ 1, frames ≥ 1000", ErrConfig)
+	}
+	if len(tc.FARs) == 0 {
+		return fmt.Errorf("%w: no false-accept rates to calibrate", ErrConfig)
+	}
+	return nil
+}
+
+// ModelID returns the id of the model the recipe makes: Model.ID when set,
+// else one derived from the recipe (for example
+// "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-v2").
+func (tc Config) ModelID() string {
+	if tc.Model.ID != "" {
+		return tc.Model.ID
+	}
+	if !tc.Fusion {
+		return branchID(tc.Model, tc.NAPCrops)
+	}
+	id := strings.Replace(tc.branches()[0].ID, "gsv-", "gsvfuse-", 1)
+	return strings.Replace(id, "-nap", fmt.Sprintf("+cmn-r%g-nap", tc.CMNRelevance), 1)
+}
+
+// branchID derives a single model's id from its recipe.
+func branchID(c voiceprint.ModelConfig, napCrops int) string {
+	ns := ""
+	if c.NoiseSubtraction > 0 {
+		ns = fmt.Sprintf("-ns%g", c.NoiseSubtraction)
+	}
+	if c.FeatureWarp {
+		ns += "-warp"
+	}
+	if c.FrameSNRDB > 0 {
+		ns += fmt.Sprintf("-fs%g", c.FrameSNRDB)
+	}
+	if c.CohortFloat16 { // a fusion branch: name its normalisation and relevance
+		if !c.FeatureWarp {
+			ns += "-cmn"
+		}
+		ns += fmt.Sprintf("-r%g", c.Relevance)
+	}
+	nap := fmt.Sprintf("nap%d", c.NAPRank)
+	if napCrops > 0 {
+		nap += fmt.Sprintf("s%d", napCrops) // NAP also learned from 3-s pieces
+	}
+	// v2: the band-limited training copies include 8 kHz recordings.
+	return fmt.Sprintf("gsv-ubm%d-mfcc%dd%d%s-%s-v2", c.Components, c.NumCeps, c.DeltaOrder, ns, nap)
+}
+
+// branches returns the configuration of each branch: the flags' recipe,
+// and with --fusion the same with CMN instead of feature warping and MAP
+// relevance --cmn-relevance.
+func (tc Config) branches() []voiceprint.ModelConfig {
+	if !tc.Fusion {
+		return []voiceprint.ModelConfig{tc.Model}
+	}
+	a := tc.Model
+	a.CohortFloat16 = true
+	a.ID = branchID(a, tc.NAPCrops)
+	b := a
+	b.FeatureWarp = false
+	b.Relevance = tc.CMNRelevance
+	b.ID = branchID(b, tc.NAPCrops)
+	return []voiceprint.ModelConfig{a, b}
+}
