@@ -74,6 +74,9 @@ func run(ctx context.Context, sio *stdio, args []string) int {
 		}
 		printHelp(sio.out)
 		return 0
+	case "version", "-version", "--version":
+		fmt.Fprintln(sio.out, versionLine())
+		return 0
 	}
 	c, ok := commands[name]
 	if !ok {
@@ -116,7 +119,8 @@ Commands:
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprint(w, `
-"voxward COMMAND --help" tells the whole story of one command.
+"voxward COMMAND --help" tells the whole story of one command;
+"voxward --version" prints the build and the voiceprint model.
 Exit status: 0 success, 1 bad input or a failed check, 2 bad usage.
 `)
 }

@@ -1,0 +1,5 @@
+//go:build !portaudio
+
+package main
+
+func micSupport() string { return "not built in (make build-portaudio)" }
