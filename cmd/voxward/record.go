@@ -83,10 +83,12 @@ func runRecord(ctx context.Context, sio *stdio, args []string) error {
 		return usagef("recording needs consent: pass --i-have-consent to confirm that everyone who may be heard has agreed")
 	}
 	dev, err := capture.ParseSource(*source, &capture.Options{Stdin: sio.in})
-	if err != nil {
-		if errors.Is(err, capture.ErrBadSpec) || errors.Is(err, capture.ErrNoPortAudio) {
-			return usagef("--source: %v", err)
-		}
+	switch {
+	case errors.Is(err, capture.ErrNoPortAudio):
+		return errNoPortAudio
+	case errors.Is(err, capture.ErrBadSpec):
+		return usagef("--source: %v", err)
+	case err != nil:
 		return err
 	}
 	return record(ctx, sio, dev, *out, *seconds)

@@ -133,6 +133,24 @@ func TestRecordNonFiniteSource(t *testing.T) {
 	assert.NotZero(t, samples[1])
 }
 
+// TestRecordNoPortAudio: asking a build without PortAudio for the
+// microphone is not a usage error: it says so and exits 1, as devices does.
+func TestRecordNoPortAudio(t *testing.T) {
+	if capture.HavePortAudio {
+		t.Skip("this build has PortAudio")
+	}
+	out := filepath.Join(t.TempDir(), "mic.wav")
+	for _, spec := range []string{"portaudio", "portaudio:1"} {
+		code, stdout, stderr := runCmd(t, nil, "record", "--seconds", "1", "--out", out, "--source", spec, "--i-have-consent")
+		assert.Equal(t, 1, code, "exit status; stderr: %s", stderr)
+		assert.Contains(t, stderr, "built without PortAudio")
+		assert.Contains(t, stderr, "make build-portaudio")
+		assert.Empty(t, stdout)
+		_, err := os.Stat(out)
+		assert.ErrorIs(t, err, os.ErrNotExist, "no file")
+	}
+}
+
 func TestRecordUsage(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "x.wav")
