@@ -23,5 +23,6 @@
 // Between a device callback and the reader sits a bounded Ring that drops
 // the oldest audio when the reader stalls and counts what it dropped;
 // ErrOverflow tells the reader that audio was lost. A Meter measures RMS
-// and peak levels and counts clipped samples for the technician's page.
+// and peak levels and counts clipped samples for the technician's page,
+// and counts NaN and ±Inf samples, which the Gate hands out as silence.
 package capture

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 )
@@ -197,7 +198,9 @@ func (l *Lease) Reason() string { return l.reason }
 // the Read, the samples are discarded and it returns ErrNoConsent. When
 // the device is lost (ErrDeviceLost) the Gate closes it, and the next Read
 // opens it again if a lease is still held (returning ErrDeviceLost while
-// that fails), so a microphone plugged back in is picked up.
+// that fails), so a microphone plugged back in is picked up. Samples the
+// device delivers as NaN or ±Inf (garbage: a device whose format is
+// misread) read as 0 and are counted in Status().Levels.NonFinite.
 // Concurrent Reads take turns.
 func (g *Gate) Read(ctx context.Context, dst []float32) (int, error) {
 	g.readMu.Lock()
@@ -224,11 +227,6 @@ func (g *Gate) Read(ctx context.Context, dst []float32) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.expireLocked(g.clock.Now())
-	if errors.Is(err, ErrDeviceLost) && g.gen == gen {
-		// Close it now; the next Read opens it again while leases last.
-		g.closeLocked("device lost: " + err.Error())
-		return n, err
-	}
 	if g.gen != gen {
 		clear(dst[:n])
 		if g.shut {
@@ -236,11 +234,27 @@ func (g *Gate) Read(ctx context.Context, dst []float32) (int, error) {
 		}
 		return 0, ErrNoConsent
 	}
+	if g.meter.update(dst[:n]) > 0 {
+		zeroNonFinite(dst[:n])
+	}
+	if errors.Is(err, ErrDeviceLost) {
+		// Close it now; the next Read opens it again while leases last.
+		g.closeLocked("device lost: " + err.Error())
+		return n, err
+	}
 	if errors.Is(err, ErrOverflow) {
 		g.overrun++
 	}
-	g.meter.Update(dst[:n])
 	return n, err
+}
+
+// zeroNonFinite replaces NaN and ±Inf in x with silence.
+func zeroNonFinite(x []float32) {
+	for i, v := range x {
+		if a := math.Abs(float64(v)); math.IsNaN(a) || math.IsInf(a, 1) {
+			x[i] = 0
+		}
+	}
 }
 
 // WaitOpen blocks until the device is open (a lease is held), ctx ends
@@ -292,7 +306,8 @@ type GateStatus struct {
 	Overflows uint64 `json:"overflows"`
 	// Device are the device's loss counters, over every time it was open.
 	Device Stats `json:"device"`
-	// Levels are the levels of the audio read through the Gate.
+	// Levels are the levels of the audio read through the Gate; NonFinite
+	// counts the NaN and ±Inf samples it replaced with 0.
 	Levels Levels `json:"levels"`
 }
 

@@ -2,7 +2,9 @@ package capture_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"sync"
 	"testing"
@@ -420,4 +422,59 @@ func TestDeviceCannotBeOpenedDirectly(t *testing.T) {
 		names = append(names, typ.Method(i).Name)
 	}
 	assert.Equal(t, []string{"Info"}, names, "exported methods of *capture.Device")
+}
+
+// garbageSource is a device that delivers NaN, +Inf and -Inf among its
+// samples, as a misconfigured one does.
+type garbageSource struct{ fakeSource }
+
+func (s *garbageSource) Read(_ context.Context, dst []float32) (int, error) {
+	for i := range dst {
+		dst[i] = garbage(i)
+	}
+	return len(dst), nil
+}
+
+func garbage(i int) float32 {
+	switch i % 4 {
+	case 1:
+		return float32(math.NaN())
+	case 2:
+		return float32(math.Inf(1))
+	case 3:
+		return float32(math.Inf(-1))
+	}
+	return 1000
+}
+
+// TestGateNonFiniteSamples: NaN and ±Inf from a device reach no reader
+// (they read as silence) and leave the status encodable.
+func TestGateNonFiniteSamples(t *testing.T) {
+	clock := clocktest.New(t0)
+	fd := newFakeDevice(clock)
+	dev := capture.NewDevice(capture.Info{Kind: "fake", Spec: "fake"}, func(context.Context) (capture.Source, error) {
+		return &garbageSource{fakeSource{d: fd, done: make(chan struct{}), reading: make(chan struct{}, 1)}}, nil
+	})
+	g := capture.NewGate(dev, &capture.GateConfig{Clock: clock})
+	defer g.Close()
+	l, err := g.Acquire(context.Background(), "test", 0)
+	require.NoError(t, err)
+	defer l.Release()
+
+	buf := make([]float32, 16)
+	n, err := g.Read(context.Background(), buf)
+	require.NoError(t, err)
+	require.Equal(t, 16, n)
+	want := make([]float32, len(buf))
+	for i := range want {
+		if v := garbage(i); !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) {
+			want[i] = v
+		}
+	}
+	assert.Equal(t, want, buf, "non-finite samples read as silence")
+	st := g.Status()
+	assert.Equal(t, uint64(12), st.Levels.NonFinite, "Status().Levels.NonFinite")
+	assert.InDelta(t, 20*math.Log10(1000.0/32768), st.Levels.PeakDBFS, 1e-9, "peak of the finite samples")
+	_, err = json.Marshal(st)
+	assert.NoError(t, err, "the status must encode as JSON")
 }

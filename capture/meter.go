@@ -16,8 +16,13 @@ type Levels struct {
 	// Clipped counts samples at or beyond full scale (|x| ≥ 32767) since
 	// the Meter was made.
 	Clipped uint64 `json:"clipped"`
-	// Samples counts the samples measured.
+	// Samples counts the samples measured, NonFinite included.
 	Samples uint64 `json:"samples"`
+	// NonFinite counts samples that were NaN or ±Inf, which only a broken
+	// or misconfigured device delivers. They have no level, so the RMS and
+	// the peak leave them out, and they are not counted as clipped (which
+	// would hide them among loud audio).
+	NonFinite uint64 `json:"non_finite"`
 }
 
 // FloorDBFS is the lowest level a Meter reports (digital silence), so
@@ -33,6 +38,8 @@ type Meter struct {
 	peak    float64 // held peak, linear
 	clipped uint64
 	samples uint64
+	// nonFinite counts NaN and ±Inf samples.
+	nonFinite uint64
 }
 
 const (
@@ -44,15 +51,24 @@ const (
 
 // Update measures a block of samples (16 kHz, int16 scale). The RMS is
 // smoothed block by block: ms ← ms + α·(block mean square − ms),
-// α = 1 − exp(−n/(τ·16000)), τ = 0.3 s.
-func (m *Meter) Update(x []float32) {
+// α = 1 − exp(−n/(τ·16000)), τ = 0.3 s, over the block's n finite
+// samples; NaN and ±Inf are only counted (Levels.NonFinite).
+func (m *Meter) Update(x []float32) { m.update(x) }
+
+// update is Update, returning how many samples of x were not finite.
+func (m *Meter) update(x []float32) int {
 	if len(x) == 0 {
-		return
+		return 0
 	}
 	var sum, peak float64
 	var clipped uint64
+	bad := 0
 	for _, v := range x {
 		a := math.Abs(float64(v))
+		if math.IsNaN(a) || math.IsInf(a, 1) {
+			bad++
+			continue
+		}
 		sum += a * a
 		if a > peak {
 			peak = a
@@ -61,19 +77,24 @@ func (m *Meter) Update(x []float32) {
 			clipped++
 		}
 	}
-	n := float64(len(x))
+	n := float64(len(x) - bad)
 	alpha := 1 - math.Exp(-n/(meterTau*SampleRate))
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.samples == 0 {
+	switch {
+	case n == 0:
+	case m.samples == m.nonFinite: // the first finite samples
 		m.ms = sum / n
-	} else {
+	default:
 		m.ms += alpha * (sum/n - m.ms)
 	}
-	m.peak *= math.Pow(10, -peakDecayDBPS*n/SampleRate/20)
+	// The peak decays with the time the whole block took.
+	m.peak *= math.Pow(10, -peakDecayDBPS*float64(len(x))/SampleRate/20)
 	m.peak = math.Max(m.peak, peak)
 	m.clipped += clipped
 	m.samples += uint64(len(x))
+	m.nonFinite += uint64(bad)
+	return bad
 }
 
 // Levels returns the current levels.
@@ -81,10 +102,11 @@ func (m *Meter) Levels() Levels {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return Levels{
-		RMSDBFS:  dbfs(math.Sqrt(m.ms)),
-		PeakDBFS: dbfs(m.peak),
-		Clipped:  m.clipped,
-		Samples:  m.samples,
+		RMSDBFS:   dbfs(math.Sqrt(m.ms)),
+		PeakDBFS:  dbfs(m.peak),
+		Clipped:   m.clipped,
+		Samples:   m.samples,
+		NonFinite: m.nonFinite,
 	}
 }
 

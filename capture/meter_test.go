@@ -1,6 +1,7 @@
 package capture_test
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 
@@ -48,4 +49,42 @@ func TestMeter(t *testing.T) {
 	m.Update([]float32{32767, -32768, 32766, -40000, 0})
 	assert.Equal(t, uint64(3), m.Levels().Clipped)
 	assert.InDelta(t, 20*math.Log10(40000.0/32768), m.Levels().PeakDBFS, 1e-9, "peak beyond full scale (float input)")
+}
+
+// TestMeterNonFinite: NaN and ±Inf samples (a device delivering garbage)
+// are counted and left out of the levels, which stay finite.
+func TestMeterNonFinite(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	db1000 := 20 * math.Log10(1000.0/32768)
+	cases := []struct {
+		name      string
+		x         []float32
+		rms, peak float64 // of the finite samples
+		nonFinite uint64
+	}{
+		{"only NaN", []float32{nan, nan, nan}, capture.FloorDBFS, capture.FloorDBFS, 3},
+		{"NaN among samples", []float32{1000, nan, -1000, nan}, db1000, db1000, 2},
+		{"+Inf and -Inf", []float32{1000, inf, -inf, -1000}, db1000, db1000, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var m capture.Meter
+			m.Update(c.x)
+			lv := m.Levels()
+			assert.InDelta(t, c.rms, lv.RMSDBFS, 1e-9, "RMSDBFS = %v, want %v", lv.RMSDBFS, c.rms)
+			assert.InDelta(t, c.peak, lv.PeakDBFS, 1e-9, "PeakDBFS = %v, want %v", lv.PeakDBFS, c.peak)
+			assert.Equal(t, c.nonFinite, lv.NonFinite, "NonFinite")
+			assert.Zero(t, lv.Clipped, "non-finite samples are not clipped ones")
+			assert.Equal(t, uint64(len(c.x)), lv.Samples)
+			_, err := json.Marshal(lv)
+			assert.NoError(t, err, "Levels must encode as JSON")
+
+			if lv.NonFinite == lv.Samples {
+				// The first finite samples after nothing but garbage set
+				// the RMS, as the first samples of a new Meter do.
+				m.Update([]float32{2000, -2000})
+				assert.InDelta(t, 20*math.Log10(2000.0/32768), m.Levels().RMSDBFS, 1e-9, "RMS after garbage only")
+			}
+		})
+	}
 }

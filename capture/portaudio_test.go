@@ -5,6 +5,7 @@ package capture_test
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -240,4 +241,47 @@ func TestPortAudioCapturesKnownSignal(t *testing.T) {
 			assert.Equal(t, 0, lag, "captured audio is time-aligned with the file")
 		})
 	}
+}
+
+// TestPortAudioMisreadFormat reproduces a device whose sample format is
+// misread: 16-bit PCM played through a file PCM that does no conversion,
+// so PortAudio reads pairs of int16 as float32 — NaN wherever the second
+// one is in [-128, -1]. No NaN or Inf may reach the reader or the levels;
+// the Gate counts them.
+func TestPortAudioMisreadFormat(t *testing.T) {
+	const rate = 48000
+	fifos := alsaRig(t, rate)
+	// A quiet 16-bit sine, 1.5 s of float32 frames' worth of bytes.
+	raw := make([]byte, 4*rate*3/2)
+	for i := range len(raw) / 2 {
+		v := int16(math.Round(100 * math.Sin(2*math.Pi*440*float64(i)/rate)))
+		binary.LittleEndian.PutUint16(raw[2*i:], uint16(v))
+	}
+	fifo := fifos[rate]
+	_, err := fifo.Write(raw)
+	require.NoError(t, err)
+
+	dev, err := capture.ParseSource(fmt.Sprintf("portaudio:voxward_file%d?rate=%d", rate, rate), &capture.Options{RingSeconds: 10})
+	require.NoError(t, err)
+	g := capture.NewGate(dev, nil)
+	defer g.Close()
+	defer fifo.Close() // release PortAudio's capture thread first
+	l, err := g.Acquire(context.Background(), "test", 0)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	buf := make([]float32, capture.SampleRate/2)
+	n, err := g.Read(ctx, buf)
+	require.NoError(t, err)
+	require.Equal(t, len(buf), n)
+	for i, v := range buf {
+		require.False(t, math.IsNaN(float64(v)) || math.IsInf(float64(v), 0), "sample %d = %v, want a finite sample", i, v)
+	}
+	st := g.Status()
+	require.NoError(t, fifo.Close())
+	l.Release()
+	t.Logf("levels: %+v", st.Levels)
+	assert.Positive(t, st.Levels.NonFinite, "the garbage is counted")
+	_, err = json.Marshal(st)
+	assert.NoError(t, err, "the status must encode as JSON")
 }

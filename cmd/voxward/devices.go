@@ -36,8 +36,7 @@ func runDevices(_ context.Context, sio *stdio, args []string) error {
 	}
 	devs, err := capture.ListDevices()
 	if errors.Is(err, capture.ErrNoPortAudio) {
-		return fmt.Errorf("this voxward was built without PortAudio, so it cannot list or open microphones; " +
-			"build it with \"make build-portaudio\" (needs portaudio19-dev), or record from --source wav:PATH, pcm:- or tone")
+		return errNoPortAudio
 	}
 	if err != nil {
 		return err
@@ -63,3 +62,18 @@ func runDevices(_ context.Context, sio *stdio, args []string) error {
 	}
 	return tw.Flush()
 }
+
+// errNoPortAudio is what devices and record say when asked for a
+// microphone by a build without PortAudio. It is not a usage error (exit
+// status 1, not 2): the command line is right, the build is not.
+var errNoPortAudio error = noPortAudioError{}
+
+type noPortAudioError struct{}
+
+func (noPortAudioError) Error() string {
+	return "this voxward was built without PortAudio, so it cannot list or open microphones; " +
+		"build it with \"make build-portaudio\" (needs portaudio19-dev), or record from --source wav:PATH, pcm:- or tone"
+}
+
+// Unwrap makes errors.Is(err, capture.ErrNoPortAudio) hold.
+func (noPortAudioError) Unwrap() error { return capture.ErrNoPortAudio }

@@ -20,7 +20,8 @@ func init() {
 const recordHelp = `
 Records from an audio source through the consent gate into a 16 kHz mono
 16-bit WAV file, then prints one JSON object:
-{"out","source","seconds","samples","overflows","rms_dbfs","peak_dbfs","clipped"}.
+{"out","source","seconds","samples","overflows","rms_dbfs","peak_dbfs","clipped",
+"non_finite_samples"}.
 
 The microphone is opened only for the recording and closed right after it.
 Offline there is no consent record to check, so you must say that everyone
@@ -35,6 +36,9 @@ loop), pcm:- (signed 16-bit little-endian mono 16 kHz on stdin; ?rate=HZ and
 
 A source that ends early (a WAV file) gives a shorter recording. An
 interrupted recording keeps what was recorded and exits with status 1.
+So does one in which the source delivered samples that are not numbers
+(NaN or infinity: a device whose sample format is misread); the WAV file
+has silence in their place and non_finite_samples counts them.
 `
 
 // recordSummary is what record prints.
@@ -47,6 +51,9 @@ type recordSummary struct {
 	RMSDBFS   float64 `json:"rms_dbfs"`
 	PeakDBFS  float64 `json:"peak_dbfs"`
 	Clipped   uint64  `json:"clipped"`
+	// NonFinite counts the samples the source delivered as NaN or ±Inf,
+	// written as silence.
+	NonFinite uint64 `json:"non_finite_samples"`
 }
 
 func runRecord(ctx context.Context, sio *stdio, args []string) error {
@@ -76,10 +83,12 @@ func runRecord(ctx context.Context, sio *stdio, args []string) error {
 		return usagef("recording needs consent: pass --i-have-consent to confirm that everyone who may be heard has agreed")
 	}
 	dev, err := capture.ParseSource(*source, &capture.Options{Stdin: sio.in})
-	if err != nil {
-		if errors.Is(err, capture.ErrBadSpec) || errors.Is(err, capture.ErrNoPortAudio) {
-			return usagef("--source: %v", err)
-		}
+	switch {
+	case errors.Is(err, capture.ErrNoPortAudio):
+		return errNoPortAudio
+	case errors.Is(err, capture.ErrBadSpec):
+		return usagef("--source: %v", err)
+	case err != nil:
 		return err
 	}
 	return record(ctx, sio, dev, *out, *seconds)
@@ -152,17 +161,27 @@ func record(ctx context.Context, sio *stdio, dev *capture.Device, out string, se
 	sum := recordSummary{
 		Out: out, Source: dev.Info().Spec, Seconds: float64(got) / capture.SampleRate, Samples: got,
 		Overflows: overflows, RMSDBFS: round2(levels.RMSDBFS), PeakDBFS: round2(levels.PeakDBFS), Clipped: levels.Clipped,
+		NonFinite: levels.NonFinite,
 	}
 	if err := json.NewEncoder(sio.out).Encode(sum); err != nil {
 		return err
 	}
-	if readErr != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted: kept %.2f s in %s", sum.Seconds, out)
-		}
-		return fmt.Errorf("kept %.2f s in %s: %w", sum.Seconds, out, readErr)
+	var garbage error
+	if sum.NonFinite > 0 {
+		garbage = fmt.Errorf("the source delivered %d of %d samples as NaN or infinity (silence in %s): "+
+			"the recording is not usable; the device's sample format is probably misread "+
+			"(with ALSA, capture through a plug or plughw PCM, which converts)", sum.NonFinite, got, out)
 	}
-	return nil
+	switch {
+	case readErr == nil:
+		return garbage
+	case garbage != nil:
+		fmt.Fprintf(sio.err, "voxward record: %v\n", garbage)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: kept %.2f s in %s", sum.Seconds, out)
+	}
+	return fmt.Errorf("kept %.2f s in %s: %w", sum.Seconds, out, readErr)
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }

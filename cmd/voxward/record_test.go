@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -69,6 +70,84 @@ func TestRecordPCMStdinEndsEarly(t *testing.T) {
 	require.Len(t, samples, 8000)
 	for i, v := range samples {
 		require.Equal(t, float32(in[i]), v, "sample %d", i)
+	}
+}
+
+// nanSource is a device that delivers garbage, as a PortAudio device
+// without format conversion does (an ALSA file PCM): a sine with NaN,
+// +Inf and -Inf among its samples.
+type nanSource struct{ i int }
+
+// nanEvery is how often nanSource delivers each non-finite value.
+const nanEvery = 1000
+
+func (s *nanSource) Read(_ context.Context, dst []float32) (int, error) {
+	for k := range dst {
+		switch s.i % nanEvery {
+		case 10:
+			dst[k] = float32(math.NaN())
+		case 20:
+			dst[k] = float32(math.Inf(1))
+		case 30:
+			dst[k] = float32(math.Inf(-1))
+		default:
+			dst[k] = float32(3276.8 * math.Sin(2*math.Pi*1000*float64(s.i)/16000))
+		}
+		s.i++
+	}
+	return len(dst), nil
+}
+
+func (s *nanSource) Info() capture.Info { return capture.Info{Kind: "fake", Spec: "fake:nan"} }
+func (s *nanSource) Close() error       { return nil }
+
+// TestRecordNonFiniteSource: a source delivering NaN and ±Inf gives a WAV
+// (silence in their place), a summary that is valid JSON and counts them,
+// and an error (exit status 1) that says the take is garbage.
+func TestRecordNonFiniteSource(t *testing.T) {
+	dev := capture.NewDevice(capture.Info{Kind: "fake", Spec: "fake:nan"}, func(context.Context) (capture.Source, error) {
+		return &nanSource{}, nil
+	})
+	out := filepath.Join(t.TempDir(), "nan.wav")
+	var stdout, stderr bytes.Buffer
+	err := record(context.Background(), &stdio{out: &stdout, err: &stderr}, dev, out, 1)
+
+	var sum map[string]any
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &sum), "stdout: %q, err: %v", stdout.String(), err)
+	const bad = 3 * capture.SampleRate / nanEvery
+	assert.Equal(t, float64(bad), sum["non_finite_samples"], "summary: %v", sum)
+	assert.Equal(t, float64(capture.SampleRate), sum["samples"])
+	assert.InDelta(t, -23.01, sum["rms_dbfs"], 0.1, "RMS of the sine around the garbage")
+
+	require.Error(t, err, "a take with non-finite samples is an error")
+	var ue *usageError
+	assert.False(t, errors.As(err, &ue), "not a usage error (exit status 1): %v", err)
+	assert.Contains(t, err.Error(), "NaN or infinity")
+
+	samples, _, rerr := capture.ReadWAVFile(out, 0)
+	require.NoError(t, rerr, "the WAV is kept")
+	require.Len(t, samples, capture.SampleRate)
+	for _, i := range []int{10, 20, 30, nanEvery + 10} {
+		assert.Zero(t, samples[i], "sample %d was non-finite: silence", i)
+	}
+	assert.NotZero(t, samples[1])
+}
+
+// TestRecordNoPortAudio: asking a build without PortAudio for the
+// microphone is not a usage error: it says so and exits 1, as devices does.
+func TestRecordNoPortAudio(t *testing.T) {
+	if capture.HavePortAudio {
+		t.Skip("this build has PortAudio")
+	}
+	out := filepath.Join(t.TempDir(), "mic.wav")
+	for _, spec := range []string{"portaudio", "portaudio:1"} {
+		code, stdout, stderr := runCmd(t, nil, "record", "--seconds", "1", "--out", out, "--source", spec, "--i-have-consent")
+		assert.Equal(t, 1, code, "exit status; stderr: %s", stderr)
+		assert.Contains(t, stderr, "built without PortAudio")
+		assert.Contains(t, stderr, "make build-portaudio")
+		assert.Empty(t, stdout)
+		_, err := os.Stat(out)
+		assert.ErrorIs(t, err, os.ErrNotExist, "no file")
 	}
 }
 
