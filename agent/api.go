@@ -23,18 +23,33 @@ const roleNone = "none"
 // maxTokenLen caps a bearer token before it is hashed.
 const maxTokenLen = 256
 
-// handler is the local API: one versioned route table behind the
+// apiRoute is one entry of the local API's route table.
+type apiRoute struct {
+	pattern string // "METHOD /path", as http.ServeMux takes it
+	role    string // the role it needs (admin always passes), or roleNone
+	h       http.HandlerFunc
+}
+
+// routes is the local API's route table: handler registers exactly these
+// and nothing else, and TestAPIDocMatchesRoutes checks docs/api.md lists
+// the same patterns and roles.
+func (a *App) routes() []apiRoute {
+	return []apiRoute{
+		{"GET /v1/health", roleNone, a.handleHealth},
+		{"GET /v1/status", vault.RoleTechnician, a.handleStatus},
+		{"GET /metrics", a.cfg.MetricsRole, a.metrics.handler().ServeHTTP},
+		{"POST /v1/sessions", vault.RoleTechnician, a.handleSessionStart},
+		{"POST /v1/sessions/{id}/stop", vault.RoleTechnician, a.handleSessionStop},
+	}
+}
+
+// handler is the local API: one versioned route table (routes) behind the
 // Host/Origin checks, the body limit and the request counter.
 func (a *App) handler() http.Handler {
 	mux := http.NewServeMux()
-	route := func(pattern, role string, h http.HandlerFunc) {
-		mux.Handle(pattern, a.authorize(role, h))
+	for _, rt := range a.routes() {
+		mux.Handle(rt.pattern, a.authorize(rt.role, rt.h))
 	}
-	route("GET /v1/health", roleNone, a.handleHealth)
-	route("GET /v1/status", vault.RoleTechnician, a.handleStatus)
-	route("GET /metrics", a.cfg.MetricsRole, a.metrics.handler().ServeHTTP)
-	route("POST /v1/sessions", vault.RoleTechnician, a.handleSessionStart)
-	route("POST /v1/sessions/{id}/stop", vault.RoleTechnician, a.handleSessionStop)
 	return a.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
