@@ -9,7 +9,7 @@ SHARED      ?= $(abspath ../shared)
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
 
 .PHONY: test
 test: ## vet and the default tests (what the README and CI run); uses ../shared/data when present
@@ -68,7 +68,7 @@ test-portaudio: deps-portaudio ## tests that drive real PortAudio through ALSA p
 	$(GO) test -count=1 -tags portaudio ./capture/... ./cmd/...
 
 .PHONY: demo
-demo: build ## see the main job: features and speed on a generated source
+demo: build ## see the daemon run: init, serve on a generated tone, auth refusals, a session opening and closing the capture gate, vault verify
 	@./scripts/demo.sh $(BIN)/voxward
 
 .PHONY: clean
@@ -140,3 +140,10 @@ voiceprint-peers: build ## the model against the classical peers (mfcc-stats, gm
 	@out=$$(VOXWARD_SHARED=$(SHARED) VOXWARD_PEER_UBM=$(abspath $(PEERS_UBM)) \
 	  $(GO) test -count=1 -run='^TestEvalPeer(GMMUBM|MFCCStats)Dev$$' -v ./cmd/voxward/ 2>&1); st=$$?; \
 	  echo "$$out" | grep -E '^(---|ok|FAIL)|EER|Error'; exit $$st
+
+.PHONY: voiceprint-model-check
+voiceprint-model-check: ## retrain into a temporary file and check it is the shipped model byte for byte (~5 min on 2 cores; CI)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  $(GO) run ./cmd/voxward train --data $(SHARED)/data --out $$tmp/voiceprint.bin 2>$$tmp/train.log || { tail -20 $$tmp/train.log; exit 1; }; \
+	  if cmp -s $$tmp/voiceprint.bin dsp/voiceprint/model/voiceprint.bin; then echo "voiceprint-model-check: the recipe reproduces dsp/voiceprint/model/voiceprint.bin byte for byte"; \
+	  else echo "voiceprint-model-check: the recipe makes a different model than dsp/voiceprint/model/voiceprint.bin"; sha256sum $$tmp/voiceprint.bin dsp/voiceprint/model/voiceprint.bin; exit 1; fi

@@ -1,0 +1,33 @@
+package voiceprint_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/voxward/voxward/dsp/voiceprint"
+)
+
+// TestShippedModelChecksum holds the embedded model to the SHA-256 its
+// README records, so that a new model is committed deliberately (a new id
+// and a new checksum in one commit), never by a retrain that drifted.
+func TestShippedModelChecksum(t *testing.T) {
+	b, err := os.ReadFile("model/voiceprint.bin")
+	require.NoError(t, err)
+	readme, err := os.ReadFile("model/README.md")
+	require.NoError(t, err)
+	m := regexp.MustCompile("SHA-256 of the shipped file: `([0-9a-f]{64})`").FindSubmatch(readme)
+	require.NotNil(t, m, "model/README.md must record the shipped file's SHA-256")
+	sum := sha256.Sum256(b)
+	require.Equal(t, string(m[1]), hex.EncodeToString(sum[:]), "model/voiceprint.bin changed: record its SHA-256 (and a new model id) in model/README.md")
+
+	shipped, err := voiceprint.DefaultModel()
+	require.NoError(t, err)
+	parsed, err := voiceprint.ParseModel(b)
+	require.NoError(t, err)
+	require.Equal(t, parsed.Config.ID, shipped.Config.ID, "DefaultModel embeds model/voiceprint.bin")
+}
