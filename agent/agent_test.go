@@ -54,6 +54,29 @@ func (st state) openVault(t *testing.T) *vault.Store {
 	return s
 }
 
+// consenting stores a subject whose consent grants recognition (as the
+// kiosk does) while the daemon is stopped, and returns its id.
+func (st state) consenting(t *testing.T) vault.ID {
+	t.Helper()
+	s := st.openVault(t)
+	defer s.Close()
+	sub, _, err := s.CreateSubject(vault.Actor{TokenID: "test", Role: vault.RoleKiosk}, vault.NewSubject{
+		DisplayName: "Qwxz Consenting Speaker", Contact: "speaker@example.org",
+		Consent: vault.Consent{Kind: vault.ConsentGrant, DisclosureSHA256: strings.Repeat("ab", 32),
+			Signature: "Qwxz Consenting Speaker", Purposes: []vault.Purpose{vault.PurposeRecognition}},
+	})
+	require.NoError(t, err)
+	return sub.ID
+}
+
+// sessionBody is a session request with the given participants.
+func sessionBody(t *testing.T, title string, ids ...vault.ID) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"title": title, "participants": ids})
+	require.NoError(t, err)
+	return string(b)
+}
+
 func (st state) config() agent.Config {
 	cfg := agent.DefaultConfig()
 	cfg.StateDir = st.dir
@@ -380,6 +403,7 @@ func TestSessionOpensAndClosesTheGate(t *testing.T) {
 	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	cfg := st.config()
 	cfg.SessionMax = 0 // no lease expiry: the only timers are the tone's pacing
+	speaker := st.consenting(t)
 	d := start(t, cfg, agent.WithClock(clk))
 	tech := st.tokens[vault.RoleTechnician]
 
@@ -393,7 +417,7 @@ func TestSessionOpensAndClosesTheGate(t *testing.T) {
 	assert.Regexp(t, `^vx-[0-9a-f]{16}$`, s.Device)
 	assert.Equal(t, 4, s.Vault.Records["token"], "vault counts: %+v", s.Vault)
 
-	r := d.do(t, "POST", "/v1/sessions", tech, `{"title":"Tuesday keynote"}`)
+	r := d.do(t, "POST", "/v1/sessions", tech, sessionBody(t, "Tuesday keynote", speaker))
 	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
 	var started agent.SessionResponse
 	r.json(t, &started)
@@ -437,7 +461,8 @@ func TestSessionOpensAndClosesTheGate(t *testing.T) {
 	r = d.do(t, "POST", "/v1/sessions/"+started.SessionID+"/stop", tech, "")
 	assert.Equal(t, http.StatusNotFound, r.code, "stopping twice")
 
-	// Nothing audio-derived reached the vault: a session record only.
+	// Nothing audio-derived reached the vault: a session record only,
+	// beside the subject and consent stored before.
 	require.NoError(t, d.stop(t))
 	v := st.openVault(t)
 	defer v.Close()
@@ -445,7 +470,7 @@ func TestSessionOpensAndClosesTheGate(t *testing.T) {
 	require.NoError(t, err)
 	for kind, n := range stats.Records {
 		switch kind {
-		case "token", "session", "audit", "meta":
+		case "token", "session", "audit", "meta", "subject", "consent", "datakey":
 		default:
 			assert.Zero(t, n, "the vault holds %d %s record(s) after a session", n, kind)
 		}
@@ -458,11 +483,12 @@ func TestSessionOpensAndClosesTheGate(t *testing.T) {
 
 func TestTwoSessionsShareTheGate(t *testing.T) {
 	st := newState(t)
+	speaker := st.consenting(t)
 	d := start(t, st.config())
 	tech := st.tokens[vault.RoleTechnician]
 	var ids []string
 	for range 2 {
-		r := d.do(t, "POST", "/v1/sessions", tech, "")
+		r := d.do(t, "POST", "/v1/sessions", tech, sessionBody(t, "", speaker))
 		require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
 		var sr agent.SessionResponse
 		r.json(t, &sr)
@@ -483,10 +509,11 @@ func TestSessionLeaseExpires(t *testing.T) {
 	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	cfg := st.config()
 	cfg.SessionMax = agent.Duration(time.Minute)
+	speaker := st.consenting(t)
 	d := start(t, cfg, agent.WithClock(clk))
 	tech := st.tokens[vault.RoleTechnician]
 
-	r := d.do(t, "POST", "/v1/sessions", tech, "{}")
+	r := d.do(t, "POST", "/v1/sessions", tech, sessionBody(t, "", speaker))
 	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
 	var sr agent.SessionResponse
 	r.json(t, &sr)
@@ -511,8 +538,9 @@ func TestSessionLeaseExpires(t *testing.T) {
 func TestShutdownStopsEverything(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	st := newState(t)
+	speaker := st.consenting(t)
 	d := start(t, st.config())
-	r := d.do(t, "POST", "/v1/sessions", st.tokens[vault.RoleTechnician], `{"title":"left running"}`)
+	r := d.do(t, "POST", "/v1/sessions", st.tokens[vault.RoleTechnician], sessionBody(t, "left running", speaker))
 	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
 	http.DefaultClient.CloseIdleConnections()
 
@@ -541,8 +569,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	assert.True(t, errors.Is(err, agent.ErrConfig), "New with a public listen address = %v, want ErrConfig", err)
 }
 
-// A session's participants must be active subjects whose consent grants
-// recognition; otherwise nothing opens.
+// A session needs participants, and they must be active subjects whose
+// consent grants recognition; otherwise nothing opens (PRIVACY.md rule 1).
 func TestSessionParticipantsNeedConsent(t *testing.T) {
 	st := newState(t)
 	s := st.openVault(t)
@@ -568,6 +596,8 @@ func TestSessionParticipantsNeedConsent(t *testing.T) {
 		ids  []vault.ID
 		want string
 	}{
+		{"nobody", nil, "at least one participant"},
+		{"nobody (empty list)", []vault.ID{}, "at least one participant"},
 		{"research only", []vault.ID{ok, researchOnly}, "did not grant recognition"},
 		{"restricted", []vault.ID{restricted}, "restricted"},
 		{"unknown", []vault.ID{vault.NewID()}, "does not exist"},

@@ -43,12 +43,13 @@ func TestWAVSourceEndsAndReopens(t *testing.T) {
 	cfg := st.config()
 	cfg.Source = "wav:" + writeWAV(t, 0.5)
 	cfg.SessionMax = 0
+	speaker := st.consenting(t)
 	d := start(t, cfg, agent.WithClock(clk))
 	tech := st.tokens[vault.RoleTechnician]
 
 	var perSession uint64
 	for round := 1; round <= 2; round++ {
-		r := d.do(t, "POST", "/v1/sessions", tech, "")
+		r := d.do(t, "POST", "/v1/sessions", tech, sessionBody(t, "", speaker))
 		require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
 		var sr agent.SessionResponse
 		r.json(t, &sr)

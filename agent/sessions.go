@@ -61,12 +61,17 @@ func (s *sessions) notify() {
 	}
 }
 
-// start checks that every participant is an active subject whose consent
-// grants recognition (ErrParticipant), records the session in the vault
-// and takes a consent lease, which opens the source if it was closed
-// (ErrCapture when it cannot be opened; the session is then recorded as
-// stopped).
+// start checks that the session has participants and that every one is
+// an active (not restricted, not withdrawn) subject whose consent grants
+// recognition (ErrParticipant): a session with nobody consenting never
+// opens the source (PRIVACY.md rule 1). It then records the session in
+// the vault and takes a consent lease, which opens the source if it was
+// closed (ErrCapture when it cannot be opened; the session is then
+// recorded as stopped).
 func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Actor, title string, participants []vault.ID) (vault.Session, error) {
+	if len(participants) == 0 {
+		return vault.Session{}, fmt.Errorf("%w: a session needs at least one participant whose consent grants recognition", ErrParticipant)
+	}
 	for _, id := range participants {
 		sub, err := store.Subject(actor, id)
 		if errors.Is(err, vault.ErrNotFound) {
