@@ -78,6 +78,7 @@ type App struct {
 	pipe    *pipeline
 	sess    *sessions
 	metrics *metrics
+	disc    Disclosure // the consent text in force, generated from cfg
 
 	ready chan struct{} // closed once the vault is open and the listener bound
 
@@ -136,6 +137,7 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	a.metrics = newMetrics(a)
+	a.disc = a.cfg.disclosure()
 	return a, nil
 }
 

@@ -337,7 +337,7 @@ func TestBodiesAreChecked(t *testing.T) {
 
 	r = d.do(t, "POST", "/v1/sessions", tech, `{"participants":["00112233445566778899aabbccddeeff"]}`)
 	assert.Equal(t, http.StatusUnprocessableEntity, r.code, "%s", r.body)
-	assert.Equal(t, "invalid", r.errCode(t))
+	assert.Equal(t, "no_consent", r.errCode(t))
 
 	r = d.do(t, "POST", "/v1/sessions", tech, `{"participants":["not-an-id"]}`)
 	assert.Equal(t, http.StatusBadRequest, r.code, "%s", r.body)

@@ -40,6 +40,9 @@ func (a *App) routes() []apiRoute {
 		{"GET /metrics", a.cfg.MetricsRole, a.metrics.handler().ServeHTTP},
 		{"POST /v1/sessions", vault.RoleTechnician, a.handleSessionStart},
 		{"POST /v1/sessions/{id}/stop", vault.RoleTechnician, a.handleSessionStop},
+		{"GET /v1/disclosure", vault.RoleKiosk, a.handleDisclosure},
+		{"GET /v1/retention", vault.RoleKiosk, a.handleRetention},
+		{"POST /v1/subjects", vault.RoleKiosk, a.handleSubjectCreate},
 	}
 }
 
@@ -400,7 +403,10 @@ func (a *App) handleSessionStart(w http.ResponseWriter, r *http.Request) {
 	sess, err := a.sess.start(r.Context(), a.vaultStore(), actor, req.Title, req.Participants)
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrParticipant), errors.Is(err, vault.ErrInvalid):
+	case errors.Is(err, ErrParticipant):
+		writeError(w, http.StatusUnprocessableEntity, "no_consent", strings.TrimPrefix(err.Error(), "agent: "))
+		return
+	case errors.Is(err, vault.ErrInvalid):
 		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
 		return
 	case errors.Is(err, ErrCapture), errors.Is(err, capture.ErrGateClosed):

@@ -52,3 +52,40 @@ func FuzzSessionRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSubjectRequest feeds POST /v1/subjects bodies to the decoder and the
+// consent check: a body is either refused with a 4xx in the API's error
+// shape, or decodes to a request the check judges without panicking.
+func FuzzSubjectRequest(f *testing.F) {
+	f.Add([]byte(`{"display_name":"A","contact":"a@b","consent":{"disclosure_sha256":"00","agreed":true,"signature":"A","purposes":["recognition"]}}`))
+	f.Add([]byte(`{"consent":{"purposes":["x","recognition","recognition"]}}`))
+	f.Add([]byte(`{"consent":{"agreed":"yes"}}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"display_name":"\u0000"}`))
+	cfg := DefaultConfig()
+	a := &App{cfg: cfg, disc: cfg.disclosure()}
+	const limit = 4096
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if len(body) > 2*limit {
+			return
+		}
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("POST", "/v1/subjects", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		var req consentRequest
+		if decodeJSON(w, r, &req, false) {
+			code, err := a.checkConsent(&req)
+			if (code == "") != (err == nil) {
+				t.Fatalf("checkConsent = %q, %v: a code without an error or the reverse", code, err)
+			}
+			if err == nil && req.Consent.DisclosureSHA256 != a.disc.SHA256 {
+				t.Fatalf("a consent to another disclosure passed: %q", body)
+			}
+			return
+		}
+		if w.Code < 400 || w.Code >= 500 {
+			t.Fatalf("decodeJSON refused %q with status %d, want 4xx", body, w.Code)
+		}
+	})
+}

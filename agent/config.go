@@ -8,11 +8,14 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/vault"
 )
 
 // ErrConfig means the configuration is invalid: a bad value, an unknown
@@ -52,14 +55,52 @@ type Config struct {
 	SessionMax Duration `toml:"session_max"`
 	// ShutdownTimeout bounds the wait for open requests at shutdown.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// Operator and OperatorContact name who runs the box, in the
+	// disclosure a speaker reads before consenting.
+	Operator        string `toml:"operator"`
+	OperatorContact string `toml:"operator_contact"`
+	// RetainIdentifiable is how long identifiable data (names, contacts,
+	// recordings, linked voiceprints) is kept: at most 30 days
+	// (PRIVACY.md rule 7; configurable only downwards).
+	RetainIdentifiable Duration `toml:"retain_identifiable"`
+	// RetainSessions is how long a session record (its participants) is
+	// kept; at most RetainIdentifiable.
+	RetainSessions Duration `toml:"retain_sessions"`
+	// RetainDeidentified is how long a de-identified voiceprint is kept
+	// after the subject's last interaction: at most 3 years.
+	RetainDeidentified Duration `toml:"retain_deidentified"`
+}
+
+// MaxDeidentified is the longest a de-identified voiceprint may be kept
+// after the last interaction (PRIVACY.md rule 8).
+const MaxDeidentified = 3 * 365 * 24 * time.Hour
+
+// RetentionPolicy is the retention the daemon enforces and publishes:
+// the retention job and GET /v1/retention both derive from it.
+func (c *Config) RetentionPolicy() vault.RetentionPolicy {
+	return vault.RetentionPolicy{
+		Identifiable: time.Duration(c.RetainIdentifiable),
+		Sessions:     time.Duration(c.RetainSessions),
+		Deidentified: time.Duration(c.RetainDeidentified),
+	}
 }
 
 // Duration is a time.Duration that reads and writes as "90s", "12h".
 type Duration time.Duration
 
-// UnmarshalText implements encoding.TextUnmarshaler.
+// UnmarshalText implements encoding.TextUnmarshaler. Besides Go's
+// durations ("90s", "12h") it reads whole days, "30d".
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	s := string(b)
+	if n, ok := strings.CutSuffix(s, "d"); ok && n != "" && strings.Trim(n, "0123456789") == "" && len(n) <= 5 {
+		v, err := strconv.Atoi(n)
+		if err != nil {
+			return err
+		}
+		*d = Duration(time.Duration(v) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
 	if err != nil {
 		return err
 	}
@@ -90,6 +131,10 @@ func DefaultConfig() Config {
 		MaxBodyBytes:    DefaultMaxBodyBytes,
 		SessionMax:      Duration(DefaultSessionMax),
 		ShutdownTimeout: Duration(DefaultShutdownTimeout),
+
+		RetainIdentifiable: Duration(vault.MaxIdentifiable),
+		RetainSessions:     Duration(vault.MaxIdentifiable),
+		RetainDeidentified: Duration(MaxDeidentified),
 	}
 }
 
@@ -173,8 +218,23 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 || time.Duration(c.ShutdownTimeout) > time.Minute {
 		return bad("shutdown_timeout %v: want more than 0, at most 1m", time.Duration(c.ShutdownTimeout))
 	}
+	if !textFits(c.Operator) || !textFits(c.OperatorContact) {
+		return bad("operator and operator_contact: at most %d bytes of UTF-8 each", vault.MaxNameLen)
+	}
+	day := 24 * time.Hour
+	if d := time.Duration(c.RetainIdentifiable); d < day || d > vault.MaxIdentifiable {
+		return bad("retain_identifiable %v: want 1d to 30d (identifiable data is kept at most 30 days)", d)
+	}
+	if d := time.Duration(c.RetainSessions); d < day || d > time.Duration(c.RetainIdentifiable) {
+		return bad("retain_sessions %v: want 1d to retain_identifiable (%v)", d, time.Duration(c.RetainIdentifiable))
+	}
+	if d := time.Duration(c.RetainDeidentified); d < day || d > MaxDeidentified {
+		return bad("retain_deidentified %v: want 1d to 1095d (3 years)", d)
+	}
 	return nil
 }
+
+func textFits(s string) bool { return len(s) <= vault.MaxNameLen && utf8.ValidString(s) }
 
 func isLoopback(host string) bool {
 	if host == "localhost" {

@@ -23,6 +23,11 @@ metrics_role = "none"
 max_body_bytes = 65536
 session_max = "4h"
 shutdown_timeout = "10s"
+operator = "Example Hall Ltd"
+operator_contact = "privacy@example.org"
+retain_identifiable = "14d"
+retain_sessions = "7d"
+retain_deidentified = "365d"
 `
 
 func TestParseConfig(t *testing.T) {
@@ -32,6 +37,9 @@ func TestParseConfig(t *testing.T) {
 		StateDir: "/var/lib/voxward", Listen: "127.0.0.1:9000", Source: "wav:/srv/room.wav?loop=1",
 		KeyFile: "/etc/voxward/master.key", AllowedHosts: []string{"voxward.local"}, MetricsRole: "none",
 		MaxBodyBytes: 65536, SessionMax: agent.Duration(4 * time.Hour), ShutdownTimeout: agent.Duration(10 * time.Second),
+		Operator: "Example Hall Ltd", OperatorContact: "privacy@example.org",
+		RetainIdentifiable: agent.Duration(14 * 24 * time.Hour), RetainSessions: agent.Duration(7 * 24 * time.Hour),
+		RetainDeidentified: agent.Duration(365 * 24 * time.Hour),
 	}
 	assert.Equal(t, want, cfg)
 	require.NoError(t, cfg.Validate())
@@ -87,6 +95,16 @@ func TestValidate(t *testing.T) {
 		{"tiny body", func(c *agent.Config) { c.MaxBodyBytes = 10 }, "max_body_bytes"},
 		{"negative session", func(c *agent.Config) { c.SessionMax = -1 }, "session_max"},
 		{"no shutdown time", func(c *agent.Config) { c.ShutdownTimeout = 0 }, "shutdown_timeout"},
+		{"identifiable beyond 30 days", func(c *agent.Config) { c.RetainIdentifiable = agent.Duration(31 * 24 * time.Hour) }, "retain_identifiable"},
+		{"identifiable under a day", func(c *agent.Config) { c.RetainIdentifiable = agent.Duration(time.Hour) }, "retain_identifiable"},
+		{"sessions beyond identifiable", func(c *agent.Config) {
+			c.RetainIdentifiable, c.RetainSessions = agent.Duration(7*24*time.Hour), agent.Duration(8*24*time.Hour)
+		}, "retain_sessions"},
+		{"de-identified beyond 3 years", func(c *agent.Config) { c.RetainDeidentified = agent.Duration(agent.MaxDeidentified + time.Hour) }, "retain_deidentified"},
+		{"operator too long", func(c *agent.Config) { c.Operator = strings.Repeat("x", 300) }, "operator"},
+		{"shorter retention", func(c *agent.Config) {
+			c.RetainIdentifiable, c.RetainSessions = agent.Duration(7*24*time.Hour), agent.Duration(24*time.Hour)
+		}, ""},
 	} {
 		cfg := agent.DefaultConfig()
 		cfg.StateDir = "/s"

@@ -129,8 +129,25 @@ echo "   kiosk token session -> 403"
 echo "   Host: attacker.example (DNS rebinding) -> 421"
 proved "bearer tokens with roles; foreign Host names refused"
 
-step "POST /v1/sessions as technician"
-SESSION=$("$HTTP" -token "$TECH" -get session_id POST "$URL/v1/sessions" '{"title":"demo"}' | tr -d '"') || die "session start failed"
+step "a session without a consenting participant"
+"$HTTP" -expect 422 -token "$TECH" POST "$URL/v1/sessions" '{"title":"demo"}' | sed 's/^/   /' || die "a session without consent was not refused"
+[ "$("$HTTP" -token "$TECH" -get capture.opens GET "$URL/v1/status")" = 0 ] || die "a refused session opened the source"
+proved "no consent, no microphone: the session is refused and the source was never opened"
+
+step "GET /v1/disclosure, then POST /v1/subjects as kiosk (a speaker consents)"
+DISC=$("$HTTP" -token "$KIOSK" -get sha256 GET "$URL/v1/disclosure" | tr -d '"') || die "disclosure failed"
+"$HTTP" -token "$KIOSK" -get text GET "$URL/v1/disclosure" | head -c 300 | sed 's/^/   /'; echo " …"
+"$HTTP" -expect 422 -token "$KIOSK" POST "$URL/v1/subjects" \
+	'{"display_name":"Ada Speaker","consent":{"disclosure_sha256":"'"$DISC"'","agreed":false,"signature":"Ada Speaker","purposes":["recognition"]}}' \
+	| sed 's/^/   without "agreed": /' || die "a consent without agreement was stored"
+SUBJECT=$("$HTTP" -token "$KIOSK" -get subject_id POST "$URL/v1/subjects" \
+	'{"display_name":"Ada Speaker","contact":"ada@example.org","consent":{"disclosure_sha256":"'"$DISC"'","agreed":true,"signature":"Ada Speaker","purposes":["recognition"]}}' \
+	| tr -d '"') || die "consent failed"
+echo "   subject $SUBJECT (a deletion token was shown once to the speaker)"
+proved "consent is recorded against the SHA-256 of the disclosure in force, with a typed signature"
+
+step "POST /v1/sessions as technician, with the consenting speaker"
+SESSION=$("$HTTP" -token "$TECH" -get session_id POST "$URL/v1/sessions" '{"title":"demo","participants":["'"$SUBJECT"'"]}' | tr -d '"') || die "session start failed"
 echo "   session $SESSION"
 sleep 1.5
 "$HTTP" -token "$TECH" GET "$URL/v1/status" >"$WORK/status.json" || die "status failed"
@@ -163,7 +180,7 @@ proved "a clean shutdown on SIGTERM, exit 0"
 
 step "voxward vault verify --state-dir $STATE"
 "$BIN" vault verify --state-dir "$STATE" | sed 's/^/   /' || die "the vault does not verify"
-proved "every record decrypts and the audit chain links after the run; no audio was stored (records: tokens, the session, audit)"
+proved "every record decrypts and the audit chain links after the run; no audio was stored (records: tokens, the subject and consent, the session, audit)"
 
 printf '\nDemo passed.'
 if [ "$KEEP_STATE" = 1 ]; then

@@ -21,8 +21,10 @@ Run the voxward daemon: the consent gate over the audio source, the live
 pipeline, the vault and the local HTTP API on a loopback address. The
 state directory must have been made by "voxward init".
 
-The source stays closed until a session (POST /v1/sessions) takes a
-consent lease, and closes at once when the last session stops. While it
+The source stays closed until a session (POST /v1/sessions) with at
+least one participant whose consent grants recognition takes a consent
+lease, and closes at once when the last session stops. Consent is given
+at the kiosk (GET /v1/disclosure, POST /v1/subjects). While it
 is open, live audio is turned into fbank features in memory and dropped:
 no audio is stored and no voice is kept (speaker naming arrives with
 voiceprints).
@@ -46,6 +48,15 @@ script can start the daemon without one. Keys, with their defaults:
   session_max      = "12h0m0s"         a session's consent lease ends after
                                        this unless stopped first ("0s": never)
   shutdown_timeout = "5s"              wait for open requests at shutdown
+  operator         = ""                who runs the box, named in the
+                                       disclosure speakers consent to
+  operator_contact = ""                how to reach them (privacy contact)
+  retain_identifiable = "30d"          names, contacts, recordings, linked
+                                       voiceprints: 1d to 30d
+  retain_sessions  = "30d"             session records (participants): 1d
+                                       to retain_identifiable
+  retain_deidentified = "1095d"        de-identified voiceprints after the
+                                       last interaction: 1d to 1095d
 
 Unknown keys are an error. Once the vault is open and the listener bound it
 prints "listening on http://ADDR" on stdout and sends READY=1 to systemd
