@@ -43,6 +43,7 @@ func (a *App) routes() []apiRoute {
 		{"GET /v1/disclosure", vault.RoleKiosk, a.handleDisclosure},
 		{"GET /v1/retention", vault.RoleKiosk, a.handleRetention},
 		{"POST /v1/subjects", vault.RoleKiosk, a.handleSubjectCreate},
+		{"POST /v1/subjects/{id}/withdraw", vault.RoleKiosk, a.handleWithdraw},
 	}
 }
 

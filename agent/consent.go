@@ -227,3 +227,50 @@ func (a *App) writeVaultError(w http.ResponseWriter, what string, err error) {
 		writeError(w, http.StatusInternalServerError, "internal", what+" failed")
 	}
 }
+
+// WithdrawalReceipt is the answer to POST /v1/subjects/{id}/withdraw.
+type WithdrawalReceipt struct {
+	SubjectID       string        `json:"subject_id"`
+	SessionsStopped int           `json:"sessions_stopped"` // sessions left with nobody consenting
+	Receipt         vault.Receipt `json:"receipt"`
+}
+
+// handleWithdraw ends a subject's consent (PRIVACY.md rule 3): they leave
+// every live session at once, before anything else is done (a session
+// left with nobody consenting stops and the source closes), then the
+// withdrawal is appended to their consent history and their identifiable
+// data is erased by crypto-shredding, with a receipt.
+func (a *App) handleWithdraw(w http.ResponseWriter, r *http.Request) {
+	id, err := vault.ParseID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "not_found", "no such subject")
+		return
+	}
+	if !decodeJSON(w, r, &struct{}{}, true) {
+		return
+	}
+	store := a.vaultStore()
+	actor := callerFrom(r.Context()).actor("withdrawal")
+	if _, err := store.Subject(actor, id); errors.Is(err, vault.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no such subject")
+		return
+	} else if err != nil {
+		a.writeVaultError(w, "withdraw", err)
+		return
+	}
+	stopped := a.sess.drop(store, id)
+	if _, err := store.AppendConsent(actor, id, vault.Consent{Kind: vault.ConsentWithdraw}); err != nil {
+		a.writeVaultError(w, "withdraw", err)
+		return
+	}
+	rc, err := store.EraseSubject(actor, id)
+	if err != nil && rc.SubjectID == "" {
+		a.writeVaultError(w, "erase after withdrawal", err)
+		return
+	}
+	if err != nil {
+		a.log.Error("key rotation after a withdrawal", "err", err)
+	}
+	a.log.Info("consent withdrawn", "subject", id.String(), "sessions_stopped", len(stopped))
+	writeJSON(w, http.StatusOK, WithdrawalReceipt{SubjectID: id.String(), SessionsStopped: len(stopped), Receipt: rc})
+}

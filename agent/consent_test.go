@@ -154,3 +154,64 @@ func TestConsentAtTheKiosk(t *testing.T) {
 	}
 	assert.Equal(t, kioskID, c.TechnicianTokenID, "the consent names the token that took it")
 }
+
+// PRIVACY.md rule 3: withdrawal at the kiosk takes the speaker out of
+// every live session before it answers; a session left with nobody
+// consenting stops and the source closes; their data is erased with a
+// receipt.
+func TestWithdrawalClosesTheGate(t *testing.T) {
+	st := newState(t)
+	d := start(t, st.config())
+	kiosk, tech := st.tokens[vault.RoleKiosk], st.tokens[vault.RoleTechnician]
+	disc := disclosureOf(t, d, kiosk)
+	consent := func(name string) vault.ID {
+		r := d.do(t, "POST", "/v1/subjects", kiosk, consentBody(t, name, disc.SHA256, true, name, "recognition"))
+		require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+		var c agent.SubjectCreated
+		r.json(t, &c)
+		id, err := vault.ParseID(c.SubjectID)
+		require.NoError(t, err)
+		return id
+	}
+	ana, ben := consent("Ana"), consent("Ben")
+	r := d.do(t, "POST", "/v1/sessions", tech, sessionBody(t, "panel", ana, ben))
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	require.True(t, d.status(t, tech).Capture.Open)
+
+	// Ben leaves: Ana still consents, the session goes on.
+	r = d.do(t, "POST", "/v1/subjects/"+ben.String()+"/withdraw", kiosk, "")
+	require.Equal(t, http.StatusOK, r.code, "%s", r.body)
+	var rc agent.WithdrawalReceipt
+	r.json(t, &rc)
+	assert.Zero(t, rc.SessionsStopped)
+	assert.Equal(t, ben.String(), rc.Receipt.SubjectID)
+	assert.Positive(t, rc.Receipt.Erased["subject"], "receipt %+v", rc.Receipt)
+	assert.True(t, d.status(t, tech).Capture.Open, "the gate closed while Ana still consents")
+
+	// Ana leaves: nobody consents; the gate is closed when the answer arrives.
+	r = d.do(t, "POST", "/v1/subjects/"+ana.String()+"/withdraw", kiosk, "")
+	require.Equal(t, http.StatusOK, r.code, "%s", r.body)
+	r.json(t, &rc)
+	assert.Equal(t, 1, rc.SessionsStopped)
+	s := d.status(t, tech)
+	assert.False(t, s.Capture.Open, "the source is open with nobody consenting")
+	assert.Empty(t, s.Sessions)
+
+	// Withdrawn is gone: a second withdrawal and a new session find nobody.
+	assert.Equal(t, http.StatusNotFound, d.do(t, "POST", "/v1/subjects/"+ana.String()+"/withdraw", kiosk, "").code)
+	assert.Equal(t, http.StatusNotFound, d.do(t, "POST", "/v1/subjects/nothex/withdraw", kiosk, "").code)
+	r = d.do(t, "POST", "/v1/sessions", tech, sessionBody(t, "again", ana))
+	assert.Equal(t, http.StatusUnprocessableEntity, r.code, "%s", r.body)
+	assert.Equal(t, http.StatusForbidden, d.do(t, "POST", "/v1/subjects/"+ana.String()+"/withdraw", tech, "").code, "a technician is not the kiosk")
+	require.NoError(t, d.stop(t))
+
+	v := st.openVault(t)
+	defer v.Close()
+	for _, id := range []vault.ID{ana, ben} {
+		_, err := v.Subject(vault.SystemActor, id)
+		assert.ErrorIs(t, err, vault.ErrNotFound, "a withdrawn subject is still held")
+	}
+	rep, err := v.Verify()
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), "%v", rep.Problems)
+}

@@ -47,6 +47,7 @@ type liveSession struct {
 	id           vault.ID
 	started      time.Time
 	participants int
+	consenting   map[vault.ID]bool // participants whose consent is still in force
 	lease        *capture.Lease
 }
 
@@ -102,7 +103,11 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 		return vault.Session{}, fmt.Errorf("%w: %v", ErrCapture, err)
 	}
 	s.mu.Lock()
-	s.live[sess.ID] = &liveSession{id: sess.ID, started: sess.Started, participants: len(participants), lease: lease}
+	consenting := make(map[vault.ID]bool, len(participants))
+	for _, id := range participants {
+		consenting[id] = true
+	}
+	s.live[sess.ID] = &liveSession{id: sess.ID, started: sess.Started, participants: len(participants), consenting: consenting, lease: lease}
 	s.starts++
 	s.mu.Unlock()
 	s.notify()
@@ -125,6 +130,31 @@ func (s *sessions) stop(store *vault.Store, actor vault.Actor, id vault.ID) (vau
 	s.log.Info("session stopped", "session", id.String())
 	// Speaker turns arrive with voiceprints; none are counted yet.
 	return store.StopSession(actor, id, nil)
+}
+
+// drop takes a subject out of every live session at once, because their
+// consent ended (withdrawal, restriction, erasure). A session left with
+// nobody consenting is stopped: its lease is released, so the source
+// closes when it was the last. It returns the sessions it stopped.
+func (s *sessions) drop(store *vault.Store, subject vault.ID) []vault.ID {
+	s.mu.Lock()
+	var empty []vault.ID
+	for id, ls := range s.live {
+		if !ls.consenting[subject] {
+			continue
+		}
+		delete(ls.consenting, subject)
+		if len(ls.consenting) == 0 {
+			empty = append(empty, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range empty {
+		if _, err := s.stop(store, vault.SystemActor, id); err != nil && !errors.Is(err, ErrNoSession) {
+			s.log.Warn("stop session with nobody consenting", "session", id.String(), "err", err)
+		}
+	}
+	return empty
 }
 
 // stopAll stops every live session at shutdown.
