@@ -71,6 +71,28 @@ test-portaudio: deps-portaudio ## tests that drive real PortAudio through ALSA p
 demo: build ## see the daemon run: init, serve on a generated tone, auth refusals, a session opening and closing the capture gate, vault verify
 	@./scripts/demo.sh $(BIN)/voxward
 
+# Where "make install" puts things; DESTDIR stages them for a package.
+DESTDIR     ?=
+PREFIX      ?= /usr
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+
+.PHONY: install
+install: ## install bin/voxward (make build-portaudio first), the systemd unit, its sysusers.d user and voxward.toml (DESTDIR, PREFIX, SYSCONFDIR); docs/systemd.md
+	@test -x $(BIN)/voxward || { echo "install: $(BIN)/voxward not found: run make build-portaudio (a box needs the microphone) first"; exit 1; }
+	install -D -m 0755 $(BIN)/voxward $(DESTDIR)$(PREFIX)/bin/voxward
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed -e 's#/usr/bin/voxward#$(PREFIX)/bin/voxward#' -e 's#/etc/voxward/#$(SYSCONFDIR)/voxward/#g' \
+	  packaging/voxward.service > $(DESTDIR)$(UNITDIR)/voxward.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/voxward.service
+	install -D -m 0644 packaging/voxward.sysusers $(DESTDIR)$(SYSUSERSDIR)/voxward.conf
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/voxward
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/voxward/voxward.toml ]; then \
+	  echo "kept $(DESTDIR)$(SYSCONFDIR)/voxward/voxward.toml (the shipped one is packaging/voxward.toml)"; \
+	else install -m 0644 packaging/voxward.toml $(DESTDIR)$(SYSCONFDIR)/voxward/voxward.toml; fi
+	@echo "next (as root): systemd-sysusers; systemctl daemon-reload; then the key and 'voxward init' as docs/systemd.md shows"
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf $(BIN)

@@ -4,7 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"sync"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
@@ -63,6 +67,12 @@ prints "listening on http://ADDR" on stdout and sends READY=1 to systemd
 ($NOTIFY_SOCKET, Type=notify); on SIGTERM or SIGINT it sends STOPPING=1,
 drains requests, stops open sessions, closes the source and the vault, and
 exits 0. Logs go to stderr.
+
+Under a unit with WatchdogSec= ($WATCHDOG_USEC) it asks its own API for
+GET /v1/health every half interval and sends WATCHDOG=1 after each answer
+of 200; while the API does not answer, it sends nothing, and systemd
+aborts and restarts it when the interval runs out. packaging/voxward.service
+is the unit; docs/systemd.md explains it.
 `
 
 func runServe(ctx context.Context, sio *stdio, args []string) error {
@@ -132,8 +142,11 @@ func runServe(ctx context.Context, sio *stdio, args []string) error {
 	if _, err := daemon.SdNotify(false, "READY=1\nSTATUS=listening on "+addr); err != nil {
 		logger.Warn("systemd notify failed", "component", "serve", "err", err)
 	}
+	stopWatchdog := startWatchdog(ctx, addr, logger.With("component", "watchdog"))
+	defer stopWatchdog()
 	select {
 	case <-ctx.Done():
+		stopWatchdog()
 		if _, err := daemon.SdNotify(false, daemon.SdNotifyStopping); err != nil {
 			logger.Warn("systemd notify failed", "component", "serve", "err", err)
 		}
@@ -141,4 +154,92 @@ func runServe(ctx context.Context, sio *stdio, args []string) error {
 	case err := <-errc:
 		return err
 	}
+}
+
+// startWatchdog starts the systemd watchdog when the unit asks for one
+// ($WATCHDOG_USEC, for this process if $WATCHDOG_PID is set): a goroutine
+// that pings every half interval while the API at addr is healthy. It
+// returns a function that stops the goroutine and waits for it; calling it
+// more than once is fine. Without a watchdog it starts nothing.
+func startWatchdog(ctx context.Context, addr string, log *slog.Logger) (stop func()) {
+	interval, err := daemon.SdWatchdogEnabled(false)
+	if err != nil {
+		log.Warn("systemd watchdog not started", "err", err)
+		return func() {}
+	}
+	if interval <= 0 {
+		return func() {}
+	}
+	log.Info("systemd watchdog", "interval", interval.String(), "ping_every", (interval / 2).String())
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		watchdog(wctx, interval/2, healthProbe(addr), sdNotify, log)
+	}()
+	return sync.OnceFunc(func() {
+		cancel()
+		<-done
+	})
+}
+
+// watchdog sends WATCHDOG=1 through notify each time probe succeeds: at
+// once, then every tick until ctx ends. A probe gets half a tick to
+// answer. A failed probe withholds that ping and logs why, so a daemon
+// whose API has stopped answering misses its deadline and systemd
+// restarts it. It watches the HTTP server and, through it, the process;
+// a silent microphone is /v1/status's business, not a reason to restart.
+func watchdog(ctx context.Context, every time.Duration, probe func(context.Context) error, notify func(state string) error, log *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, every/2)
+		err := probe(pctx)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			log.Warn("health check failed, watchdog ping withheld", "err", err)
+		default:
+			if err := notify(daemon.SdNotifyWatchdog); err != nil {
+				log.Warn("systemd notify failed", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// healthProbe returns a probe that asks the API at addr for
+// GET /v1/health and wants 200. It opens a new connection each time
+// (no keep-alive, no proxy), so a listener that stopped accepting fails.
+func healthProbe(addr string) func(context.Context) error {
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	url := "http://" + addr + "/v1/health"
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /v1/health: %s", resp.Status)
+		}
+		return nil
+	}
+}
+
+// sdNotify sends one state to systemd ($NOTIFY_SOCKET; nothing without it).
+func sdNotify(state string) error {
+	_, err := daemon.SdNotify(false, state)
+	return err
 }

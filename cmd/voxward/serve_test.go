@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -174,5 +178,111 @@ func TestServeErrors(t *testing.T) {
 		code, _, errOut := runCLI(t, "", tc.args...)
 		assert.Equal(t, tc.code, code, "voxward %v: %s", tc.args, errOut)
 		assert.Contains(t, errOut, tc.want, "voxward %v", tc.args)
+	}
+}
+
+func TestServeWatchdog(t *testing.T) {
+	dir, _ := initState(t)
+	msgs := notifySocket(t)
+	t.Setenv("WATCHDOG_USEC", "200000") // WatchdogSec=200ms: a ping every 100 ms
+	t.Setenv("WATCHDOG_PID", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &stdio{in: strings.NewReader(""), out: &out, err: &errb},
+			[]string{"serve", "--state-dir", dir, "--listen", "127.0.0.1:0", "--source", "tone"})
+	}()
+
+	assert.Contains(t, nextMessage(t, msgs), "READY=1")
+	for i := range 3 {
+		assert.Equal(t, "WATCHDOG=1", nextMessage(t, msgs), "message %d after READY=1", i+1)
+	}
+	assert.Contains(t, errb.String(), "ping_every=100ms")
+
+	// SIGTERM: the pings stop before STOPPING=1, none follows it.
+	cancel()
+	for m := nextMessage(t, msgs); m != "STOPPING=1"; m = nextMessage(t, msgs) {
+		assert.Equal(t, "WATCHDOG=1", m)
+	}
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, "stderr: %s", errb.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not exit within 10 s of SIGTERM")
+	}
+	select {
+	case m, ok := <-msgs:
+		assert.False(t, ok && m != "", "message %q after STOPPING=1", m)
+	default:
+	}
+	assert.NotContains(t, errb.String(), "watchdog ping withheld")
+}
+
+func TestWatchdogFollowsHealth(t *testing.T) {
+	down := errors.New("connection refused")
+	// The probe's answers, in order; after the last one the run ends.
+	script := []error{nil, down, down, nil, nil}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	probes := 0
+	probe := func(pctx context.Context) error {
+		_, hasDeadline := pctx.Deadline()
+		assert.True(t, hasDeadline, "probe %d has no deadline", probes)
+		if probes == len(script) {
+			cancel()
+			return pctx.Err()
+		}
+		probes++
+		return script[probes-1]
+	}
+	var sent []string
+	notify := func(state string) error {
+		sent = append(sent, state)
+		return nil
+	}
+	var logs bytes.Buffer
+	watchdog(ctx, time.Millisecond, probe, notify, slog.New(slog.NewTextHandler(&logs, nil)))
+
+	assert.Equal(t, []string{"WATCHDOG=1", "WATCHDOG=1", "WATCHDOG=1"}, sent, "pings for %d probes, 2 failing", len(script))
+	assert.Equal(t, 2, strings.Count(logs.String(), "watchdog ping withheld"), "log:\n%s", logs.String())
+	assert.Contains(t, logs.String(), "connection refused")
+}
+
+func TestHealthProbe(t *testing.T) {
+	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/health" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, `{"status":"ok"}`)
+	}))
+	defer healthy.Close()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "stuck", http.StatusServiceUnavailable)
+	}))
+	defer failing.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedAddr := closed.Listener.Addr().String()
+	closed.Close()
+
+	for _, tc := range []struct {
+		name, addr, wantErr string
+	}{
+		{"healthy", healthy.Listener.Addr().String(), ""},
+		{"503", failing.Listener.Addr().String(), "503"},
+		{"not listening", closedAddr, "refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := healthProbe(tc.addr)(ctx)
+			if tc.wantErr == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, tc.wantErr)
+			}
+		})
 	}
 }
