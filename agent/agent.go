@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -80,6 +81,9 @@ type App struct {
 	metrics *metrics
 	disc    Disclosure // the consent text in force, generated from cfg
 
+	speakers *speakerModel // the shipped voiceprint model
+	labels   *labelStats
+
 	ready chan struct{} // closed once the vault is open and the listener bound
 
 	mu       sync.Mutex
@@ -131,11 +135,19 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*App, error) {
 		gate:  capture.NewGate(dev, &capture.GateConfig{Clock: o.clock, Logger: logger}),
 		ready: make(chan struct{}),
 	}
-	a.sess = newSessions(a.gate, o.clock, time.Duration(cfg.SessionMax), logger.With("component", "sessions"))
+	vm, err := voiceprint.DefaultModel()
+	if err != nil {
+		return nil, fmt.Errorf("agent: voiceprint model: %w", err)
+	}
+	a.speakers, a.labels = newSpeakerModel(vm), newLabelStats()
+	a.sess = newSessions(a.gate, o.clock, time.Duration(cfg.SessionMax), a.speakers, logger.With("component", "sessions"))
 	a.pipe, err = newPipeline(a.gate, o.clock, a.sess.changed, logger.With("component", "pipeline"))
 	if err != nil {
 		return nil, err
 	}
+	ex := a.speakers.extractor() // the pipeline goroutine's own
+	var emb []float32
+	a.pipe.onTurn = func(t turn) { emb, _ = a.labelTurn(ex, emb, t) }
 	a.metrics = newMetrics(a)
 	a.disc = a.cfg.disclosure()
 	return a, nil

@@ -40,6 +40,8 @@ func (a *App) routes() []apiRoute {
 		{"GET /metrics", a.cfg.MetricsRole, a.metrics.handler().ServeHTTP},
 		{"POST /v1/sessions", vault.RoleTechnician, a.handleSessionStart},
 		{"POST /v1/sessions/{id}/stop", vault.RoleTechnician, a.handleSessionStop},
+		{"GET /v1/sessions/{id}/events", vault.RoleTechnician, a.handleEvents},
+		{"POST /v1/subjects/{id}/enrollments", vault.RoleTechnician, a.handleEnroll},
 		{"GET /v1/disclosure", vault.RoleKiosk, a.handleDisclosure},
 		{"GET /v1/retention", vault.RoleKiosk, a.handleRetention},
 		{"POST /v1/subjects", vault.RoleKiosk, a.handleSubjectCreate},
@@ -140,9 +142,18 @@ func (a *App) guard(next http.Handler) http.Handler {
 			writeError(sw, http.StatusForbidden, "origin_refused", "cross-site requests are refused")
 			return
 		}
-		r.Body = http.MaxBytesReader(sw, r.Body, a.cfg.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(sw, r.Body, a.bodyLimit(r))
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// bodyLimit is the body size a request may send: max_enroll_bytes for an
+// enrolment's recording, max_body_bytes for everything else.
+func (a *App) bodyLimit(r *http.Request) int64 {
+	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/subjects/") && strings.HasSuffix(r.URL.Path, "/enrollments") {
+		return a.cfg.MaxEnrollBytes
+	}
+	return a.cfg.MaxBodyBytes
 }
 
 // hostAllowed reports whether host (the Host header, with or without a
@@ -238,10 +249,13 @@ func (a *App) authorize(role string, h http.HandlerFunc) http.Handler {
 
 // apiError is the body of every error response.
 type apiError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
+	Error apiErrorBody `json:"error"`
+}
+
+// apiErrorBody is the inside of an error answer.
+type apiErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {

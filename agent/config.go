@@ -49,6 +49,9 @@ type Config struct {
 	MetricsRole string `toml:"metrics_role"`
 	// MaxBodyBytes caps a request body.
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// MaxEnrollBytes caps an enrolment's WAV body (60 s of 16-bit 16 kHz
+	// mono is 1.9 MB).
+	MaxEnrollBytes int64 `toml:"max_enroll_bytes"`
 	// SessionMax ends a session's consent lease this long after it started
 	// unless it is stopped earlier, so a forgotten session cannot keep the
 	// microphone open (0: no limit).
@@ -117,6 +120,7 @@ const (
 	DefaultSource          = "tone"
 	DefaultMetricsRole     = "technician"
 	DefaultMaxBodyBytes    = 1 << 20
+	DefaultMaxEnrollBytes  = 16 << 20
 	DefaultSessionMax      = 12 * time.Hour
 	DefaultShutdownTimeout = 5 * time.Second
 )
@@ -129,6 +133,7 @@ func DefaultConfig() Config {
 		Source:          DefaultSource,
 		MetricsRole:     DefaultMetricsRole,
 		MaxBodyBytes:    DefaultMaxBodyBytes,
+		MaxEnrollBytes:  DefaultMaxEnrollBytes,
 		SessionMax:      Duration(DefaultSessionMax),
 		ShutdownTimeout: Duration(DefaultShutdownTimeout),
 
@@ -211,6 +216,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		return bad("max_body_bytes %d: want 1 KiB to 64 MiB", c.MaxBodyBytes)
+	}
+	if c.MaxEnrollBytes < 64<<10 || c.MaxEnrollBytes > vault.MaxAudioBytes {
+		return bad("max_enroll_bytes %d: want 64 KiB to %d", c.MaxEnrollBytes, vault.MaxAudioBytes)
 	}
 	if c.SessionMax < 0 {
 		return bad("session_max %v: must not be negative", time.Duration(c.SessionMax))

@@ -36,7 +36,7 @@ func TestParseConfig(t *testing.T) {
 	want := agent.Config{
 		StateDir: "/var/lib/voxward", Listen: "127.0.0.1:9000", Source: "wav:/srv/room.wav?loop=1",
 		KeyFile: "/etc/voxward/master.key", AllowedHosts: []string{"voxward.local"}, MetricsRole: "none",
-		MaxBodyBytes: 65536, SessionMax: agent.Duration(4 * time.Hour), ShutdownTimeout: agent.Duration(10 * time.Second),
+		MaxBodyBytes: 65536, MaxEnrollBytes: agent.DefaultMaxEnrollBytes, SessionMax: agent.Duration(4 * time.Hour), ShutdownTimeout: agent.Duration(10 * time.Second),
 		Operator: "Example Hall Ltd", OperatorContact: "privacy@example.org",
 		RetainIdentifiable: agent.Duration(14 * 24 * time.Hour), RetainSessions: agent.Duration(7 * 24 * time.Hour),
 		RetainDeidentified: agent.Duration(365 * 24 * time.Hour),

@@ -72,6 +72,7 @@ func newMetrics(a *App) *metrics {
 			return float64(n)
 		}),
 	)
+	reg.MustRegister(a.labels.collectors(a)...)
 	return m
 }
 

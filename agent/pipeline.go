@@ -35,6 +35,10 @@ type pipeline struct {
 	wake  <-chan struct{}
 	log   *slog.Logger
 	fb    *dsp.Fbank
+	seg   *segmenter
+	// onTurn labels a turn the segmenter cut (App.labelTurn); nil drops
+	// turns. Called on the pipeline goroutine.
+	onTurn func(turn)
 
 	samples, frames atomic.Uint64
 	fbankNanos      atomic.Int64
@@ -67,7 +71,11 @@ func newPipeline(g *capture.Gate, c Clock, wake <-chan struct{}, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("agent: fbank: %w", err)
 	}
-	return &pipeline{gate: g, clock: c, wake: wake, log: log, fb: fb, state: "idle"}, nil
+	seg, err := newSegmenter()
+	if err != nil {
+		return nil, err
+	}
+	return &pipeline{gate: g, clock: c, wake: wake, log: log, fb: fb, seg: seg, state: "idle"}, nil
 }
 
 func (p *pipeline) setState(s string) {
@@ -86,7 +94,8 @@ func (p *pipeline) status() PipelineStatus {
 		Frames:       p.frames.Load(),
 		FbankSeconds: time.Duration(p.fbankNanos.Load()).Seconds(),
 		Features:     fmt.Sprintf("fbank %d mel bins, 25 ms frames every 10 ms", pipelineMelBins),
-		Speakers:     "not named: voiceprints are not wired into live sessions yet; features are dropped at once, nothing is stored",
+		Speakers: "turns cut by the VAD become voiceprints, matched in memory against the session's enrolled participants " +
+			"(GET /v1/sessions/{id}/events); voices of others are labelled unknown and their embeddings dropped at once; nothing is stored",
 	}
 }
 
@@ -110,6 +119,7 @@ func (p *pipeline) Run(ctx context.Context) error {
 		feats = p.fb.Flush(feats[:0])
 		clear(feats)
 		clear(buf)
+		p.seg.reset() // a turn cut short by the gate is dropped, not labelled
 		switch {
 		case ctx.Err() != nil, errors.Is(err, capture.ErrGateClosed):
 			p.setState("idle")
@@ -148,7 +158,9 @@ func (p *pipeline) readOpen(ctx context.Context, buf []float32, feats *[]float32
 }
 
 // process turns samples into fbank frames (appended to feats, which it
-// returns), counts them, and drops them: nothing consumes them yet.
+// returns; they are counted and dropped, for the level and health
+// figures), and feeds the samples to the turn segmenter, whose finished
+// turns are labelled.
 func (p *pipeline) process(feats, samples []float32) []float32 {
 	t0 := time.Now()
 	feats = p.fb.Accept(feats, samples)
@@ -156,6 +168,9 @@ func (p *pipeline) process(feats, samples []float32) []float32 {
 	p.samples.Add(uint64(len(samples)))
 	p.frames.Add(uint64(len(feats) / p.fb.Dim()))
 	clear(feats)
+	if p.onTurn != nil {
+		p.seg.feed(samples, p.clock.Now(), p.onTurn)
+	}
 	return feats
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -31,10 +32,11 @@ const MaxParticipants = 256
 // sessions are the live sessions: each holds one consent lease on the
 // gate, so the source is open exactly while at least one runs.
 type sessions struct {
-	gate  *capture.Gate
-	clock Clock
-	max   time.Duration
-	log   *slog.Logger
+	gate     *capture.Gate
+	clock    Clock
+	max      time.Duration
+	log      *slog.Logger
+	speakers *speakerModel
 	// changed wakes the pipeline when a session starts or stops.
 	changed chan struct{}
 
@@ -49,10 +51,16 @@ type liveSession struct {
 	participants int
 	consenting   map[vault.ID]bool // participants whose consent is still in force
 	lease        *capture.Lease
+	// cands are the enrolled participants' voiceprints, in memory only,
+	// and names their display names by subject id; both lose a subject
+	// the moment its consent ends (drop). Guarded by sessions.mu.
+	cands  []voiceprint.Candidate
+	names  map[string]string
+	events *hub
 }
 
-func newSessions(g *capture.Gate, c Clock, max time.Duration, log *slog.Logger) *sessions {
-	return &sessions{gate: g, clock: c, max: max, log: log, changed: make(chan struct{}, 1), live: map[vault.ID]*liveSession{}}
+func newSessions(g *capture.Gate, c Clock, max time.Duration, sm *speakerModel, log *slog.Logger) *sessions {
+	return &sessions{gate: g, clock: c, max: max, speakers: sm, log: log, changed: make(chan struct{}, 1), live: map[vault.ID]*liveSession{}}
 }
 
 func (s *sessions) notify() {
@@ -73,6 +81,7 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 	if len(participants) == 0 {
 		return vault.Session{}, fmt.Errorf("%w: a session needs at least one participant whose consent grants recognition", ErrParticipant)
 	}
+	names := make(map[string]string, len(participants))
 	for _, id := range participants {
 		sub, err := store.Subject(actor, id)
 		if errors.Is(err, vault.ErrNotFound) {
@@ -90,6 +99,11 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 		if !slices.Contains(vault.Purposes(hist), vault.PurposeRecognition) {
 			return vault.Session{}, fmt.Errorf("%w: subject %s did not grant recognition", ErrParticipant, id)
 		}
+		names[id.String()] = sub.DisplayName
+	}
+	cands, err := s.loadCandidates(store, actor, participants)
+	if err != nil {
+		return vault.Session{}, err
 	}
 	sess, err := store.CreateSession(actor, title, participants)
 	if err != nil {
@@ -107,7 +121,8 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 	for _, id := range participants {
 		consenting[id] = true
 	}
-	s.live[sess.ID] = &liveSession{id: sess.ID, started: sess.Started, participants: len(participants), consenting: consenting, lease: lease}
+	s.live[sess.ID] = &liveSession{id: sess.ID, started: sess.Started, participants: len(participants), consenting: consenting, lease: lease,
+		cands: cands, names: names, events: newHub()}
 	s.starts++
 	s.mu.Unlock()
 	s.notify()
@@ -126,6 +141,10 @@ func (s *sessions) stop(store *vault.Store, actor vault.Actor, id vault.ID) (vau
 		return vault.Session{}, fmt.Errorf("%w: %s", ErrNoSession, id)
 	}
 	ls.lease.Release()
+	ls.events.close()
+	for _, c := range ls.cands {
+		clear(c.Emb)
+	}
 	s.notify()
 	s.log.Info("session stopped", "session", id.String())
 	// Speaker turns arrive with voiceprints; none are counted yet.
@@ -144,6 +163,14 @@ func (s *sessions) drop(store *vault.Store, subject vault.ID) []vault.ID {
 			continue
 		}
 		delete(ls.consenting, subject)
+		ls.cands = slices.DeleteFunc(ls.cands, func(c voiceprint.Candidate) bool {
+			if c.ID == subject.String() {
+				clear(c.Emb)
+				return true
+			}
+			return false
+		})
+		delete(ls.names, subject.String())
 		if len(ls.consenting) == 0 {
 			empty = append(empty, id)
 		}
@@ -155,6 +182,57 @@ func (s *sessions) drop(store *vault.Store, subject vault.ID) []vault.ID {
 		}
 	}
 	return empty
+}
+
+// loadCandidates reads the participants' voiceprints for matching in
+// memory (each read is audited by the vault): the newest template of the
+// shipped model per participant; a participant not enrolled yet has none
+// and is never named.
+func (s *sessions) loadCandidates(store *vault.Store, actor vault.Actor, participants []vault.ID) ([]voiceprint.Candidate, error) {
+	var out []voiceprint.Candidate
+	for _, id := range participants {
+		ts, err := store.Templates(actor, id)
+		if err != nil {
+			return nil, err
+		}
+		var best *vault.Template
+		for i := range ts {
+			t := &ts[i]
+			if t.ModelID == s.speakers.m.Config.ID && len(t.Embedding) == s.speakers.m.EmbeddingDim() &&
+				(best == nil || t.Created.After(best.Created)) {
+				best = t
+			}
+		}
+		for i := range ts {
+			if &ts[i] != best {
+				clear(ts[i].Embedding)
+			}
+		}
+		if best != nil {
+			out = append(out, voiceprint.Candidate{ID: id.String(), Emb: best.Embedding, Norm: s.speakers.sc.CohortNorm(best.Embedding)})
+		}
+	}
+	return out, nil
+}
+
+// forEachLive calls fn for every live session, under the lock: fn must
+// not block (publishing to a hub does not).
+func (s *sessions) forEachLive(fn func(*liveSession)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ls := range s.live {
+		fn(ls)
+	}
+}
+
+// hubOf returns a live session's event hub, or nil.
+func (s *sessions) hubOf(id vault.ID) *hub {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ls, ok := s.live[id]; ok {
+		return ls.events
+	}
+	return nil
 }
 
 // stopAll stops every live session at shutdown.
@@ -178,6 +256,9 @@ type SessionStatus struct {
 	ID           string    `json:"id"`
 	Started      time.Time `json:"started"`
 	Participants int       `json:"participants"`
+	// Enrolled counts the participants with a voiceprint, who can be
+	// named; the others' turns are labelled unknown.
+	Enrolled int `json:"enrolled"`
 	// Expires is when the consent lease ends unless the session is
 	// stopped first (Config.SessionMax); Expired says it has.
 	Expires time.Time `json:"expires,omitzero"`
@@ -192,7 +273,7 @@ func (s *sessions) status() []SessionStatus {
 	for _, ls := range s.live {
 		exp := ls.lease.Expires()
 		out = append(out, SessionStatus{
-			ID: ls.id.String(), Started: ls.started, Participants: ls.participants,
+			ID: ls.id.String(), Started: ls.started, Participants: ls.participants, Enrolled: len(ls.cands),
 			Expires: exp, Expired: !exp.IsZero() && !now.Before(exp),
 		})
 	}

@@ -1,0 +1,209 @@
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"slices"
+
+	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/vault"
+)
+
+// SampleQuality is one enrolment sample's figures, as the technician sees
+// them before anything is stored.
+type SampleQuality struct {
+	Seconds         float64 `json:"seconds"`
+	SpeechSeconds   float64 `json:"speech_seconds"`
+	SNRDB           float64 `json:"snr_db"`
+	ClippedFraction float64 `json:"clipped_fraction"`
+	LevelDBFS       float64 `json:"level_dbfs"`
+}
+
+// EnrollQuality is the verdict on an enrolment: the figures of each
+// sample, the net speech counted (with the subject's earlier samples),
+// what the gates require, and the reasons for a refusal (too_short,
+// no_voice, clipped, too_noisy).
+type EnrollQuality struct {
+	Samples       []SampleQuality `json:"samples"`
+	SpeechSeconds float64         `json:"speech_seconds"`
+	Required      RequiredQuality `json:"required"`
+	Issues        []string        `json:"issues,omitempty"`
+}
+
+// RequiredQuality states the enrolment gates.
+type RequiredQuality struct {
+	SpeechSeconds      float64 `json:"speech_seconds"`
+	SNRDB              float64 `json:"snr_db"`
+	MaxClippedFraction float64 `json:"max_clipped_fraction"`
+}
+
+// Enrollment is the answer to a successful enrolment.
+type Enrollment struct {
+	SubjectID  string        `json:"subject_id"`
+	TemplateID string        `json:"template_id"`
+	Model      string        `json:"model"`
+	Quality    EnrollQuality `json:"quality"`
+	// Replaced counts earlier voiceprints this one (which includes their
+	// speech) replaced.
+	Replaced int `json:"replaced"`
+}
+
+// enrollRefusal is a 422 answer: the error and the figures behind it.
+type enrollRefusal struct {
+	Error   apiErrorBody  `json:"error"`
+	Quality EnrollQuality `json:"quality"`
+}
+
+func round3(x float64) float64 {
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		return 0
+	}
+	return math.Round(x*1000) / 1000
+}
+
+func (sm *speakerModel) quality(q voiceprint.EnrollQuality) EnrollQuality {
+	out := EnrollQuality{
+		SpeechSeconds: round3(q.SpeechSeconds), Issues: q.Issues,
+		Required: RequiredQuality{SpeechSeconds: sm.enroll.MinSpeechSeconds, SNRDB: sm.enroll.MinSNRDB, MaxClippedFraction: sm.enroll.MaxClippedFraction},
+	}
+	for _, a := range q.Samples {
+		out.Samples = append(out.Samples, SampleQuality{
+			Seconds: round3(a.Seconds), SpeechSeconds: round3(a.SpeechSeconds), SNRDB: round3(a.SNRDB),
+			ClippedFraction: round3(a.ClippedFraction), LevelDBFS: round3(a.LevelDB),
+		})
+	}
+	return out
+}
+
+// isWAV reports whether a Content-Type names WAV audio.
+func isWAV(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && slices.Contains([]string{"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}, mt)
+}
+
+// handleEnroll enrols a subject's voice from an uploaded WAV body. The
+// quality gates are judged before anything is stored; a refusal is a 422
+// with the reasons and the figures. A subject enrolled before has the new
+// sample combined with its voiceprint (speech-weighted), which replaces
+// the old one. The audio itself is not kept.
+func (a *App) handleEnroll(w http.ResponseWriter, r *http.Request) {
+	id, err := vault.ParseID(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "not_found", "no such subject")
+		return
+	}
+	if !isWAV(r.Header.Get("Content-Type")) {
+		writeError(w, http.StatusUnsupportedMediaType, "bad_content_type",
+			"send the recording as Content-Type: audio/wav (recording from the live source is not built yet)")
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the recording is larger than %d bytes", tooBig.Limit))
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "bad_body", "reading the body failed")
+		return
+	}
+	defer clear(body)
+	store := a.vaultStore()
+	actor := callerFrom(r.Context()).actor("enrolment")
+	sub, err := store.Subject(actor, id)
+	if errors.Is(err, vault.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no such subject")
+		return
+	} else if err != nil {
+		a.writeVaultError(w, "enrol", err)
+		return
+	}
+	hist, err := store.Consents(actor, id)
+	if err != nil {
+		a.writeVaultError(w, "enrol", err)
+		return
+	}
+	if sub.Status != vault.StatusActive || !slices.Contains(vault.Purposes(hist), vault.PurposeRecognition) {
+		writeError(w, http.StatusUnprocessableEntity, "no_consent", fmt.Sprintf("subject %s is %s or has no recognition consent in force", id, sub.Status))
+		return
+	}
+	x, err := capture.DecodeWAV16k(bytes.NewReader(body), 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_wav", err.Error())
+		return
+	}
+	defer clear(x)
+	prev, err := a.currentVoiceprint(store, actor, id)
+	if err != nil {
+		a.writeVaultError(w, "enrol", err)
+		return
+	}
+	defer clear(prev.Embedding)
+	ex := a.speakers.extractor()
+	en := voiceprint.NewEnroller(ex, a.speakers.enroll)
+	var vp voiceprint.Voiceprint
+	var q voiceprint.EnrollQuality
+	if prev.Embedding != nil {
+		vp, q, err = en.Update(prev, x)
+	} else {
+		vp, q, err = en.Enroll(x)
+	}
+	a.speakers.release(ex)
+	defer clear(vp.Embedding)
+	eq := a.speakers.quality(q)
+	if prev.Embedding != nil {
+		eq.SpeechSeconds = round3(prev.SpeechSeconds + q.SpeechSeconds)
+	}
+	if errors.Is(err, voiceprint.ErrEnrollQuality) {
+		for _, issue := range q.Issues {
+			a.labels.refusals.WithLabelValues(issue).Inc()
+		}
+		var b apiErrorBody
+		b.Code, b.Message = "quality", fmt.Sprintf("enrolment refused: %v; nothing was stored", q.Issues)
+		writeJSON(w, http.StatusUnprocessableEntity, enrollRefusal{Error: b, Quality: eq})
+		return
+	} else if err != nil {
+		a.log.Error("enrol", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "enrolment failed")
+		return
+	}
+	minSNR, maxClip := math.Inf(1), 0.0
+	for _, s := range q.Samples {
+		minSNR, maxClip = min(minSNR, s.SNRDB), max(maxClip, s.ClippedFraction)
+	}
+	tpl, replaced, err := store.SetTemplate(actor, id, vault.Template{
+		Embedding: vp.Embedding, ModelID: vp.Model,
+		Quality: map[string]float64{"speech_seconds": vp.SpeechSeconds, "snr_db": round3(minSNR), "clipped_fraction": round3(maxClip)},
+	})
+	if err != nil {
+		a.writeVaultError(w, "store voiceprint", err)
+		return
+	}
+	a.labels.enrolments.Add(1)
+	a.log.Info("enrolled", "subject", id.String(), "speech_seconds", round3(vp.SpeechSeconds), "replaced", replaced)
+	writeJSON(w, http.StatusCreated, Enrollment{SubjectID: id.String(), TemplateID: tpl.ID.String(), Model: vp.Model, Quality: eq, Replaced: replaced})
+}
+
+// currentVoiceprint returns the subject's voiceprint of the shipped model
+// (zero when it has none), with the speech it was made from.
+func (a *App) currentVoiceprint(store *vault.Store, actor vault.Actor, id vault.ID) (voiceprint.Voiceprint, error) {
+	ts, err := store.Templates(actor, id)
+	if err != nil {
+		return voiceprint.Voiceprint{}, err
+	}
+	var out voiceprint.Voiceprint
+	for _, t := range ts {
+		if t.ModelID == a.speakers.m.Config.ID && len(t.Embedding) == a.speakers.m.EmbeddingDim() && out.Embedding == nil {
+			out = voiceprint.Voiceprint{Model: t.ModelID, Embedding: t.Embedding, SpeechSeconds: t.Quality["speech_seconds"]}
+			continue
+		}
+		clear(t.Embedding)
+	}
+	return out, nil
+}

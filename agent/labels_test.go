@@ -1,0 +1,231 @@
+package agent_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/voxward/voxward/agent"
+	"github.com/voxward/voxward/internal/clocktest"
+	"github.com/voxward/voxward/vault"
+)
+
+// speakersDir holds the LibriSpeech slice the labelling tests play
+// (testdata/speakers/README.md: its sources and licence).
+var speakersDir = filepath.Join("..", "testdata", "speakers")
+
+// enrol posts a WAV file as a subject's enrolment.
+func (d *daemon) enrol(t *testing.T, token string, id vault.ID, wav []byte) reply {
+	t.Helper()
+	req, err := http.NewRequest("POST", d.base+"/v1/subjects/"+id.String()+"/enrollments", bytes.NewReader(wav))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "audio/wav")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return reply{code: resp.StatusCode, body: b, hdr: resp.Header}
+}
+
+// events subscribes to a session's Server-Sent Events; turns arrive on the
+// channel, which closes at "event: end" or when the stream breaks.
+func (d *daemon) events(t *testing.T, token, session string) <-chan agent.TurnEvent {
+	t.Helper()
+	req, err := http.NewRequest("GET", d.base+"/v1/sessions/"+session+"/events", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	out := make(chan agent.TurnEvent, 64)
+	go func() {
+		defer close(out)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		var event string
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: ") && event == "turn":
+				var ev agent.TurnEvent
+				if json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev) == nil {
+					out <- ev
+				}
+			case strings.HasPrefix(line, "data: ") && event == "end":
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// playUntil advances the fake clock in 100 ms steps, each once the
+// pipeline waits on it, until cond holds (at most steps).
+func playUntil(t *testing.T, clk *clocktest.Fake, steps int, cond func() bool) {
+	t.Helper()
+	for i := 0; i < steps && !cond(); i++ {
+		giveUp := make(chan struct{})
+		timer := time.AfterFunc(2*time.Second, func() { close(giveUp) })
+		waiting := clk.BlockUntil(1, giveUp)
+		timer.Stop()
+		require.True(t, waiting, "the pipeline stopped waiting on the clock")
+		clk.Advance(100 * time.Millisecond)
+	}
+	require.True(t, cond(), "condition not reached after %d steps of 100 ms", steps)
+}
+
+// The product end to end on loopback: two speakers consent and enrol
+// (a 1-second recording is refused as too short), a session plays a
+// recording in which they alternate with a third, unenrolled voice, and
+// the event stream names them in order with null for the stranger;
+// withdrawal of the last consenting participant closes the gate at once.
+func TestLiveLabelsEndToEnd(t *testing.T) {
+	st := newState(t)
+	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	cfg := st.config()
+	cfg.Source = "wav:" + filepath.Join(speakersDir, "conversation.wav")
+	cfg.SessionMax = 0
+	d := start(t, cfg, agent.WithClock(clk))
+	kiosk, tech := st.tokens[vault.RoleKiosk], st.tokens[vault.RoleTechnician]
+
+	// Consent at the kiosk.
+	disc := disclosureOf(t, d, kiosk)
+	ids := map[string]vault.ID{}
+	for _, name := range []string{"Speaker 1688", "Speaker 1998"} {
+		r := d.do(t, "POST", "/v1/subjects", kiosk, consentBody(t, name, disc.SHA256, true, name, "recognition"))
+		require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+		var c agent.SubjectCreated
+		r.json(t, &c)
+		id, err := vault.ParseID(c.SubjectID)
+		require.NoError(t, err)
+		ids[name] = id
+	}
+	// No session, no audio: the source has never been opened.
+	assert.Zero(t, d.status(t, tech).Capture.Opens)
+
+	// Enrolment: a 1-second take is refused with the reason and figures.
+	a, err := os.ReadFile(filepath.Join(speakersDir, "enrol-1688.wav"))
+	require.NoError(t, err)
+	short := append([]byte(nil), a[:44+2*16000]...)
+	copy(short[40:44], []byte{0x00, 0x7d, 0x00, 0x00}) // data chunk: 32,000 bytes
+	copy(short[4:8], []byte{0x24, 0x7d, 0x00, 0x00})
+	r := d.enrol(t, tech, ids["Speaker 1688"], short)
+	require.Equal(t, http.StatusUnprocessableEntity, r.code, "%s", r.body)
+	var refusal struct {
+		Error   struct{ Code, Message string }
+		Quality agent.EnrollQuality
+	}
+	r.json(t, &refusal)
+	assert.Equal(t, "quality", refusal.Error.Code)
+	assert.Contains(t, refusal.Quality.Issues, "too_short")
+	require.Len(t, refusal.Quality.Samples, 1)
+	assert.InDelta(t, 1.0, refusal.Quality.Samples[0].Seconds, 0.01)
+	assert.Equal(t, 8.0, refusal.Quality.Required.SpeechSeconds)
+	assert.Zero(t, d.status(t, tech).Vault.Records["template"], "a refused enrolment stored a template")
+
+	for name, file := range map[string]string{"Speaker 1688": "enrol-1688.wav", "Speaker 1998": "enrol-1998.wav"} {
+		wav, err := os.ReadFile(filepath.Join(speakersDir, file))
+		require.NoError(t, err)
+		r := d.enrol(t, tech, ids[name], wav)
+		require.Equal(t, http.StatusCreated, r.code, "%s: %s", name, r.body)
+		var e agent.Enrollment
+		r.json(t, &e)
+		assert.GreaterOrEqual(t, e.Quality.SpeechSeconds, 8.0, name)
+		assert.Empty(t, e.Quality.Issues)
+	}
+	assert.Zero(t, d.status(t, tech).Capture.Opens, "enrolment from a file opened the source")
+
+	// The session: the stream subscribes before any audio plays.
+	r = d.do(t, "POST", "/v1/sessions", tech, sessionBody(t, "panel", ids["Speaker 1688"], ids["Speaker 1998"]))
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	var sr agent.SessionResponse
+	r.json(t, &sr)
+	s := d.status(t, tech)
+	require.Len(t, s.Sessions, 1)
+	assert.Equal(t, 2, s.Sessions[0].Enrolled)
+	evs := d.events(t, tech, sr.SessionID)
+
+	var got []agent.TurnEvent
+	playUntil(t, clk, 400, func() bool {
+		for {
+			select {
+			case ev := <-evs:
+				got = append(got, ev)
+				continue
+			default:
+			}
+			return len(got) >= 6 || d.status(t, tech).Pipeline.State == "source ended" && len(got) > 0 && drained(evs, &got)
+		}
+	})
+	var labels []string
+	for _, ev := range got {
+		name := "unknown"
+		if ev.DisplayName != nil {
+			name = *ev.DisplayName
+			require.NotNil(t, ev.SubjectID)
+			assert.Equal(t, ids[name].String(), *ev.SubjectID)
+		}
+		labels = append(labels, name)
+		assert.True(t, ev.End.After(ev.Start), "%+v", ev)
+		t.Logf("turn %s–%s: %s (score %v, %.2f s of speech)", ev.Start.Format("15:04:05.0"), ev.End.Format("15:04:05.0"), name, deref(ev.Score), ev.SpeechSeconds)
+	}
+	assert.Equal(t, []string{"Speaker 1688", "Speaker 1998", "unknown", "Speaker 1688", "Speaker 1998", "unknown"}, labels)
+
+	// Labels arrive within 1.5 s of the end of the turn (the clock is the
+	// source's pace here, so this is the latency a live room would see).
+	m := d.do(t, "GET", "/metrics", tech, "")
+	assert.Contains(t, string(m.body), "voxward_label_matches_total 4")
+	assert.Contains(t, string(m.body), "voxward_label_unknown_total 2")
+	assert.Contains(t, string(m.body), `voxward_label_latency_seconds_bucket{le="1.5"} 6`)
+
+	// Withdrawal: 1998 first (1688 still consents: open), then 1688.
+	r = d.do(t, "POST", "/v1/subjects/"+ids["Speaker 1998"].String()+"/withdraw", kiosk, "")
+	require.Equal(t, http.StatusOK, r.code, "%s", r.body)
+	s = d.status(t, tech)
+	assert.True(t, s.Capture.Open)
+	require.Len(t, s.Sessions, 1)
+	assert.Equal(t, 1, s.Sessions[0].Enrolled, "a withdrawn speaker's voiceprint is still matched")
+	r = d.do(t, "POST", "/v1/subjects/"+ids["Speaker 1688"].String()+"/withdraw", kiosk, "")
+	require.Equal(t, http.StatusOK, r.code, "%s", r.body)
+	assert.False(t, d.status(t, tech).Capture.Open, "the gate is open with nobody consenting")
+	_, open := <-evs
+	assert.False(t, open, "the event stream did not end with the session")
+}
+
+// drained moves what is already queued on evs to got; it reports true.
+func drained(evs <-chan agent.TurnEvent, got *[]agent.TurnEvent) bool {
+	time.Sleep(50 * time.Millisecond) // the stream's last lines in flight
+	for {
+		select {
+		case ev, ok := <-evs:
+			if !ok {
+				return true
+			}
+			*got = append(*got, ev)
+		default:
+			return true
+		}
+	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
