@@ -50,7 +50,9 @@ func newSpeakerModel(m *voiceprint.Model) *speakerModel {
 	return sm
 }
 
-func (sm *speakerModel) extractor() *voiceprint.Extractor { return sm.pool.Get().(*voiceprint.Extractor) }
+func (sm *speakerModel) extractor() *voiceprint.Extractor {
+	return sm.pool.Get().(*voiceprint.Extractor)
+}
 func (sm *speakerModel) release(ex *voiceprint.Extractor) { sm.pool.Put(ex) }
 
 // turn is one stretch of speech cut from the live stream: its samples and
@@ -67,7 +69,7 @@ type turn struct {
 type segmenter struct {
 	vad  *dsp.VAD
 	dec  []bool
-	hop  int   // samples per VAD frame
+	hop  int // samples per VAD frame
 	buf  []float32
 	base int64 // stream position of buf[0]
 	pos  int64 // stream position after the last sample fed
