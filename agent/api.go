@@ -112,6 +112,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // every request by route pattern and status.
 func (a *App) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.inflight.start()
+		defer a.inflight.done()
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			route := r.Pattern

@@ -50,7 +50,10 @@ type Config struct {
 	// unless it is stopped earlier, so a forgotten session cannot keep the
 	// microphone open (0: no limit).
 	SessionMax Duration `toml:"session_max"`
-	// ShutdownTimeout bounds the wait for open requests at shutdown.
+	// ShutdownTimeout bounds the wait for open requests at shutdown;
+	// requests still open then are cut off (their connections closed,
+	// their contexts cancelled) and the daemon exits cleanly about a
+	// second later.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 }
 

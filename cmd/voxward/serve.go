@@ -45,13 +45,16 @@ script can start the daemon without one. Keys, with their defaults:
   max_body_bytes   = 1048576           request body limit
   session_max      = "12h0m0s"         a session's consent lease ends after
                                        this unless stopped first ("0s": never)
-  shutdown_timeout = "5s"              wait for open requests at shutdown
+  shutdown_timeout = "5s"              wait for open requests at shutdown;
+                                       then cut them off (at most 1m)
 
 Unknown keys are an error. Once the vault is open and the listener bound it
 prints "listening on http://ADDR" on stdout and sends READY=1 to systemd
 ($NOTIFY_SOCKET, Type=notify); on SIGTERM or SIGINT it sends STOPPING=1,
-drains requests, stops open sessions, closes the source and the vault, and
-exits 0. Logs go to stderr.
+drains requests for up to shutdown_timeout and cuts off any still open
+(stalled clients), stops open sessions, closes the source and the vault,
+and exits 0, within shutdown_timeout plus about a second. Logs go to
+stderr.
 `
 
 func runServe(ctx context.Context, sio *stdio, args []string) error {

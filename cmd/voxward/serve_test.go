@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -175,4 +176,63 @@ func TestServeErrors(t *testing.T) {
 		assert.Equal(t, tc.code, code, "voxward %v: %s", tc.args, errOut)
 		assert.Contains(t, errOut, tc.want, "voxward %v", tc.args)
 	}
+}
+
+// TestServeSIGTERMWithStalledClient: a client that declares a body and
+// sends part of it, keeping the connection open, must not make SIGTERM
+// wait past shutdown_timeout or exit 1 (systemd would mark the unit
+// failed). Exit 0, promptly.
+func TestServeSIGTERMWithStalledClient(t *testing.T) {
+	dir, admin := initState(t)
+	conf := filepath.Join(t.TempDir(), "voxward.toml")
+	require.NoError(t, os.WriteFile(conf, []byte("shutdown_timeout = \"1s\"\n"), 0o600))
+	msgs := notifySocket(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &stdio{in: strings.NewReader(""), out: &out, err: &errb},
+			[]string{"serve", "--config", conf, "--state-dir", dir, "--listen", "127.0.0.1:0"})
+	}()
+	ready := nextMessage(t, msgs)
+	addr := regexp.MustCompile(`STATUS=listening on (\S+)`).FindStringSubmatch(ready)
+	require.Len(t, addr, 2, "READY message %q names no address", ready)
+
+	c, err := net.Dial("tcp", addr[1])
+	require.NoError(t, err)
+	defer c.Close()
+	stallRequest(t, c, "POST /v1/sessions HTTP/1.1\r\nHost: "+addr[1]+"\r\nAuthorization: Bearer "+admin+
+		"\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n", `{"title":`)
+
+	begin := time.Now()
+	cancel() // SIGTERM
+	assert.Equal(t, "STOPPING=1", nextMessage(t, msgs))
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, "exit status after SIGTERM with a stalled client; stderr: %s", errb.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit within 30 s of SIGTERM")
+	}
+	// The bound is shutdown_timeout (1 s) plus one second for handlers to
+	// return; the rest is slack for a loaded machine.
+	elapsed := time.Since(begin)
+	assert.Less(t, elapsed, 6*time.Second, "exit took %v", elapsed)
+	assert.Contains(t, errb.String(), "msg=stopped")
+}
+
+// stallRequest sends head (which asks for 100-continue), waits until the
+// handler starts reading the body (the server then says 100 Continue),
+// and sends part of the body; the connection stays open.
+func stallRequest(t *testing.T, c net.Conn, head, part string) {
+	t.Helper()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err := c.Write([]byte(head))
+	require.NoError(t, err)
+	line, err := bufio.NewReader(c).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "HTTP/1.1 100 Continue\r\n", line)
+	_, err = c.Write([]byte(part))
+	require.NoError(t, err)
+	require.NoError(t, c.SetDeadline(time.Time{}))
 }
