@@ -107,16 +107,19 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (flushing).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// guard refuses requests for a Host that is not ours (DNS rebinding) and
-// browser requests from a foreign Origin (CSRF), caps bodies, and counts
+// guard refuses a declared body over the limit at once (before the Host,
+// the route and the token, and without reading it), refuses requests for
+// a Host that is not ours (DNS rebinding) and browser requests from a
+// foreign Origin (CSRF), caps bodies sent without a length, and counts
 // every request by route pattern and status.
 func (a *App) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.inflight.start()
 		defer a.inflight.done()
 		sw := &statusWriter{ResponseWriter: w}
+		served := r // the request the mux routed, which knows its pattern
 		defer func() {
-			route := r.Pattern
+			route := served.Pattern
 			if route == "" || route == "/" {
 				route = "unmatched"
 			}
@@ -124,6 +127,14 @@ func (a *App) guard(next http.Handler) http.Handler {
 		}()
 		sw.Header().Set("X-Content-Type-Options", "nosniff")
 		sw.Header().Set("Cache-Control", "no-store")
+		if r.ContentLength > a.cfg.MaxBodyBytes {
+			// Answer now: the client may never send what it declared, and
+			// the server must not wait for it (it closes the connection
+			// after this answer rather than read the body).
+			sw.Header().Set("Connection", "close")
+			writeBodyTooLarge(sw, a.cfg.MaxBodyBytes)
+			return
+		}
 		if !a.hostAllowed(r.Host) {
 			a.log.Warn("request refused: host not allowed", "remote", r.RemoteAddr)
 			writeError(sw, http.StatusMisdirectedRequest, "host_not_allowed", "the Host header names no address this daemon answers to")
@@ -138,8 +149,14 @@ func (a *App) guard(next http.Handler) http.Handler {
 			writeError(sw, http.StatusForbidden, "origin_refused", "cross-site requests are refused")
 			return
 		}
-		r.Body = http.MaxBytesReader(sw, r.Body, a.cfg.MaxBodyBytes)
-		next.ServeHTTP(sw, r)
+		// A shallow copy: the server keeps its own request and body, so
+		// that after the handler it can tell how much body is left unread.
+		// MaxBytesReader gets the server's writer, which it tells to close
+		// the connection once the limit is hit.
+		lr := *r
+		lr.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+		served = &lr
+		next.ServeHTTP(sw, served)
 	})
 }
 
@@ -256,6 +273,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // the client went away; nothing to do
 }
 
+// writeBodyTooLarge answers 413 body_too_large.
+func writeBodyTooLarge(w http.ResponseWriter, limit int64) {
+	writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", limit))
+}
+
 // decodeJSON reads one JSON object (Content-Type application/json, unknown
 // fields refused) into v. An empty body leaves v as it is when allowEmpty.
 // On failure it writes the error response and returns false.
@@ -264,7 +286,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) 
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit))
+			writeBodyTooLarge(w, tooBig.Limit)
 		} else {
 			writeError(w, http.StatusBadRequest, "bad_body", "could not read the body")
 		}

@@ -1,0 +1,97 @@
+package agent_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/voxward/voxward/vault"
+)
+
+// rawRequest sends req as written on a new connection and reads one
+// answer, waiting at most wait.
+func rawRequest(t *testing.T, addr, req string, wait time.Duration) (*http.Response, []byte, error) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(wait)))
+	if _, err := c.Write([]byte(req)); err != nil {
+		return nil, nil, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
+}
+
+// TestDeclaredBodyTooLargeRefusedAtOnce: a Content-Length over
+// max_body_bytes is refused with 413 before anything else — routing,
+// the token, reading the body — on every route, without waiting for a
+// body the client will never send.
+func TestDeclaredBodyTooLargeRefusedAtOnce(t *testing.T) {
+	st := newState(t)
+	cfg := st.config()
+	cfg.MaxBodyBytes = 1024
+	d := start(t, cfg)
+	addr := d.app.Addr().String()
+	tech := st.tokens[vault.RoleTechnician]
+	for _, tc := range []struct{ method, path, token string }{
+		{"GET", "/v1/health", ""},
+		{"GET", "/v1/status", ""}, // would be 401
+		{"GET", "/v1/status", tech},
+		{"GET", "/metrics", tech},
+		{"POST", "/v1/sessions", tech},
+		{"POST", "/v1/sessions/00000000000000000000000000000000/stop", tech},
+		{"PUT", "/v1/nothing", ""}, // would be 404
+	} {
+		req := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n"
+		if tc.token != "" {
+			req += "Authorization: Bearer " + tc.token + "\r\n"
+		}
+		req += "\r\n{}"
+		begin := time.Now()
+		// The server's read timeout is 30 s; an answer at once is
+		// well within 5 s.
+		resp, body, err := rawRequest(t, addr, req, 5*time.Second)
+		require.NoError(t, err, "%s %s with Content-Length 1 GiB: no answer within 5 s", tc.method, tc.path)
+		assert.Less(t, time.Since(begin), 5*time.Second)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "%s %s: %s", tc.method, tc.path, body)
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		require.NoError(t, json.Unmarshal(body, &e), "%s", body)
+		assert.Equal(t, "body_too_large", e.Error.Code)
+		assert.Contains(t, e.Error.Message, "1024 bytes")
+	}
+
+	// A chunked body (no Content-Length) over the limit is refused as it
+	// is read.
+	req, err := http.NewRequest("POST", d.base+"/v1/sessions", io.MultiReader(strings.NewReader(`{"title":"`), strings.NewReader(strings.Repeat("x", 4000)+`"}`)))
+	require.NoError(t, err)
+	require.Zero(t, req.ContentLength, "the body is sent without a length (chunked)")
+	req.Header.Set("Authorization", "Bearer "+tech)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "%s", body)
+	assert.Contains(t, string(body), "body_too_large")
+
+	// A body within the limit still works, and the refusals opened nothing.
+	r := d.do(t, "POST", "/v1/sessions", tech, `{"title":"fits"}`)
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+}
