@@ -158,12 +158,14 @@ func (a *App) Addr() net.Addr {
 }
 
 // Run opens the vault (ErrNotInitialised without one; vault.ErrLocked when
-// another process holds it), binds the API's listener, closes Ready, and
+// another process holds it), closes the sessions an earlier run left open
+// there (recorded as stopped at start-up and interrupted, audited), binds
+// the API's listener, closes Ready, and
 // then runs the consent gate, the live pipeline and the HTTP server under
 // one errgroup until ctx ends or one of them fails. On the way out the
 // server drains its requests for at most Config.ShutdownTimeout, then
 // closes the connections still open (stalled clients, hung handlers),
-// cancels their requests' contexts and waits handlerGrace for their
+// cancels their requests' contexts and waits a second for their
 // handlers; open sessions are stopped and recorded, the gate closes the
 // source and the vault is closed. A shutdown that had to cut requests off
 // is still clean: it is logged and Run returns nil.
@@ -186,6 +188,7 @@ func (a *App) Run(ctx context.Context) (err error) {
 			err = fmt.Errorf("agent: close vault: %w", cerr)
 		}
 	}()
+	a.closeInterruptedSessions(store)
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("agent: listen on %s: %w", a.cfg.Listen, err)
@@ -304,6 +307,24 @@ func (f *inflight) wait(d time.Duration) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.n
+}
+
+// closeInterruptedSessions closes the sessions an earlier run left open
+// in the vault (it was killed, or the box lost power): none of them is
+// live now, no lease holds the source for them, so the vault must not
+// say they run. Each is recorded as stopped at start-up time (the last
+// moment the daemon can vouch for; capture ended earlier, when that run
+// died) and marked interrupted, with an audit entry. A failure is logged,
+// not fatal: the next start tries again.
+func (a *App) closeInterruptedSessions(store *vault.Store) {
+	ids, err := store.InterruptOpenSessions(vault.SystemActor)
+	if err != nil {
+		a.log.Error("sessions an earlier run left open could not be closed", "err", err)
+		return
+	}
+	for _, id := range ids {
+		a.log.Warn("closed a session an earlier run left open (interrupted)", "session", id.String())
+	}
 }
 
 // openState opens the vault and loads the device key.

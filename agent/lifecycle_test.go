@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/voxward/voxward/agent"
+	"github.com/voxward/voxward/internal/clocktest"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -79,4 +80,52 @@ func TestShutdownWithStalledClients(t *testing.T) {
 		var ne net.Error
 		assert.False(t, errors.As(err, &ne) && ne.Timeout(), "stalled connection %d still open after Run returned", i)
 	}
+}
+
+func TestStartClosesSessionsLeftOpen(t *testing.T) {
+	st := newState(t)
+	v := st.openVault(t)
+	tech := vault.Actor{TokenID: "tok-tech", Role: vault.RoleTechnician, Purpose: "session"}
+	crashed, err := v.CreateSession(tech, "left open by a crash", nil)
+	require.NoError(t, err)
+	done, err := v.CreateSession(tech, "finished", nil)
+	require.NoError(t, err)
+	done, err = v.StopSession(tech, done.ID, nil)
+	require.NoError(t, err)
+	require.NoError(t, v.Close())
+
+	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	d := start(t, st.config(), agent.WithClock(clk))
+	s := d.status(t, st.tokens[vault.RoleTechnician])
+	assert.Empty(t, s.Sessions)
+	assert.False(t, s.Capture.Open)
+	require.NoError(t, d.stop(t))
+
+	v = st.openVault(t)
+	defer v.Close()
+	all, err := v.Sessions(vault.SystemActor)
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	for _, ss := range all {
+		switch ss.ID {
+		case crashed.ID:
+			assert.Equal(t, clk.Now(), ss.Stopped, "the session left open was not closed at start-up")
+			assert.True(t, ss.Interrupted, "the session left open is not marked interrupted")
+		case done.ID:
+			assert.Equal(t, done.Stopped, ss.Stopped, "a finished session was changed")
+			assert.False(t, ss.Interrupted)
+		}
+	}
+	es, err := v.AuditEntries(0, 0)
+	require.NoError(t, err)
+	var audited []string
+	for _, e := range es {
+		if e.Action == "session.interrupt" {
+			audited = append(audited, e.RecordID)
+		}
+	}
+	assert.Equal(t, []string{crashed.ID.String()}, audited, "audit entries for interrupted sessions")
+	rep, err := v.Verify()
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), rep.Problems)
 }
