@@ -343,9 +343,10 @@ func (a *App) openState() (*vault.Store, string, error) {
 	deviceID := DeviceID(priv.Public().(ed25519.PublicKey))
 	clear(priv)
 	store, err := vault.Open(path, &vault.Options{
-		Key:    a.key,
-		Now:    a.clock.Now,
-		Logger: a.base.With("component", "vault"),
+		Key:     a.key,
+		MaxSize: a.cfg.VaultMaxBytes,
+		Now:     a.clock.Now,
+		Logger:  a.base.With("component", "vault"),
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("agent: open vault: %w", err)

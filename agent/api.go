@@ -346,6 +346,7 @@ type VaultStatus struct {
 	DataKeys     int            `json:"data_keys"`
 	AuditEntries int            `json:"audit_entries"`
 	FileBytes    int64          `json:"file_bytes"`
+	MaxBytes     int64          `json:"max_bytes"` // the disk budget, vault_max_bytes (0: none)
 	KEKEpoch     uint32         `json:"kek_epoch"`
 }
 
@@ -379,7 +380,7 @@ func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
 		Sessions: a.sess.status(),
 		Vault: VaultStatus{
 			Records: st.Records, DataKeys: st.DataKeys, AuditEntries: st.AuditEntries,
-			FileBytes: st.FileBytes, KEKEpoch: st.KEKEpoch,
+			FileBytes: st.FileBytes, MaxBytes: st.MaxBytes, KEKEpoch: st.KEKEpoch,
 		},
 		Outbox:  OutboxStatus{Entries: st.Records["outbox entry"]},
 		Device:  device,

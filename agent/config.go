@@ -46,6 +46,12 @@ type Config struct {
 	MetricsRole string `toml:"metrics_role"`
 	// MaxBodyBytes caps a request body.
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// VaultMaxBytes is the vault file's disk budget (vault.Options.MaxSize;
+	// 0: none, the disk is the limit). Ordinary writes stop an eighth
+	// short of it, which stays free for erasures, withdrawals and
+	// retention; a write with no room is answered 507 vault_full. Set it
+	// below the free space of the state directory's file system.
+	VaultMaxBytes int64 `toml:"vault_max_bytes"`
 	// SessionMax ends a session's consent lease this long after it started
 	// unless it is stopped earlier, so a forgotten session cannot keep the
 	// microphone open (0: no limit).
@@ -79,6 +85,8 @@ const (
 	DefaultSource          = "tone"
 	DefaultMetricsRole     = "technician"
 	DefaultMaxBodyBytes    = 1 << 20
+	DefaultVaultMaxBytes   = 4 << 30
+	MinVaultMaxBytes       = 1 << 20 // the smallest budget other than 0
 	DefaultSessionMax      = 12 * time.Hour
 	DefaultShutdownTimeout = 5 * time.Second
 )
@@ -91,6 +99,7 @@ func DefaultConfig() Config {
 		Source:          DefaultSource,
 		MetricsRole:     DefaultMetricsRole,
 		MaxBodyBytes:    DefaultMaxBodyBytes,
+		VaultMaxBytes:   DefaultVaultMaxBytes,
 		SessionMax:      Duration(DefaultSessionMax),
 		ShutdownTimeout: Duration(DefaultShutdownTimeout),
 	}
@@ -169,6 +178,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		return bad("max_body_bytes %d: want 1 KiB to 64 MiB", c.MaxBodyBytes)
+	}
+	if c.VaultMaxBytes != 0 && c.VaultMaxBytes < MinVaultMaxBytes {
+		return bad("vault_max_bytes %d: want 0 (no budget) or at least %d (1 MiB)", c.VaultMaxBytes, MinVaultMaxBytes)
 	}
 	if c.SessionMax < 0 {
 		return bad("session_max %v: must not be negative", time.Duration(c.SessionMax))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/voxward/voxward/agent"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -94,4 +96,41 @@ func TestDeclaredBodyTooLargeRefusedAtOnce(t *testing.T) {
 	// A body within the limit still works, and the refusals opened nothing.
 	r := d.do(t, "POST", "/v1/sessions", tech, `{"title":"fits"}`)
 	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+}
+
+// TestFullVaultAnswers507: vault_max_bytes reaches the vault as its disk
+// budget; status shows it, and a write that does not fit is answered 507
+// vault_full.
+func TestFullVaultAnswers507(t *testing.T) {
+	st := newState(t)
+	cfg := st.config()
+	cfg.VaultMaxBytes = agent.MinVaultMaxBytes
+	// Fill the vault to its budget as the daemon would see it.
+	v, err := vault.Open(filepath.Join(st.dir, vault.VaultFile), &vault.Options{
+		Key: vault.FileKey(filepath.Join(st.dir, vault.MasterKeyFile)), MaxSize: cfg.VaultMaxBytes,
+	})
+	require.NoError(t, err)
+	sub, _, err := v.CreateSubject(vault.SystemActor, vault.NewSubject{DisplayName: "F", Consent: vault.Consent{
+		Kind: vault.ConsentGrant, DisclosureSHA256: strings.Repeat("ab", 32), Signature: "F", Purposes: []vault.Purpose{vault.PurposeRecognition},
+	}})
+	require.NoError(t, err)
+	for size, n := 16<<10, 0; size > 0; size /= 4 {
+		for {
+			n++
+			require.Less(t, n, 2000, "the vault never filled its 1 MiB budget")
+			if _, err := v.AddRecording(vault.SystemActor, sub.ID, vault.Recording{Format: "pcm", Audio: make([]byte, size)}); err != nil {
+				require.ErrorIs(t, err, vault.ErrFull)
+				break
+			}
+		}
+	}
+	require.NoError(t, v.Close())
+
+	d := start(t, cfg)
+	tech := st.tokens[vault.RoleTechnician]
+	assert.Equal(t, int64(agent.MinVaultMaxBytes), d.status(t, tech).Vault.MaxBytes)
+	r := d.do(t, "POST", "/v1/sessions", tech, `{"title":"`+strings.Repeat("t", 200)+`"}`)
+	assert.Equal(t, http.StatusInsufficientStorage, r.code, "%s", r.body)
+	assert.Equal(t, "vault_full", r.errCode(t))
+	assert.False(t, d.status(t, tech).Capture.Open, "a session the vault could not record opened the source")
 }

@@ -43,6 +43,11 @@ script can start the daemon without one. Keys, with their defaults:
   metrics_role     = "technician"      role GET /metrics needs: none, admin,
                                        technician
   max_body_bytes   = 1048576           request body limit
+  vault_max_bytes  = 4294967296        the vault's disk budget in bytes (0:
+                                       none; else at least 1048576); writes
+                                       stop an eighth short of it, kept for
+                                       erasures, and get 507 vault_full; set
+                                       it below the disk's free space
   session_max      = "12h0m0s"         a session's consent lease ends after
                                        this unless stopped first ("0s": never)
   shutdown_timeout = "5s"              wait for open requests at shutdown;

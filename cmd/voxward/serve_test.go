@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/voxward/voxward/agent"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from the command's goroutine
@@ -235,4 +239,24 @@ func stallRequest(t *testing.T, c net.Conn, head, part string) {
 	_, err = c.Write([]byte(part))
 	require.NoError(t, err)
 	require.NoError(t, c.SetDeadline(time.Time{}))
+}
+
+// TestServeHelpListsEveryConfigKey: "voxward serve --help" documents every
+// key of the configuration file, with its default.
+func TestServeHelpListsEveryConfigKey(t *testing.T) {
+	code, out, _ := runCLI(t, "", "serve", "--help")
+	require.Equal(t, 0, code)
+	def := reflect.ValueOf(agent.DefaultConfig())
+	typ := def.Type()
+	for i := range typ.NumField() {
+		key := strings.Split(typ.Field(i).Tag.Get("toml"), ",")[0]
+		require.NotEmpty(t, key, "agent.Config.%s has no toml key", typ.Field(i).Name)
+		line := regexp.MustCompile(`(?m)^  ` + key + ` +=.*$`).FindString(out)
+		if !assert.NotEmpty(t, line, "serve --help does not list %s", key) {
+			continue
+		}
+		if v := def.Field(i); v.Kind() == reflect.Int64 && v.Type() == reflect.TypeFor[int64]() {
+			assert.Contains(t, line, fmt.Sprintf("= %d ", v.Int()), "serve --help: the default of %s", key)
+		}
+	}
 }
