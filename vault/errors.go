@@ -15,7 +15,7 @@ var (
 	// vault file past its disk budget (Options.MaxSize), or the file
 	// system has no space left (ENOSPC, EDQUOT) for the vault file or its
 	// keyring. The transaction was rolled back whole.
-	ErrFull = errors.New("vault: full (disk budget reached or no space left on the disk)")
+	ErrFull = errors.New("vault: full")
 	// ErrNotFound means no record with that id exists (or it was erased).
 	ErrNotFound = errors.New("vault: not found")
 	// ErrWrongKey means the master secret does not open this vault's keyring

@@ -525,7 +525,7 @@ func mapErr(err error) error {
 	case errors.Is(err, ErrFull):
 		return err
 	case errors.Is(err, berrors.ErrMaxSizeReached):
-		return fmt.Errorf("%w (%v)", ErrFull, err)
+		return fmt.Errorf("%w: disk budget reached (%v)", ErrFull, err)
 	case noSpace(err):
 		return fmt.Errorf("%w: %w", ErrFull, err)
 	case errors.Is(err, berrors.ErrDatabaseNotOpen), errors.Is(err, berrors.ErrTxClosed):
@@ -723,7 +723,7 @@ func (t *txn) checkHeadroom() error {
 	// Values land in leaf or overflow pages; count each with its share of
 	// page overhead and the copy-on-write of its branch.
 	if used+2*t.written+reserve > t.s.maxSize {
-		return fmt.Errorf("%w (%d of %d bytes in use, %d kept for erasures)", ErrFull, used, t.s.maxSize, reserve)
+		return fmt.Errorf("%w: disk budget reached (%d of %d bytes in use, %d kept for erasures)", ErrFull, used, t.s.maxSize, reserve)
 	}
 	return nil
 }
