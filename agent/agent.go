@@ -93,7 +93,8 @@ type App struct {
 
 // New checks cfg (Config.Validate) and builds the daemon without touching
 // the disk or the network: Run opens the vault and binds the listener.
-// logger nil discards. It returns ErrConfig for a bad configuration.
+// logger nil discards; warnings and errors that repeat reach it once per
+// 10 s, the next one carrying suppressed=N. It returns ErrConfig for a bad configuration.
 func New(cfg Config, logger *slog.Logger, opts ...Option) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -111,6 +112,9 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*App, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	// A failure that repeats (a full disk, a client retrying) is logged
+	// once per logEvery with a count, not once per attempt.
+	logger = slog.New(newLogLimiter(logger.Handler(), logEvery, o.clock.Now))
 	if o.key == nil {
 		if cfg.KeyFile != "" {
 			o.key = vault.FileKey(cfg.KeyFile)

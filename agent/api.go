@@ -235,8 +235,7 @@ func (a *App) authorize(role string, h http.HandlerFunc) http.Handler {
 		tok, err := store.AuthenticateToken(vault.BearerToken(secret))
 		if err != nil {
 			if !errors.Is(err, vault.ErrNotFound) {
-				a.log.Error("token check failed", "err", err)
-				writeError(w, http.StatusInternalServerError, "internal", "token check failed")
+				a.vaultFailed(w, "token check", "token check failed", err)
 				return
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="voxward", error="invalid_token"`)
@@ -249,6 +248,22 @@ func (a *App) authorize(role string, h http.HandlerFunc) http.Handler {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, caller{token: tok})))
 	})
+}
+
+// vaultFailed answers a vault failure that is not the caller's fault:
+// 507 vault_full when the vault has no room (its disk budget is reached
+// or the disk is full: nothing was stored), else 500 internal with msg.
+// Both are logged as "what failed"; the logger's limiter keeps a client
+// that retries from flooding the log.
+func (a *App) vaultFailed(w http.ResponseWriter, what, msg string, err error) {
+	if errors.Is(err, vault.ErrFull) {
+		a.log.Error(what+" failed: the vault is full", "err", err)
+		writeError(w, http.StatusInsufficientStorage, "vault_full",
+			"the vault has no room left (disk budget vault_max_bytes reached, or the disk is full): nothing was stored")
+		return
+	}
+	a.log.Error(what+" failed", "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", msg)
 }
 
 // apiError is the body of every error response.
@@ -359,8 +374,7 @@ func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
 	gs := a.gate.Status()
 	st, err := a.vaultStore().Stats()
 	if err != nil {
-		a.log.Error("vault stats", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "vault statistics failed")
+		a.vaultFailed(w, "vault stats", "vault statistics failed", err)
 		return
 	}
 	a.mu.Lock()
@@ -431,12 +445,8 @@ func (a *App) handleSessionStart(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrCapture), errors.Is(err, capture.ErrGateClosed):
 		writeError(w, http.StatusServiceUnavailable, "capture_unavailable", err.Error())
 		return
-	case errors.Is(err, vault.ErrFull):
-		writeError(w, http.StatusInsufficientStorage, "vault_full", err.Error())
-		return
 	default:
-		a.log.Error("start session", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "could not start the session")
+		a.vaultFailed(w, "start session", "could not start the session", err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, SessionResponse{
@@ -462,8 +472,8 @@ func (a *App) handleSessionStop(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no live session with that id")
 		return
 	default:
-		a.log.Error("stop session", "session", id.String(), "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "the session stopped but could not be recorded")
+		// The lease is released: capture stopped. Only the record failed.
+		a.vaultFailed(w, "record session stop", "the session stopped but could not be recorded", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, SessionResponse{

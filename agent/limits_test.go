@@ -2,12 +2,15 @@ package agent_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/agent"
+	"github.com/voxward/voxward/internal/testenv"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -133,4 +137,74 @@ func TestFullVaultAnswers507(t *testing.T) {
 	assert.Equal(t, http.StatusInsufficientStorage, r.code, "%s", r.body)
 	assert.Equal(t, "vault_full", r.errCode(t))
 	assert.False(t, d.status(t, tech).Capture.Open, "a session the vault could not record opened the source")
+}
+
+// logCounter counts the records at Warn and above and passes every record
+// on to the test log.
+type logCounter struct {
+	slog.Handler
+	mu *sync.Mutex
+	n  *int
+}
+
+func newLogCounter(t *testing.T) (*slog.Logger, func() int) {
+	var mu sync.Mutex
+	n := 0
+	h := logCounter{Handler: testLogger(t).Handler(), mu: &mu, n: &n}
+	return slog.New(h), func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
+func (h logCounter) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		h.mu.Lock()
+		*h.n++
+		h.mu.Unlock()
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h logCounter) WithAttrs(as []slog.Attr) slog.Handler {
+	return logCounter{Handler: h.Handler.WithAttrs(as), mu: h.mu, n: h.n}
+}
+
+func (h logCounter) WithGroup(name string) slog.Handler {
+	return logCounter{Handler: h.Handler.WithGroup(name), mu: h.mu, n: h.n}
+}
+
+// TestFullDiskAnswers507: on a file system with no space left, writes
+// answer 507 vault_full (not 500), and a client retrying fast does not
+// make the daemon log a line per attempt. Skipped where tmpfs cannot be
+// mounted; TestFullVaultAnswers507 reaches the same answer through the
+// disk budget.
+func TestFullDiskAnswers507(t *testing.T) {
+	dir := testenv.SmallFS(t, 4<<20)
+	st := newStateIn(t, dir)
+	logger, warnings := newLogCounter(t)
+	d := startLogging(t, st.config(), logger)
+	tech := st.tokens[vault.RoleTechnician]
+
+	free := testenv.FillFS(t, dir)
+	before := warnings()
+	refused := 0
+	for range 200 {
+		r := d.do(t, "POST", "/v1/sessions", tech, `{"title":"`+strings.Repeat("t", 200)+`"}`)
+		if r.code == http.StatusCreated {
+			var sr agent.SessionResponse
+			r.json(t, &sr)
+			continue
+		}
+		require.Equal(t, http.StatusInsufficientStorage, r.code, "POST /v1/sessions on a full disk: %s", r.body)
+		assert.Equal(t, "vault_full", r.errCode(t))
+		refused++
+	}
+	require.Greater(t, refused, 20, "the disk never filled")
+	assert.LessOrEqual(t, warnings()-before, 3, "%d refusals logged %d warnings or errors", refused, warnings()-before)
+
+	free()
+	require.NoError(t, d.stop(t))
+	v := st.openVault(t)
+	defer v.Close()
+	rep, err := v.Verify()
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), rep.Problems)
 }

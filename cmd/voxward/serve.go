@@ -59,7 +59,8 @@ prints "listening on http://ADDR" on stdout and sends READY=1 to systemd
 drains requests for up to shutdown_timeout and cuts off any still open
 (stalled clients), stops open sessions, closes the source and the vault,
 and exits 0, within shutdown_timeout plus about a second. Logs go to
-stderr.
+stderr; a warning or error that repeats is logged once per 10 s, the
+next line carrying suppressed=N.
 `
 
 func runServe(ctx context.Context, sio *stdio, args []string) error {
