@@ -86,6 +86,9 @@ type App struct {
 
 	ready chan struct{} // closed once the vault is open and the listener bound
 
+	// inflight counts the API's running handlers, for shutdown.
+	inflight inflight
+
 	mu       sync.Mutex
 	ran      bool
 	addr     net.Addr
@@ -95,7 +98,8 @@ type App struct {
 
 // New checks cfg (Config.Validate) and builds the daemon without touching
 // the disk or the network: Run opens the vault and binds the listener.
-// logger nil discards. It returns ErrConfig for a bad configuration.
+// logger nil discards; warnings and errors that repeat reach it once per
+// 10 s, the next one carrying suppressed=N. It returns ErrConfig for a bad configuration.
 func New(cfg Config, logger *slog.Logger, opts ...Option) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -113,6 +117,9 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*App, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	// A failure that repeats (a full disk, a client retrying) is logged
+	// once per logEvery with a count, not once per attempt.
+	logger = slog.New(newLogLimiter(logger.Handler(), logEvery, o.clock.Now))
 	if o.key == nil {
 		if cfg.KeyFile != "" {
 			o.key = vault.FileKey(cfg.KeyFile)
@@ -169,12 +176,17 @@ func (a *App) Addr() net.Addr {
 }
 
 // Run opens the vault (ErrNotInitialised without one; vault.ErrLocked when
-// another process holds it), binds the API's listener, closes Ready, and
+// another process holds it), closes the sessions an earlier run left open
+// there (recorded as stopped at start-up and interrupted, audited), binds
+// the API's listener, closes Ready, and
 // then runs the consent gate, the live pipeline and the HTTP server under
 // one errgroup until ctx ends or one of them fails. On the way out the
-// server drains its requests (Shutdown, Config.ShutdownTimeout), open
-// sessions are stopped and recorded, the gate closes the source and the
-// vault is closed. A clean shutdown returns nil.
+// server drains its requests for at most Config.ShutdownTimeout, then
+// closes the connections still open (stalled clients, hung handlers),
+// cancels their requests' contexts and waits a second for their
+// handlers; open sessions are stopped and recorded, the gate closes the
+// source and the vault is closed. A shutdown that had to cut requests off
+// is still clean: it is logged and Run returns nil.
 func (a *App) Run(ctx context.Context) (err error) {
 	a.mu.Lock()
 	if a.ran {
@@ -194,18 +206,27 @@ func (a *App) Run(ctx context.Context) (err error) {
 			err = fmt.Errorf("agent: close vault: %w", cerr)
 		}
 	}()
+	a.closeInterruptedSessions(store)
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("agent: listen on %s: %w", a.cfg.Listen, err)
 	}
+	// Requests' contexts end when shutdown gives up on them (not when it
+	// starts: requests in flight get ShutdownTimeout to finish).
+	hctx, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
 	srv := &http.Server{
 		Handler:           a.handler(),
+		BaseContext:       func(net.Listener) context.Context { return hctx },
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(a.base.With("component", "http").Handler(), slog.LevelWarn),
 	}
+	// Event streams never finish on their own: end them when shutdown
+	// starts, so that the graceful drain does not wait for them.
+	srv.RegisterOnShutdown(a.sess.endStreams)
 	a.mu.Lock()
 	a.addr, a.store, a.deviceID = ln.Addr(), store, deviceID
 	a.mu.Unlock()
@@ -224,18 +245,107 @@ func (a *App) Run(ctx context.Context) (err error) {
 	g.Go(func() error {
 		<-gctx.Done()
 		a.log.Info("shutting down")
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), time.Duration(a.cfg.ShutdownTimeout))
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			srv.Close()
-			return fmt.Errorf("agent: http shutdown: %w", err)
-		}
+		a.shutdownHTTP(srv, cancelRequests)
 		return nil
 	})
 	err = g.Wait()
 	a.sess.stopAll(store)
 	a.log.Info("stopped", "err", err)
 	return err
+}
+
+// handlerGrace is how long shutdown waits for handlers to return once it
+// has closed their connections and cancelled their contexts. Shutdown
+// therefore takes at most Config.ShutdownTimeout + handlerGrace before
+// sessions are stopped and the vault closed, whatever clients do: 6 s
+// with the defaults, 61 s at most, within systemd's default
+// TimeoutStopSec of 90 s.
+const handlerGrace = time.Second
+
+// shutdownHTTP stops the API server: a graceful Shutdown bounded by
+// Config.ShutdownTimeout, then, for whatever is still open, Close (which
+// cuts the connections), cancelRequests (which ends the requests'
+// contexts) and a wait of handlerGrace for the handlers to return. Either
+// way is a normal stop; a forced one is logged.
+func (a *App) shutdownHTTP(srv *http.Server, cancelRequests context.CancelFunc) {
+	timeout := time.Duration(a.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err == nil {
+		return
+	}
+	cancelRequests()
+	if cerr := srv.Close(); cerr != nil {
+		a.log.Warn("closing the API listener", "err", cerr)
+	}
+	left := a.inflight.wait(handlerGrace)
+	a.log.Warn("requests still open at shutdown were cut off",
+		"shutdown_timeout", timeout.String(), "cause", err.Error(), "handlers_still_running", left)
+}
+
+// inflight counts running handlers; wait lets shutdown wait for them.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0
+}
+
+func (f *inflight) start() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		f.idle = make(chan struct{})
+	}
+	f.n++
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 {
+		close(f.idle)
+	}
+}
+
+// wait waits up to d for every handler to return and reports how many
+// are still running.
+func (f *inflight) wait(d time.Duration) int {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.mu.Unlock()
+		return 0
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
+
+// closeInterruptedSessions closes the sessions an earlier run left open
+// in the vault (it was killed, or the box lost power): none of them is
+// live now, no lease holds the source for them, so the vault must not
+// say they run. Each is recorded as stopped at start-up time (the last
+// moment the daemon can vouch for; capture ended earlier, when that run
+// died) and marked interrupted, with an audit entry. A failure is logged,
+// not fatal: the next start tries again.
+func (a *App) closeInterruptedSessions(store *vault.Store) {
+	ids, err := store.InterruptOpenSessions(vault.SystemActor)
+	if err != nil {
+		a.log.Error("sessions an earlier run left open could not be closed", "err", err)
+		return
+	}
+	for _, id := range ids {
+		a.log.Warn("closed a session an earlier run left open (interrupted)", "session", id.String())
+	}
 }
 
 // openState opens the vault and loads the device key.
@@ -254,9 +364,10 @@ func (a *App) openState() (*vault.Store, string, error) {
 	deviceID := DeviceID(priv.Public().(ed25519.PublicKey))
 	clear(priv)
 	store, err := vault.Open(path, &vault.Options{
-		Key:    a.key,
-		Now:    a.clock.Now,
-		Logger: a.base.With("component", "vault"),
+		Key:     a.key,
+		MaxSize: a.cfg.VaultMaxBytes,
+		Now:     a.clock.Now,
+		Logger:  a.base.With("component", "vault"),
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("agent: open vault: %w", err)

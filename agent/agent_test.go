@@ -30,7 +30,12 @@ type state struct {
 // newState does what "voxward init" does, in t.TempDir().
 func newState(t *testing.T) state {
 	t.Helper()
-	dir := t.TempDir()
+	return newStateIn(t, t.TempDir())
+}
+
+// newStateIn is newState in dir.
+func newStateIn(t *testing.T, dir string) state {
+	t.Helper()
 	require.NoError(t, vault.CreateKeyFile(filepath.Join(dir, vault.MasterKeyFile)))
 	_, err := agent.CreateDeviceKey(filepath.Join(dir, agent.DeviceKeyFile))
 	require.NoError(t, err)
@@ -107,7 +112,13 @@ func (w tWriter) Write(p []byte) (int, error) {
 // start runs the App until the test ends (or stop is called).
 func start(t *testing.T, cfg agent.Config, opts ...agent.Option) *daemon {
 	t.Helper()
-	app, err := agent.New(cfg, testLogger(t), opts...)
+	return startLogging(t, cfg, testLogger(t), opts...)
+}
+
+// startLogging is start with the App logging to logger.
+func startLogging(t *testing.T, cfg agent.Config, logger *slog.Logger, opts ...agent.Option) *daemon {
+	t.Helper()
+	app, err := agent.New(cfg, logger, opts...)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{app: app, cancel: cancel, done: make(chan error, 1)}

@@ -113,14 +113,19 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (flushing).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// guard refuses requests for a Host that is not ours (DNS rebinding) and
-// browser requests from a foreign Origin (CSRF), caps bodies, and counts
+// guard refuses a declared body over the limit at once (before the Host,
+// the route and the token, and without reading it), refuses requests for
+// a Host that is not ours (DNS rebinding) and browser requests from a
+// foreign Origin (CSRF), caps bodies sent without a length, and counts
 // every request by route pattern and status.
 func (a *App) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.inflight.start()
+		defer a.inflight.done()
 		sw := &statusWriter{ResponseWriter: w}
+		served := r // the request the mux routed, which knows its pattern
 		defer func() {
-			route := r.Pattern
+			route := served.Pattern
 			if route == "" || route == "/" {
 				route = "unmatched"
 			}
@@ -128,6 +133,14 @@ func (a *App) guard(next http.Handler) http.Handler {
 		}()
 		sw.Header().Set("X-Content-Type-Options", "nosniff")
 		sw.Header().Set("Cache-Control", "no-store")
+		if limit := a.bodyLimit(r); r.ContentLength > limit {
+			// Answer now: the client may never send what it declared, and
+			// the server must not wait for it (it closes the connection
+			// after this answer rather than read the body).
+			sw.Header().Set("Connection", "close")
+			writeBodyTooLarge(sw, limit)
+			return
+		}
 		if !a.hostAllowed(r.Host) {
 			a.log.Warn("request refused: host not allowed", "remote", r.RemoteAddr)
 			writeError(sw, http.StatusMisdirectedRequest, "host_not_allowed", "the Host header names no address this daemon answers to")
@@ -142,8 +155,14 @@ func (a *App) guard(next http.Handler) http.Handler {
 			writeError(sw, http.StatusForbidden, "origin_refused", "cross-site requests are refused")
 			return
 		}
-		r.Body = http.MaxBytesReader(sw, r.Body, a.bodyLimit(r))
-		next.ServeHTTP(sw, r)
+		// A shallow copy: the server keeps its own request and body, so
+		// that after the handler it can tell how much body is left unread.
+		// MaxBytesReader gets the server's writer, which it tells to close
+		// the connection once the limit is hit.
+		lr := *r
+		lr.Body = http.MaxBytesReader(w, r.Body, a.bodyLimit(r))
+		served = &lr
+		next.ServeHTTP(sw, served)
 	})
 }
 
@@ -231,8 +250,7 @@ func (a *App) authorize(role string, h http.HandlerFunc) http.Handler {
 		tok, err := store.AuthenticateToken(vault.BearerToken(secret))
 		if err != nil {
 			if !errors.Is(err, vault.ErrNotFound) {
-				a.log.Error("token check failed", "err", err)
-				writeError(w, http.StatusInternalServerError, "internal", "token check failed")
+				a.vaultFailed(w, "token check", "token check failed", err)
 				return
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="voxward", error="invalid_token"`)
@@ -245,6 +263,22 @@ func (a *App) authorize(role string, h http.HandlerFunc) http.Handler {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, caller{token: tok})))
 	})
+}
+
+// vaultFailed answers a vault failure that is not the caller's fault:
+// 507 vault_full when the vault has no room (its disk budget is reached
+// or the disk is full: nothing was stored), else 500 internal with msg.
+// Both are logged as "what failed"; the logger's limiter keeps a client
+// that retries from flooding the log.
+func (a *App) vaultFailed(w http.ResponseWriter, what, msg string, err error) {
+	if errors.Is(err, vault.ErrFull) {
+		a.log.Error(what+" failed: the vault is full", "err", err)
+		writeError(w, http.StatusInsufficientStorage, "vault_full",
+			"the vault has no room left (disk budget vault_max_bytes reached, or the disk is full): nothing was stored")
+		return
+	}
+	a.log.Error(what+" failed", "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", msg)
 }
 
 // apiError is the body of every error response.
@@ -272,6 +306,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // the client went away; nothing to do
 }
 
+// writeBodyTooLarge answers 413 body_too_large.
+func writeBodyTooLarge(w http.ResponseWriter, limit int64) {
+	writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", limit))
+}
+
 // decodeJSON reads one JSON object (Content-Type application/json, unknown
 // fields refused) into v. An empty body leaves v as it is when allowEmpty.
 // On failure it writes the error response and returns false.
@@ -280,7 +319,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) 
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit))
+			writeBodyTooLarge(w, tooBig.Limit)
 		} else {
 			writeError(w, http.StatusBadRequest, "bad_body", "could not read the body")
 		}
@@ -340,6 +379,7 @@ type VaultStatus struct {
 	DataKeys     int            `json:"data_keys"`
 	AuditEntries int            `json:"audit_entries"`
 	FileBytes    int64          `json:"file_bytes"`
+	MaxBytes     int64          `json:"max_bytes"` // the disk budget, vault_max_bytes (0: none)
 	KEKEpoch     uint32         `json:"kek_epoch"`
 }
 
@@ -352,8 +392,7 @@ func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
 	gs := a.gate.Status()
 	st, err := a.vaultStore().Stats()
 	if err != nil {
-		a.log.Error("vault stats", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "vault statistics failed")
+		a.vaultFailed(w, "vault stats", "vault statistics failed", err)
 		return
 	}
 	a.mu.Lock()
@@ -373,7 +412,7 @@ func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
 		Sessions: a.sess.status(),
 		Vault: VaultStatus{
 			Records: st.Records, DataKeys: st.DataKeys, AuditEntries: st.AuditEntries,
-			FileBytes: st.FileBytes, KEKEpoch: st.KEKEpoch,
+			FileBytes: st.FileBytes, MaxBytes: st.MaxBytes, KEKEpoch: st.KEKEpoch,
 		},
 		Outbox:  OutboxStatus{Entries: st.Records["outbox entry"]},
 		Device:  device,
@@ -427,12 +466,8 @@ func (a *App) handleSessionStart(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrCapture), errors.Is(err, capture.ErrGateClosed):
 		writeError(w, http.StatusServiceUnavailable, "capture_unavailable", err.Error())
 		return
-	case errors.Is(err, vault.ErrFull):
-		writeError(w, http.StatusInsufficientStorage, "vault_full", err.Error())
-		return
 	default:
-		a.log.Error("start session", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "could not start the session")
+		a.vaultFailed(w, "start session", "could not start the session", err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, SessionResponse{
@@ -458,8 +493,8 @@ func (a *App) handleSessionStop(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no live session with that id")
 		return
 	default:
-		a.log.Error("stop session", "session", id.String(), "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "the session stopped but could not be recorded")
+		// The lease is released: capture stopped. Only the record failed.
+		a.vaultFailed(w, "record session stop", "the session stopped but could not be recorded", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, SessionResponse{

@@ -52,11 +52,20 @@ type Config struct {
 	// MaxEnrollBytes caps an enrolment's WAV body (60 s of 16-bit 16 kHz
 	// mono is 1.9 MB).
 	MaxEnrollBytes int64 `toml:"max_enroll_bytes"`
+	// VaultMaxBytes is the vault file's disk budget (vault.Options.MaxSize;
+	// 0: none, the disk is the limit). Ordinary writes stop an eighth
+	// short of it, which stays free for erasures, withdrawals and
+	// retention; a write with no room is answered 507 vault_full. Set it
+	// below the free space of the state directory's file system.
+	VaultMaxBytes int64 `toml:"vault_max_bytes"`
 	// SessionMax ends a session's consent lease this long after it started
 	// unless it is stopped earlier, so a forgotten session cannot keep the
 	// microphone open (0: no limit).
 	SessionMax Duration `toml:"session_max"`
-	// ShutdownTimeout bounds the wait for open requests at shutdown.
+	// ShutdownTimeout bounds the wait for open requests at shutdown;
+	// requests still open then are cut off (their connections closed,
+	// their contexts cancelled) and the daemon exits cleanly about a
+	// second later.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	// Operator and OperatorContact name who runs the box, in the
 	// disclosure a speaker reads before consenting.
@@ -121,6 +130,8 @@ const (
 	DefaultMetricsRole     = "technician"
 	DefaultMaxBodyBytes    = 1 << 20
 	DefaultMaxEnrollBytes  = 16 << 20
+	DefaultVaultMaxBytes   = 4 << 30
+	MinVaultMaxBytes       = 1 << 20 // the smallest budget other than 0
 	DefaultSessionMax      = 12 * time.Hour
 	DefaultShutdownTimeout = 5 * time.Second
 )
@@ -134,6 +145,7 @@ func DefaultConfig() Config {
 		MetricsRole:     DefaultMetricsRole,
 		MaxBodyBytes:    DefaultMaxBodyBytes,
 		MaxEnrollBytes:  DefaultMaxEnrollBytes,
+		VaultMaxBytes:   DefaultVaultMaxBytes,
 		SessionMax:      Duration(DefaultSessionMax),
 		ShutdownTimeout: Duration(DefaultShutdownTimeout),
 
@@ -219,6 +231,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxEnrollBytes < 64<<10 || c.MaxEnrollBytes > vault.MaxAudioBytes {
 		return bad("max_enroll_bytes %d: want 64 KiB to %d", c.MaxEnrollBytes, vault.MaxAudioBytes)
+	}
+	if c.VaultMaxBytes != 0 && c.VaultMaxBytes < MinVaultMaxBytes {
+		return bad("vault_max_bytes %d: want 0 (no budget) or at least %d (1 MiB)", c.VaultMaxBytes, MinVaultMaxBytes)
 	}
 	if c.SessionMax < 0 {
 		return bad("session_max %v: must not be negative", time.Duration(c.SessionMax))

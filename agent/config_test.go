@@ -21,6 +21,7 @@ key_file = "/etc/voxward/master.key"
 allowed_hosts = ["voxward.local"]
 metrics_role = "none"
 max_body_bytes = 65536
+vault_max_bytes = 268435456
 session_max = "4h"
 shutdown_timeout = "10s"
 operator = "Example Hall Ltd"
@@ -36,7 +37,7 @@ func TestParseConfig(t *testing.T) {
 	want := agent.Config{
 		StateDir: "/var/lib/voxward", Listen: "127.0.0.1:9000", Source: "wav:/srv/room.wav?loop=1",
 		KeyFile: "/etc/voxward/master.key", AllowedHosts: []string{"voxward.local"}, MetricsRole: "none",
-		MaxBodyBytes: 65536, MaxEnrollBytes: agent.DefaultMaxEnrollBytes, SessionMax: agent.Duration(4 * time.Hour), ShutdownTimeout: agent.Duration(10 * time.Second),
+		MaxBodyBytes: 65536, MaxEnrollBytes: agent.DefaultMaxEnrollBytes, VaultMaxBytes: 256 << 20, SessionMax: agent.Duration(4 * time.Hour), ShutdownTimeout: agent.Duration(10 * time.Second),
 		Operator: "Example Hall Ltd", OperatorContact: "privacy@example.org",
 		RetainIdentifiable: agent.Duration(14 * 24 * time.Hour), RetainSessions: agent.Duration(7 * 24 * time.Hour),
 		RetainDeidentified: agent.Duration(365 * 24 * time.Hour),
@@ -93,6 +94,10 @@ func TestValidate(t *testing.T) {
 		{"bad host", func(c *agent.Config) { c.AllowedHosts = []string{"a b"} }, "allowed_hosts"},
 		{"bad metrics role", func(c *agent.Config) { c.MetricsRole = "kiosk" }, "metrics_role"},
 		{"tiny body", func(c *agent.Config) { c.MaxBodyBytes = 10 }, "max_body_bytes"},
+		{"no vault budget", func(c *agent.Config) { c.VaultMaxBytes = 0 }, ""},
+		{"smallest vault budget", func(c *agent.Config) { c.VaultMaxBytes = agent.MinVaultMaxBytes }, ""},
+		{"tiny vault budget", func(c *agent.Config) { c.VaultMaxBytes = 64 << 10 }, "vault_max_bytes"},
+		{"negative vault budget", func(c *agent.Config) { c.VaultMaxBytes = -1 }, "vault_max_bytes"},
 		{"negative session", func(c *agent.Config) { c.SessionMax = -1 }, "session_max"},
 		{"no shutdown time", func(c *agent.Config) { c.ShutdownTimeout = 0 }, "shutdown_timeout"},
 		{"identifiable beyond 30 days", func(c *agent.Config) { c.RetainIdentifiable = agent.Duration(31 * 24 * time.Hour) }, "retain_identifiable"},

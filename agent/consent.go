@@ -215,17 +215,13 @@ func (a *App) handleSubjectCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeVaultError answers a failed vault call: 422 for what the vault
-// refused as invalid, 507 when it is full, 500 otherwise (logged).
+// refused as invalid, else as vaultFailed (507 when it is full, 500).
 func (a *App) writeVaultError(w http.ResponseWriter, what string, err error) {
-	switch {
-	case errors.Is(err, vault.ErrInvalid):
+	if errors.Is(err, vault.ErrInvalid) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
-	case errors.Is(err, vault.ErrFull):
-		writeError(w, http.StatusInsufficientStorage, "vault_full", "the vault's disk budget is used up")
-	default:
-		a.log.Error(what, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", what+" failed")
+		return
 	}
+	a.vaultFailed(w, what, what+" failed", err)
 }
 
 // WithdrawalReceipt is the answer to POST /v1/subjects/{id}/withdraw.

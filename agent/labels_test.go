@@ -229,3 +229,24 @@ func deref(p *float64) any {
 	}
 	return *p
 }
+
+// An open event stream does not hold up shutdown: it ends when shutdown
+// starts, and Run returns well within shutdown_timeout.
+func TestShutdownEndsEventStreams(t *testing.T) {
+	st := newState(t)
+	cfg := st.config()
+	cfg.ShutdownTimeout = agent.Duration(30 * time.Second)
+	speaker := st.consenting(t)
+	d := start(t, cfg)
+	tech := st.tokens[vault.RoleTechnician]
+	r := d.do(t, "POST", "/v1/sessions", tech, sessionBody(t, "streamed", speaker))
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	var sr agent.SessionResponse
+	r.json(t, &sr)
+	evs := d.events(t, tech, sr.SessionID)
+	begin := time.Now()
+	require.NoError(t, d.stop(t))
+	assert.Less(t, time.Since(begin), 10*time.Second, "an event stream held shutdown for its timeout")
+	_, open := <-evs
+	assert.False(t, open)
+}

@@ -225,6 +225,16 @@ func (s *sessions) forEachLive(fn func(*liveSession)) {
 	}
 }
 
+// endStreams ends every live session's event streams (shutdown); the
+// sessions themselves are stopped later.
+func (s *sessions) endStreams() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ls := range s.live {
+		ls.events.close()
+	}
+}
+
 // hubOf returns a live session's event hub, or nil.
 func (s *sessions) hubOf(id vault.ID) *hub {
 	s.mu.Lock()

@@ -82,7 +82,11 @@
 //
 // bbolt commits with fsync; Open uses a lock timeout (ErrLocked for a
 // second process), the hashmap freelist, and Options.MaxSize as the disk
-// budget: a write past it fails with ErrFull and is rolled back whole.
+// budget: a write past it fails with ErrFull and is rolled back whole. A
+// file system with no space left (ENOSPC, or EDQUOT) under the vault file
+// or its keyring is ErrFull as well, so callers handle one error for "no
+// room"; the budget, set below the free space, is what keeps room for
+// the reserve.
 // Ordinary writes stop short of the budget by a reserve (an eighth of it,
 // at least 64 KiB and four times the wrapped keys) that only erasures,
 // withdrawals, retention, rotation and revocation may use, so a full vault

@@ -11,9 +11,11 @@ var (
 	// ErrLocked means another process holds the vault file open (bbolt
 	// allows one writer process): the daemon is probably running.
 	ErrLocked = errors.New("vault: in use by another process (is voxward serve running?)")
-	// ErrFull means the write would grow the vault file past its disk
-	// budget (Options.MaxSize). The transaction was rolled back whole.
-	ErrFull = errors.New("vault: disk budget reached")
+	// ErrFull means there is no room for the write: it would grow the
+	// vault file past its disk budget (Options.MaxSize), or the file
+	// system has no space left (ENOSPC, EDQUOT) for the vault file or its
+	// keyring. The transaction was rolled back whole.
+	ErrFull = errors.New("vault: full")
 	// ErrNotFound means no record with that id exists (or it was erased).
 	ErrNotFound = errors.New("vault: not found")
 	// ErrWrongKey means the master secret does not open this vault's keyring

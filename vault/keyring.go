@@ -89,7 +89,7 @@ func writeKeyring(path string, k *keyring, macKey []byte) error {
 		return fmt.Errorf("%w: encode: %v", ErrKeyring, err)
 	}
 	if err := writeFileAtomic(path, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("%w: write %s: %v", ErrKeyring, path, err)
+		return fmt.Errorf("%w: write %s: %w", ErrKeyring, path, mapErr(err))
 	}
 	return nil
 }

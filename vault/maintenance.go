@@ -299,7 +299,7 @@ func (s *Store) Compact() (before, after int64, err error) {
 	dir := filepath.Dir(s.path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".compact-*")
 	if err != nil {
-		return before, 0, fmt.Errorf("vault: compact: %w", err)
+		return before, 0, fmt.Errorf("vault: compact: %w", mapErr(err))
 	}
 	tmp := f.Name()
 	f.Close()

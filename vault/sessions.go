@@ -18,12 +18,16 @@ type TurnStats struct {
 // identifiable; each session has its own data key so that purging it is
 // destruction.
 type Session struct {
-	ID           ID                   `json:"id"`
-	Title        string               `json:"title"`
-	Participants []ID                 `json:"participants"`
-	Started      time.Time            `json:"started"`
-	Stopped      time.Time            `json:"stopped,omitzero"`
-	Turns        map[string]TurnStats `json:"turns,omitempty"` // by subject id (hex); "" for unknown voices
+	ID           ID        `json:"id"`
+	Title        string    `json:"title"`
+	Participants []ID      `json:"participants"`
+	Started      time.Time `json:"started"`
+	Stopped      time.Time `json:"stopped,omitzero"`
+	// Interrupted means the program that ran the session ended without
+	// stopping it (a crash, kill -9, power loss) and a later start closed
+	// it: Stopped is then when it was found open, not when capture ended.
+	Interrupted bool                 `json:"interrupted,omitempty"`
+	Turns       map[string]TurnStats `json:"turns,omitempty"` // by subject id (hex); "" for unknown voices
 }
 
 // LogValue implements slog.LogValuer without title or participants.
@@ -80,6 +84,45 @@ func (s *Store) StopSession(a Actor, id ID, turns map[string]TurnStats) (Session
 		return t.put(kSession, id[:], &ss)
 	})
 	return ss.clone(), err
+}
+
+// InterruptOpenSessions closes every session that has no stop time:
+// what a daemon finds at start-up when the previous run ended without
+// stopping its sessions. Each is recorded as stopped now and Interrupted,
+// with an audit entry ("session.interrupt"), all in one transaction. It
+// may use the reserve of the disk budget, so a full vault can still close
+// them. It returns the ids of the sessions it closed, oldest first.
+func (s *Store) InterruptOpenSessions(a Actor) ([]ID, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	var closed []ID
+	err := s.updateReserved(func(t *txn) error {
+		closed = closed[:0]
+		all, err := t.sessions()
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		for _, ss := range all {
+			if !ss.Stopped.IsZero() {
+				continue
+			}
+			ss.Stopped, ss.Interrupted = now, true
+			if err := t.put(kSession, ss.ID[:], &ss); err != nil {
+				return err
+			}
+			if err := t.audit(a, "session.interrupt", ss.ID.String(), "ok"); err != nil {
+				return err
+			}
+			closed = append(closed, ss.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: close interrupted sessions: %w", err)
+	}
+	return closed, nil
 }
 
 // Session returns one session. Errors: ErrNotFound.

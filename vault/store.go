@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -85,6 +88,11 @@ type Store struct {
 	dbMu   sync.RWMutex
 	db     atomic.Pointer[bolt.DB]
 	closed atomic.Bool
+
+	// commitFault, when set (by tests, before use), is called as a write
+	// transaction is about to commit; an error it returns fails the
+	// commit as a failed write of the file would (ENOSPC, EIO).
+	commitFault func() error
 }
 
 // bucket names: short, fixed and meaningless to an outsider.
@@ -189,7 +197,7 @@ func (s *Store) openBolt(path string) (*bolt.DB, error) {
 		NoFreelistSync: false,
 		NoSync:         false,
 		NoGrowSync:     false,
-		MaxSize:        int(s.maxSize),
+		MaxSize:        int(min(s.maxSize, math.MaxInt)), // a 32-bit box caps it
 		ReadOnly:       s.readOnly,
 	})
 	if err != nil {
@@ -508,17 +516,33 @@ func (s *Store) wipe() {
 // Path returns the vault file's path.
 func (s *Store) Path() string { return s.path }
 
-// mapErr turns bbolt's errors into the vault's.
+// mapErr turns bbolt's errors into the vault's; a file system without
+// space is ErrFull, like the disk budget.
 func mapErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, ErrFull):
+		return err
 	case errors.Is(err, berrors.ErrMaxSizeReached):
-		return fmt.Errorf("%w (%v)", ErrFull, err)
+		return fmt.Errorf("%w: disk budget reached (%v)", ErrFull, err)
+	case noSpace(err):
+		return fmt.Errorf("%w: %w", ErrFull, err)
 	case errors.Is(err, berrors.ErrDatabaseNotOpen), errors.Is(err, berrors.ErrTxClosed):
 		return fmt.Errorf("%w (%v)", ErrClosed, err)
 	}
 	return err
+}
+
+// noSpace reports whether err says the file system is full or the quota
+// used up. bbolt wraps a failed write or fsync with %w, but a failed grow
+// (truncate, sync) only with its text, so the text is checked too.
+func noSpace(err error) bool {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, syscall.ENOSPC.Error()) || strings.Contains(msg, syscall.EDQUOT.Error())
 }
 
 // txn is one bbolt transaction with the data keys it has unwrapped; they
@@ -565,7 +589,12 @@ func (s *Store) updateIn(reserved bool, fn func(t *txn) error) error {
 			}
 		}
 		if t.audited {
-			return t.signCheckpoint()
+			if err := t.signCheckpoint(); err != nil {
+				return err
+			}
+		}
+		if s.commitFault != nil {
+			return s.commitFault()
 		}
 		return nil
 	}))
@@ -694,7 +723,7 @@ func (t *txn) checkHeadroom() error {
 	// Values land in leaf or overflow pages; count each with its share of
 	// page overhead and the copy-on-write of its branch.
 	if used+2*t.written+reserve > t.s.maxSize {
-		return fmt.Errorf("%w (%d of %d bytes in use, %d kept for erasures)", ErrFull, used, t.s.maxSize, reserve)
+		return fmt.Errorf("%w: disk budget reached (%d of %d bytes in use, %d kept for erasures)", ErrFull, used, t.s.maxSize, reserve)
 	}
 	return nil
 }

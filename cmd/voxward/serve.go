@@ -49,6 +49,12 @@ script can start the daemon without one. Keys, with their defaults:
   metrics_role     = "technician"      role GET /metrics needs: none, admin,
                                        technician
   max_body_bytes   = 1048576           request body limit
+  max_enroll_bytes = 16777216          an enrolment's WAV body limit
+  vault_max_bytes  = 4294967296        the vault's disk budget in bytes (0:
+                                       none; else at least 1048576); writes
+                                       stop an eighth short of it, kept for
+                                       erasures, and get 507 vault_full; set
+                                       it below the disk's free space
   session_max      = "12h0m0s"         a session's consent lease ends after
                                        this unless stopped first ("0s": never)
   shutdown_timeout = "5s"              wait for open requests at shutdown
@@ -61,6 +67,8 @@ script can start the daemon without one. Keys, with their defaults:
                                        to retain_identifiable
   retain_deidentified = "1095d"        de-identified voiceprints after the
                                        last interaction: 1d to 1095d
+  shutdown_timeout = "5s"              wait for open requests at shutdown;
+                                       then cut them off (at most 1m)
 
 Unknown keys are an error. Once the vault is open and the listener bound it
 prints "listening on http://ADDR" on stdout and sends READY=1 to systemd
@@ -73,6 +81,11 @@ GET /v1/health every half interval and sends WATCHDOG=1 after each answer
 of 200; while the API does not answer, it sends nothing, and systemd
 aborts and restarts it when the interval runs out. packaging/voxward.service
 is the unit; docs/systemd.md explains it.
+drains requests for up to shutdown_timeout and cuts off any still open
+(stalled clients), stops open sessions, closes the source and the vault,
+and exits 0, within shutdown_timeout plus about a second. Logs go to
+stderr; a warning or error that repeats is logged once per 10 s, the
+next line carrying suppressed=N.
 `
 
 func runServe(ctx context.Context, sio *stdio, args []string) error {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,6 +23,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/voxward/voxward/agent"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from the command's goroutine
@@ -284,5 +288,84 @@ func TestHealthProbe(t *testing.T) {
 				assert.ErrorContains(t, err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestServeSIGTERMWithStalledClient: a client that declares a body and
+// sends part of it, keeping the connection open, must not make SIGTERM
+// wait past shutdown_timeout or exit 1 (systemd would mark the unit
+// failed). Exit 0, promptly.
+func TestServeSIGTERMWithStalledClient(t *testing.T) {
+	dir, admin := initState(t)
+	conf := filepath.Join(t.TempDir(), "voxward.toml")
+	require.NoError(t, os.WriteFile(conf, []byte("shutdown_timeout = \"1s\"\n"), 0o600))
+	msgs := notifySocket(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &stdio{in: strings.NewReader(""), out: &out, err: &errb},
+			[]string{"serve", "--config", conf, "--state-dir", dir, "--listen", "127.0.0.1:0"})
+	}()
+	ready := nextMessage(t, msgs)
+	addr := regexp.MustCompile(`STATUS=listening on (\S+)`).FindStringSubmatch(ready)
+	require.Len(t, addr, 2, "READY message %q names no address", ready)
+
+	c, err := net.Dial("tcp", addr[1])
+	require.NoError(t, err)
+	defer c.Close()
+	stallRequest(t, c, "POST /v1/sessions HTTP/1.1\r\nHost: "+addr[1]+"\r\nAuthorization: Bearer "+admin+
+		"\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n", `{"title":`)
+
+	begin := time.Now()
+	cancel() // SIGTERM
+	assert.Equal(t, "STOPPING=1", nextMessage(t, msgs))
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, "exit status after SIGTERM with a stalled client; stderr: %s", errb.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit within 30 s of SIGTERM")
+	}
+	// The bound is shutdown_timeout (1 s) plus one second for handlers to
+	// return; the rest is slack for a loaded machine.
+	elapsed := time.Since(begin)
+	assert.Less(t, elapsed, 6*time.Second, "exit took %v", elapsed)
+	assert.Contains(t, errb.String(), "msg=stopped")
+}
+
+// stallRequest sends head (which asks for 100-continue), waits until the
+// handler starts reading the body (the server then says 100 Continue),
+// and sends part of the body; the connection stays open.
+func stallRequest(t *testing.T, c net.Conn, head, part string) {
+	t.Helper()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err := c.Write([]byte(head))
+	require.NoError(t, err)
+	line, err := bufio.NewReader(c).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "HTTP/1.1 100 Continue\r\n", line)
+	_, err = c.Write([]byte(part))
+	require.NoError(t, err)
+	require.NoError(t, c.SetDeadline(time.Time{}))
+}
+
+// TestServeHelpListsEveryConfigKey: "voxward serve --help" documents every
+// key of the configuration file, with its default.
+func TestServeHelpListsEveryConfigKey(t *testing.T) {
+	code, out, _ := runCLI(t, "", "serve", "--help")
+	require.Equal(t, 0, code)
+	def := reflect.ValueOf(agent.DefaultConfig())
+	typ := def.Type()
+	for i := range typ.NumField() {
+		key := strings.Split(typ.Field(i).Tag.Get("toml"), ",")[0]
+		require.NotEmpty(t, key, "agent.Config.%s has no toml key", typ.Field(i).Name)
+		line := regexp.MustCompile(`(?m)^  ` + key + ` +=.*$`).FindString(out)
+		if !assert.NotEmpty(t, line, "serve --help does not list %s", key) {
+			continue
+		}
+		if v := def.Field(i); v.Kind() == reflect.Int64 && v.Type() == reflect.TypeFor[int64]() {
+			assert.Contains(t, line, fmt.Sprintf("= %d ", v.Int()), "serve --help: the default of %s", key)
+		}
 	}
 }
