@@ -68,7 +68,7 @@ test-portaudio: deps-portaudio ## tests that drive real PortAudio through ALSA p
 	$(GO) test -count=1 -tags portaudio ./capture/... ./cmd/...
 
 .PHONY: demo
-demo: build ## see the daemon run: init, serve on a generated tone, auth refusals, a session opening and closing the capture gate, vault verify
+demo: build ## see the main job: consent, enrolment, a session whose live labels name the speakers (null for a stranger), withdrawal closing the gate
 	@./scripts/demo.sh $(BIN)/voxward
 
 # Where "make install" puts things; DESTDIR stages them for a package.
@@ -138,13 +138,6 @@ race-portaudio: deps-portaudio ## the PortAudio tests under the race detector (c
 bench-resample: ## resampler real-time factors, AVX2 assembly and (purego) Go kernels, 5 runs each
 	$(GO) test -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/
 	$(GO) test -tags purego -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/
-
-DEMO_WAV    ?= $(SHARED)/data/librispeech/train-clean-100/909/909-131041-0000.wav
-
-.PHONY: demo-wav
-demo-wav: build ## the demo on recorded speech (DEMO_WAV, looped) instead of the tone; needs ../shared/data
-	@test -f "$(DEMO_WAV)" || { echo "demo-wav: $(DEMO_WAV) not found (set DEMO_WAV=FILE.wav or SHARED=DIR)"; exit 1; }
-	@GO='$(GO)' SOURCE='wav:$(DEMO_WAV)?loop=1' ./scripts/demo.sh $(BIN)/voxward
 
 .PHONY: fuzz-agent
 fuzz-agent: ## the agent's decoders (config file, session request body) for FUZZTIME each

@@ -1,16 +1,18 @@
 #!/bin/sh
-# voxward demo: the main job, end to end, on a generated source.
+# voxward demo: the main job, end to end, on recorded speech the
+# repository ships (testdata/speakers: LibriSpeech, CC BY 4.0).
 #
 #   scripts/demo.sh BIN            (make demo runs it with bin/voxward)
-#   SOURCE='wav:FILE.wav?loop=1' scripts/demo.sh BIN   (make demo-wav)
 #
 # It makes a state directory (a fresh temporary one, or $STATE_DIR when set;
 # it must not hold a vault yet), runs "voxward init", starts "voxward serve
-# --source $SOURCE" (default tone, a generated sine) on a free loopback port, and walks through the API: health,
-# status with the capture gate closed, refusals, a session that opens the
-# gate (levels and fbank frames from live audio), stopping it (the gate
-# closes), then SIGTERM and "voxward vault verify". Each step says what it
-# proved. It needs only Go: the HTTP calls go through scripts/demo-http.go,
+# --source $SOURCE" (default: a conversation of three readers) on a free
+# loopback port, and walks through the API: health, status with the
+# capture gate closed, refusals, a session refused without consent, two
+# speakers consenting at the kiosk and enrolling from WAV files, a session
+# whose live labels name them (and null for the stranger), withdrawal
+# closing the gate, then SIGTERM and "voxward vault verify". Each step
+# says what it proved. It needs only Go: the HTTP calls go through scripts/demo-http.go,
 # so curl and jq are not required. Exit status 0 only if every step held.
 set -eu
 
@@ -32,7 +34,7 @@ else
 	STATE=$WORK/state
 	KEEP_STATE=0
 fi
-SOURCE=${SOURCE:-tone}
+SOURCE=${SOURCE:-wav:$ROOT/testdata/speakers/conversation.wav}
 PID=
 
 cleanup() {
@@ -134,40 +136,65 @@ step "a session without a consenting participant"
 [ "$("$HTTP" -token "$TECH" -get capture.opens GET "$URL/v1/status")" = 0 ] || die "a refused session opened the source"
 proved "no consent, no microphone: the session is refused and the source was never opened"
 
-step "GET /v1/disclosure, then POST /v1/subjects as kiosk (a speaker consents)"
+step "GET /v1/disclosure, then POST /v1/subjects as kiosk: two speakers consent"
 DISC=$("$HTTP" -token "$KIOSK" -get sha256 GET "$URL/v1/disclosure" | tr -d '"') || die "disclosure failed"
-"$HTTP" -token "$KIOSK" -get text GET "$URL/v1/disclosure" | head -c 300 | sed 's/^/   /'; echo " …"
+"$HTTP" -token "$KIOSK" -get text GET "$URL/v1/disclosure" | head -n 7 | sed 's/^/   | /'; echo "   | …"
 "$HTTP" -expect 422 -token "$KIOSK" POST "$URL/v1/subjects" \
-	'{"display_name":"Ada Speaker","consent":{"disclosure_sha256":"'"$DISC"'","agreed":false,"signature":"Ada Speaker","purposes":["recognition"]}}' \
-	| sed 's/^/   without "agreed": /' || die "a consent without agreement was stored"
-SUBJECT=$("$HTTP" -token "$KIOSK" -get subject_id POST "$URL/v1/subjects" \
-	'{"display_name":"Ada Speaker","contact":"ada@example.org","consent":{"disclosure_sha256":"'"$DISC"'","agreed":true,"signature":"Ada Speaker","purposes":["recognition"]}}' \
-	| tr -d '"') || die "consent failed"
-echo "   subject $SUBJECT (a deletion token was shown once to the speaker)"
+	'{"display_name":"Ada (reader 1688)","consent":{"disclosure_sha256":"'"$DISC"'","agreed":false,"signature":"Ada","purposes":["recognition"]}}' \
+	>/dev/null || die "a consent without agreement was stored"
+echo "   without \"agreed\": true -> 422, nothing stored"
+consent() {
+	"$HTTP" -token "$KIOSK" -get subject_id POST "$URL/v1/subjects" \
+		'{"display_name":"'"$1"'","consent":{"disclosure_sha256":"'"$DISC"'","agreed":true,"signature":"'"$1"'","purposes":["recognition"]}}' \
+		| tr -d '"'
+}
+ADA=$(consent "Ada (reader 1688)") || die "consent failed"
+BEN=$(consent "Ben (reader 1998)") || die "consent failed"
+echo "   Ada: subject $ADA"
+echo "   Ben: subject $BEN   (each was shown a deletion token once)"
 proved "consent is recorded against the SHA-256 of the disclosure in force, with a typed signature"
 
-step "POST /v1/sessions as technician, with the consenting speaker"
-SESSION=$("$HTTP" -token "$TECH" -get session_id POST "$URL/v1/sessions" '{"title":"demo","participants":["'"$SUBJECT"'"]}' | tr -d '"') || die "session start failed"
-echo "   session $SESSION"
-sleep 1.5
-"$HTTP" -token "$TECH" GET "$URL/v1/status" >"$WORK/status.json" || die "status failed"
-[ "$("$HTTP" -token "$TECH" -get capture.open GET "$URL/v1/status")" = true ] || die "the capture gate did not open for the session"
-for f in capture.open capture.reason levels.rms_dbfs levels.peak_dbfs levels.samples pipeline.state pipeline.frames pipeline.fbank_seconds pipeline.speakers; do
-	printf '   %-24s %s\n' "$f" "$("$HTTP" -token "$TECH" -get "$f" GET "$URL/v1/status")"
+step "POST /v1/subjects/{id}/enrollments as technician: their voices, from WAV files"
+"$HTTP" -expect 422 -token "$TECH" -wav "$ROOT/testdata/dsp/signal16000.wav" -get quality POST "$URL/v1/subjects/$ADA/enrollments" \
+	| sed 's/^/   a synthetic signal, refused: /' || die "a recording without enough speech was enrolled"
+for who in "ADA 1688" "BEN 1998"; do
+	set -- $who
+	eval id=\$$1
+	"$HTTP" -token "$TECH" -wav "$ROOT/testdata/speakers/enrol-$2.wav" -get quality.speech_seconds POST "$URL/v1/subjects/$id/enrollments" \
+		| sed "s/^/   $1: enrolled from testdata\/speakers\/enrol-$2.wav, speech seconds: /" || die "enrolment failed"
 done
-frames=$("$HTTP" -token "$TECH" -get pipeline.frames GET "$URL/v1/status")
-[ "$frames" -gt 0 ] || die "no fbank frames were computed from live audio"
-proved "a session's consent lease opens the source; live audio is metered and turned into fbank frames in real time, then dropped"
+[ "$("$HTTP" -token "$TECH" -get capture.opens GET "$URL/v1/status")" = 0 ] || die "enrolment from files opened the source"
+proved "quality is judged before anything is stored (reasons and figures); voiceprints go into the encrypted vault"
 
-step "GET /metrics (Prometheus text format)"
-"$HTTP" -token "$TECH" GET "$URL/metrics" | grep -E '^voxward_(capture_open|capture_samples_total|capture_frames_total|fbank_seconds_total|sessions_live) ' | sed 's/^/   /'
-proved "capture state and work done are exported as metrics"
+step "POST /v1/sessions with Ada and Ben; GET /v1/sessions/{id}/events (the captioning software's stream)"
+SESSION=$("$HTTP" -token "$TECH" -get session_id POST "$URL/v1/sessions" '{"title":"demo","participants":["'"$ADA"'","'"$BEN"'"]}' | tr -d '"') || die "session start failed"
+echo "   session $SESSION; the source plays testdata/speakers/conversation.wav in real time (25 s):"
+echo "   Ada, Ben, a stranger who never consented, Ada, Ben, the stranger"
+"$HTTP" -token "$TECH" -sse "$URL/v1/sessions/$SESSION/events" >"$WORK/events.txt" 2>&1 &
+SSE=$!
+i=0
+while [ $i -lt 400 ]; do
+	[ "$("$HTTP" -token "$TECH" -get pipeline.state GET "$URL/v1/status")" = "source ended" ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 1
+sed 's/^/   /' "$WORK/events.txt"
+[ "$(grep -c 'Ada (reader 1688)' "$WORK/events.txt")" -ge 1 ] || die "Ada was never named"
+[ "$(grep -c 'Ben (reader 1998)' "$WORK/events.txt")" -ge 1 ] || die "Ben was never named"
+grep -q 'null' "$WORK/events.txt" || die "the stranger was named"
+"$HTTP" -token "$TECH" GET "$URL/metrics" | grep -E '^voxward_label_(segments_total|matches_total|unknown_total|latency_seconds_(sum|count)) ' | sed 's/^/   /'
+proved "live turns are matched in memory against the session's enrolled participants; the stranger is labelled null and never stored"
 
-step "POST /v1/sessions/$SESSION/stop"
-"$HTTP" -token "$TECH" -get capture POST "$URL/v1/sessions/$SESSION/stop" | sed 's/^/   /' || die "session stop failed"
-[ "$("$HTTP" -token "$TECH" -get capture.open GET "$URL/v1/status")" = false ] || die "the capture gate is still open after the last session stopped"
-printf '   capture.reason: %s\n' "$("$HTTP" -token "$TECH" -get capture.reason GET "$URL/v1/status")"
-proved "stopping the last session closes the source at once (before the reply)"
+step "POST /v1/subjects/{id}/withdraw as kiosk: Ben, then Ada"
+"$HTTP" -token "$KIOSK" -get receipt.erased POST "$URL/v1/subjects/$BEN/withdraw" | sed 's/^/   Ben withdraws; erased: /' || die "withdrawal failed"
+printf '   capture.open: %s (Ada still consents)\n' "$("$HTTP" -token "$TECH" -get capture.open GET "$URL/v1/status")"
+"$HTTP" -token "$KIOSK" -get sessions_stopped POST "$URL/v1/subjects/$ADA/withdraw" | sed 's/^/   Ada withdraws; sessions stopped: /' || die "withdrawal failed"
+[ "$("$HTTP" -token "$TECH" -get capture.open GET "$URL/v1/status")" = false ] || die "the gate is open with nobody consenting"
+printf '   capture.open: false, reason %s\n' "$("$HTTP" -token "$TECH" -get capture.reason GET "$URL/v1/status")"
+wait "$SSE" 2>/dev/null || true
+tail -n 1 "$WORK/events.txt" | sed 's/^/   event stream: /'
+proved "withdrawal is as easy as consent: the session with nobody consenting stops and the microphone closes before the answer; their data is erased with a receipt"
 
 step "SIGTERM the daemon"
 kill -TERM "$PID"
@@ -180,7 +207,10 @@ proved "a clean shutdown on SIGTERM, exit 0"
 
 step "voxward vault verify --state-dir $STATE"
 "$BIN" vault verify --state-dir "$STATE" | sed 's/^/   /' || die "the vault does not verify"
-proved "every record decrypts and the audit chain links after the run; no audio was stored (records: tokens, the subject and consent, the session, audit)"
+for name in "Ada (reader 1688)" "Ben (reader 1998)"; do
+	if grep -qaF "$name" "$STATE/vault.db"; then die "$name is in the vault file in clear"; fi
+done
+proved "every record decrypts and the audit chain links after the run; no name is in the vault file in clear; no audio was stored"
 
 printf '\nDemo passed.'
 if [ "$KEEP_STATE" = 1 ]; then
