@@ -3,8 +3,11 @@ package agent_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"io"
+	"io/fs"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -249,4 +252,101 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 	assert.Less(t, time.Since(begin), 10*time.Second, "an event stream held shutdown for its timeout")
 	_, open := <-evs
 	assert.False(t, open)
+}
+
+// PRIVACY.md rules 10 and 12: after consent, enrolment and a labelled
+// session, neither the vault file, nor a backup of it, nor the temporary
+// directory holds a speaker's name, contact or signature in clear, or any
+// 16-byte run of a voiceprint's float32 bytes.
+func TestNoPlaintextIdentifiersOrTemplates(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	st := newState(t)
+	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	cfg := st.config()
+	cfg.Source = "wav:" + filepath.Join(speakersDir, "conversation.wav")
+	d := start(t, cfg, agent.WithClock(clk))
+	kiosk, tech := st.tokens[vault.RoleKiosk], st.tokens[vault.RoleTechnician]
+	disc := disclosureOf(t, d, kiosk)
+	markers := []string{"Qwxz Marker Ada", "Qwxz Marker Ben"}
+	var ids []vault.ID
+	for i, name := range markers {
+		body, err := json.Marshal(map[string]any{"display_name": name, "contact": name + "@contact.example",
+			"consent": map[string]any{"disclosure_sha256": disc.SHA256, "agreed": true, "signature": name + " signed", "purposes": []string{"recognition"}}})
+		require.NoError(t, err)
+		r := d.do(t, "POST", "/v1/subjects", kiosk, string(body))
+		require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+		var c agent.SubjectCreated
+		r.json(t, &c)
+		id, err := vault.ParseID(c.SubjectID)
+		require.NoError(t, err)
+		ids = append(ids, id)
+		wav, err := os.ReadFile(filepath.Join(speakersDir, []string{"enrol-1688.wav", "enrol-1998.wav"}[i]))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, d.enrol(t, tech, id, wav).code)
+	}
+	r := d.do(t, "POST", "/v1/sessions", tech, sessionBody(t, "Qwxz Marker Title", ids...))
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	playUntil(t, clk, 400, func() bool { return d.status(t, tech).Pipeline.State == "source ended" })
+	require.NoError(t, d.stop(t))
+
+	// The templates, read back through the vault, and a backup of it.
+	v := st.openVault(t)
+	var needles [][]byte
+	for _, id := range ids {
+		ts, err := v.Templates(vault.SystemActor, id)
+		require.NoError(t, err)
+		require.Len(t, ts, 1)
+		raw := make([]byte, 4*len(ts[0].Embedding))
+		for i, x := range ts[0].Embedding {
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
+		}
+		for off := 0; off+16 <= len(raw); off += 64 { // a 16-byte run every 16 values
+			if distinct(raw[off:off+16]) >= 8 { // not a run of zeros (unused components) that any file has
+				needles = append(needles, raw[off:off+16])
+			}
+		}
+		require.Greater(t, len(needles), 1000)
+	}
+	backup := filepath.Join(tmp, "vault.backup")
+	_, err := v.BackupFile(backup)
+	require.NoError(t, err)
+	require.NoError(t, v.Close())
+	for _, m := range markers {
+		needles = append(needles, []byte(m))
+	}
+	needles = append(needles, []byte("Qwxz Marker Title"))
+
+	scanned := 0
+	for _, dir := range []string{st.dir, tmp} {
+		require.NoError(t, filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			scanned++
+			for _, n := range needles {
+				if i := bytes.Index(b, n); i >= 0 {
+					t.Errorf("%s holds %q in clear at offset %d", p, n, i)
+				}
+			}
+			return nil
+		}))
+	}
+	assert.GreaterOrEqual(t, scanned, 3, "vault, backup and keys scanned")
+}
+
+// distinct counts the different byte values in b.
+func distinct(b []byte) int {
+	var seen [256]bool
+	n := 0
+	for _, c := range b {
+		if !seen[c] {
+			seen[c], n = true, n+1
+		}
+	}
+	return n
 }
