@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +10,9 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"time"
 
-	"github.com/voxward/voxward/capture"
+	capturepkg "github.com/voxward/voxward/capture"
 	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/vault"
 )
@@ -87,7 +89,8 @@ func isWAV(ct string) bool {
 	return err == nil && slices.Contains([]string{"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}, mt)
 }
 
-// handleEnroll enrols a subject's voice from an uploaded WAV body. The
+// handleEnroll enrols a subject's voice from an uploaded WAV body, or from
+// JSON {"capture_seconds": N}, recorded from the live source. The
 // quality gates are judged before anything is stored; a refusal is a 422
 // with the reasons and the figures. A subject enrolled before has the new
 // sample combined with its voiceprint (speech-weighted), which replaces
@@ -98,22 +101,32 @@ func (a *App) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such subject")
 		return
 	}
-	if !isWAV(r.Header.Get("Content-Type")) {
-		writeError(w, http.StatusUnsupportedMediaType, "bad_content_type",
-			"send the recording as Content-Type: audio/wav (recording from the live source is not built yet)")
-		return
+	var body []byte
+	var capture captureRequest
+	switch ct := r.Header.Get("Content-Type"); {
+	case isWAV(ct):
+		var err error
+		body, err = io.ReadAll(r.Body)
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the recording is larger than %d bytes", tooBig.Limit))
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, "bad_body", "reading the body failed")
+			return
+		}
+		defer clear(body)
+	default:
+		if !decodeJSON(w, r, &capture, false) {
+			return
+		}
+		if !(capture.Seconds >= minCaptureSeconds && capture.Seconds <= maxCaptureSeconds) {
+			writeError(w, http.StatusUnprocessableEntity, "invalid",
+				fmt.Sprintf("capture_seconds must be %g to %g (or send a recording as audio/wav)", minCaptureSeconds, maxCaptureSeconds))
+			return
+		}
 	}
-	body, err := io.ReadAll(r.Body)
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the recording is larger than %d bytes", tooBig.Limit))
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, "bad_body", "reading the body failed")
-		return
-	}
-	defer clear(body)
 	store := a.vaultStore()
 	actor := callerFrom(r.Context()).actor("enrolment")
 	sub, err := store.Subject(actor, id)
@@ -133,9 +146,14 @@ func (a *App) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "no_consent", fmt.Sprintf("subject %s is %s or has no recognition consent in force", id, sub.Status))
 		return
 	}
-	x, err := capture.DecodeWAV16k(bytes.NewReader(body), 0)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_wav", err.Error())
+	var x []float32
+	if body != nil {
+		if x, err = capturepkg.DecodeWAV16k(bytes.NewReader(body), 0); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_wav", err.Error())
+			return
+		}
+	} else if x, err = a.recordEnrolment(r.Context(), id, capture.Seconds); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "capture_unavailable", err.Error())
 		return
 	}
 	defer clear(x)
@@ -188,6 +206,48 @@ func (a *App) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	a.labels.enrolments.Add(1)
 	a.log.Info("enrolled", "subject", id.String(), "speech_seconds", round3(vp.SpeechSeconds), "replaced", replaced)
 	writeJSON(w, http.StatusCreated, Enrollment{SubjectID: id.String(), TemplateID: tpl.ID.String(), Model: vp.Model, Quality: eq, Replaced: replaced})
+}
+
+// Bounds of an enrolment recorded from the live source.
+const (
+	minCaptureSeconds float64 = 5
+	maxCaptureSeconds float64 = 60
+)
+
+// captureRequest is the JSON body of an enrolment from the live source.
+type captureRequest struct {
+	Seconds float64 `json:"capture_seconds"`
+}
+
+// recordEnrolment records seconds of the live source for subject: it takes
+// a consent lease for that subject (opening the source if it was closed),
+// collects the samples the pipeline reads, in memory, and releases the
+// lease. It fails if the source cannot be opened or the audio does not
+// arrive within seconds plus 5 s.
+func (a *App) recordEnrolment(ctx context.Context, subject vault.ID, seconds float64) ([]float32, error) {
+	d := time.Duration(seconds * float64(time.Second))
+	t := a.pipe.addTap(int(seconds * capturepkg.SampleRate))
+	lease, err := a.gate.Acquire(ctx, "enrolment of subject "+subject.String(), 0) // released below, at the latest after the deadline
+	if err != nil {
+		clear(a.pipe.removeTap(t))
+		return nil, fmt.Errorf("the source could not be opened: %v", err)
+	}
+	a.sess.notify()
+	defer func() {
+		lease.Release()
+		a.sess.notify()
+	}()
+	select {
+	case <-t.done:
+		return a.pipe.removeTap(t), nil
+	case <-ctx.Done():
+		clear(a.pipe.removeTap(t))
+		return nil, ctx.Err()
+	case <-a.clock.After(d + 5*time.Second):
+		got := a.pipe.removeTap(t)
+		clear(got)
+		return nil, fmt.Errorf("the source delivered %.1f s of the %g s asked for", float64(len(got))/capturepkg.SampleRate, seconds)
+	}
 }
 
 // currentVoiceprint returns the subject's voiceprint of the shipped model

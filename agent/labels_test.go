@@ -81,11 +81,21 @@ func (d *daemon) events(t *testing.T, token, session string) <-chan agent.TurnEv
 // pipeline waits on it, until cond holds (at most steps).
 func playUntil(t *testing.T, clk *clocktest.Fake, steps int, cond func() bool) {
 	t.Helper()
+	playUntilWaiters(t, clk, 1, steps, cond)
+}
+
+// playUntilWaiters is playUntil when waiters timers (the source's pacing
+// and others) must be pending before each step.
+func playUntilWaiters(t *testing.T, clk *clocktest.Fake, waiters, steps int, cond func() bool) {
+	t.Helper()
 	for i := 0; i < steps && !cond(); i++ {
 		giveUp := make(chan struct{})
 		timer := time.AfterFunc(2*time.Second, func() { close(giveUp) })
-		waiting := clk.BlockUntil(1, giveUp)
+		waiting := clk.BlockUntil(waiters, giveUp)
 		timer.Stop()
+		if !waiting && cond() {
+			return // the work ended on its own (the source closed)
+		}
 		require.True(t, waiting, "the pipeline stopped waiting on the clock")
 		clk.Advance(100 * time.Millisecond)
 	}
@@ -265,6 +275,7 @@ func TestNoPlaintextIdentifiersOrTemplates(t *testing.T) {
 	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	cfg := st.config()
 	cfg.Source = "wav:" + filepath.Join(speakersDir, "conversation.wav")
+	cfg.SessionMax = 0 // the source's pacing is the only timer: the test steps it
 	d := start(t, cfg, agent.WithClock(clk))
 	kiosk, tech := st.tokens[vault.RoleKiosk], st.tokens[vault.RoleTechnician]
 	disc := disclosureOf(t, d, kiosk)
@@ -349,4 +360,48 @@ func distinct(b []byte) int {
 		}
 	}
 	return n
+}
+
+// Enrolment from the live source: {"capture_seconds": N} takes a lease for
+// that subject (the source opens only for it), records N seconds in memory
+// and judges them like an uploaded file; the source closes again after.
+func TestEnrolFromLiveSource(t *testing.T) {
+	st := newState(t)
+	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	cfg := st.config()
+	cfg.Source = "wav:" + filepath.Join(speakersDir, "enrol-1688.wav")
+	speaker := st.consenting(t)
+	d := start(t, cfg, agent.WithClock(clk))
+	tech := st.tokens[vault.RoleTechnician]
+
+	for _, bad := range []string{`{"capture_seconds":2}`, `{"capture_seconds":600}`, `{"seconds":10}`} {
+		r := d.do(t, "POST", "/v1/subjects/"+speaker.String()+"/enrollments", tech, bad)
+		assert.True(t, r.code == http.StatusUnprocessableEntity || r.code == http.StatusBadRequest, "%s: %d %s", bad, r.code, r.body)
+	}
+	assert.Zero(t, d.status(t, tech).Capture.Opens)
+
+	done := make(chan reply, 1)
+	go func() {
+		done <- d.do(t, "POST", "/v1/subjects/"+speaker.String()+"/enrollments", tech, `{"capture_seconds":11}`)
+	}()
+	var r reply
+	// Two timers: the source's pacing and the recording's deadline.
+	playUntilWaiters(t, clk, 2, 200, func() bool {
+		select {
+		case r = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	var e agent.Enrollment
+	r.json(t, &e)
+	require.Len(t, e.Quality.Samples, 1)
+	assert.InDelta(t, 11.0, e.Quality.Samples[0].Seconds, 0.01)
+	assert.GreaterOrEqual(t, e.Quality.SpeechSeconds, 8.0)
+	s := d.status(t, tech)
+	assert.False(t, s.Capture.Open, "the source stayed open after the enrolment")
+	assert.Equal(t, uint64(1), s.Capture.Opens)
+	assert.Equal(t, 1, s.Vault.Records["template"])
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,46 @@ type pipeline struct {
 
 	mu    sync.Mutex
 	state string
+	taps  []*tap // enrolments recording from the live source
+}
+
+// tap collects the next want samples the pipeline reads, for an
+// enrolment from the live source; done closes when it has them.
+type tap struct {
+	want int
+	buf  []float32
+	done chan struct{}
+}
+
+// addTap asks for the next n samples read.
+func (p *pipeline) addTap(n int) *tap {
+	t := &tap{want: n, buf: make([]float32, 0, n), done: make(chan struct{})}
+	p.mu.Lock()
+	p.taps = append(p.taps, t)
+	p.mu.Unlock()
+	return t
+}
+
+// removeTap forgets t (done or abandoned) and returns what it collected.
+func (p *pipeline) removeTap(t *tap) []float32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.taps = slices.DeleteFunc(p.taps, func(x *tap) bool { return x == t })
+	return t.buf
+}
+
+// feedTaps copies samples to the taps that still want them.
+func (p *pipeline) feedTaps(samples []float32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.taps {
+		if n := t.want - len(t.buf); n > 0 {
+			t.buf = append(t.buf, samples[:min(n, len(samples))]...)
+			if len(t.buf) == t.want {
+				close(t.done)
+			}
+		}
+	}
 }
 
 // PipelineStatus is what status shows of the live pipeline.
@@ -168,6 +209,7 @@ func (p *pipeline) process(feats, samples []float32) []float32 {
 	p.samples.Add(uint64(len(samples)))
 	p.frames.Add(uint64(len(feats) / p.fb.Dim()))
 	clear(feats)
+	p.feedTaps(samples)
 	if p.onTurn != nil {
 		p.seg.feed(samples, p.clock.Now(), p.onTurn)
 	}
