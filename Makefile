@@ -162,3 +162,9 @@ voiceprint-model-check: ## retrain into a temporary file and check it is the shi
 	  $(GO) run ./cmd/voxward train --data $(SHARED)/data --out $$tmp/voiceprint.bin 2>$$tmp/train.log || { tail -20 $$tmp/train.log; exit 1; }; \
 	  if cmp -s $$tmp/voiceprint.bin dsp/voiceprint/model/voiceprint.bin; then echo "voiceprint-model-check: the recipe reproduces dsp/voiceprint/model/voiceprint.bin byte for byte"; \
 	  else echo "voiceprint-model-check: the recipe makes a different model than dsp/voiceprint/model/voiceprint.bin"; sha256sum $$tmp/voiceprint.bin dsp/voiceprint/model/voiceprint.bin; exit 1; fi
+
+LOAD_ROUNDS ?= 2
+
+.PHONY: load
+load: ## real-time load test: 8 clients on the API while a session labels LOAD_ROUNDS × 25 s of speech; latencies and heap (CI)
+	VOXWARD_LOAD_ROUNDS=$(LOAD_ROUNDS) $(GO) test -count=1 -run='^TestLoadWhileLabelling$$' -v ./agent/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|load_test'
