@@ -358,6 +358,7 @@ type Status struct {
 	Sessions []SessionStatus `json:"sessions"`
 	Vault    VaultStatus     `json:"vault"`
 	Outbox   OutboxStatus    `json:"outbox"`
+	Speakers SpeakerStatus   `json:"speakers"`
 	Device   string          `json:"device"`
 	Version  string          `json:"version"`
 }
@@ -414,9 +415,10 @@ func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
 			Records: st.Records, DataKeys: st.DataKeys, AuditEntries: st.AuditEntries,
 			FileBytes: st.FileBytes, MaxBytes: st.MaxBytes, KEKEpoch: st.KEKEpoch,
 		},
-		Outbox:  OutboxStatus{Entries: st.Records["outbox entry"]},
-		Device:  device,
-		Version: version(),
+		Outbox:   OutboxStatus{Entries: st.Records["outbox entry"]},
+		Speakers: a.labels.status(a.speakers),
+		Device:   device,
+		Version:  version(),
 	})
 }
 

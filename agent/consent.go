@@ -267,6 +267,7 @@ func (a *App) handleWithdraw(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.log.Error("key rotation after a withdrawal", "err", err)
 	}
+	a.labels.withdrawals.Add(1)
 	a.log.Info("consent withdrawn", "subject", id.String(), "sessions_stopped", len(stopped))
 	writeJSON(w, http.StatusOK, WithdrawalReceipt{SubjectID: id.String(), SessionsStopped: len(stopped), Receipt: rc})
 }

@@ -80,7 +80,7 @@ func (h *hub) close() {
 // labelStats count the live labelling's work for status and metrics.
 type labelStats struct {
 	segments, tooShort, matches, unknown atomic.Uint64
-	enrolments                           atomic.Uint64
+	enrolments, withdrawals              atomic.Uint64
 	refusals                             *prometheus.CounterVec // by reason
 	latency                              prometheus.Histogram
 }
@@ -164,7 +164,27 @@ func (l *labelStats) collectors(a *App) []prometheus.Collector {
 		counter("voxward_label_matches_total", "Turn labels naming an enrolled participant (one per turn and live session).", &l.matches),
 		counter("voxward_label_unknown_total", "Turn labels for voices that are no enrolled participant's (their embeddings dropped at once).", &l.unknown),
 		counter("voxward_enrolments_total", "Voiceprints stored by enrolment.", &l.enrolments),
+		counter("voxward_withdrawals_total", "Consents withdrawn at the kiosk (each erased the subject).", &l.withdrawals),
 		l.refusals,
 		l.latency,
+	}
+}
+
+// SpeakerStatus is what status shows of enrolment and live labelling:
+// counts since start, never a name or an id.
+type SpeakerStatus struct {
+	Model      string `json:"model"`
+	Segments   uint64 `json:"segments"`
+	TooShort   uint64 `json:"too_short"`
+	Matches    uint64 `json:"matches"`
+	Unknown    uint64 `json:"unknown"`
+	Enrolments uint64 `json:"enrolments"`
+	Withdrawn  uint64 `json:"withdrawals"`
+}
+
+func (l *labelStats) status(sm *speakerModel) SpeakerStatus {
+	return SpeakerStatus{
+		Model: sm.m.Config.ID, Segments: l.segments.Load(), TooShort: l.tooShort.Load(), Matches: l.matches.Load(),
+		Unknown: l.unknown.Load(), Enrolments: l.enrolments.Load(), Withdrawn: l.withdrawals.Load(),
 	}
 }

@@ -215,7 +215,11 @@ func TestLiveLabelsEndToEnd(t *testing.T) {
 	assert.Equal(t, 1, s.Sessions[0].Enrolled, "a withdrawn speaker's voiceprint is still matched")
 	r = d.do(t, "POST", "/v1/subjects/"+ids["Speaker 1688"].String()+"/withdraw", kiosk, "")
 	require.Equal(t, http.StatusOK, r.code, "%s", r.body)
-	assert.False(t, d.status(t, tech).Capture.Open, "the gate is open with nobody consenting")
+	s = d.status(t, tech)
+	assert.False(t, s.Capture.Open, "the gate is open with nobody consenting")
+	assert.Equal(t, agent.SpeakerStatus{Model: s.Speakers.Model, Segments: s.Speakers.Segments, TooShort: s.Speakers.TooShort,
+		Matches: 4, Unknown: 2, Enrolments: 2, Withdrawn: 2}, s.Speakers)
+	assert.Equal(t, s.Speakers.Segments, s.Speakers.TooShort+6)
 	_, open := <-evs
 	assert.False(t, open, "the event stream did not end with the session")
 }
