@@ -44,6 +44,8 @@ func (a *App) routes() []apiRoute {
 		{"GET /v1/retention", vault.RoleKiosk, a.handleRetention},
 		{"POST /v1/subjects", vault.RoleKiosk, a.handleSubjectCreate},
 		{"POST /v1/subjects/{id}/withdraw", vault.RoleKiosk, a.handleWithdraw},
+		{"GET /v1/audit", vault.RoleAdmin, a.handleAudit},
+		{"GET /v1/audit/verify", vault.RoleAdmin, a.handleAuditVerify},
 	}
 }
 
