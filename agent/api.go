@@ -51,6 +51,7 @@ func (a *App) routes() []apiRoute {
 		{"DELETE /v1/subjects/{id}/restrict", vault.RoleTechnician, a.handleUnrestrict},
 		{"GET /v1/subjects/{id}/export", vault.RoleAdmin, a.handleSubjectExport},
 		{"DELETE /v1/subjects/{id}", vault.RoleAdmin, a.handleSubjectErase},
+		{"POST /v1/deidentified/erase", roleNone, a.deidEraseHandler()},
 		{"GET /v1/audit", vault.RoleAdmin, a.handleAudit},
 		{"GET /v1/audit/verify", vault.RoleAdmin, a.handleAuditVerify},
 	}

@@ -480,3 +480,83 @@ func (a *App) handleSubjectExport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="voxward-export-`+id.String()+`.json"`)
 	writeJSON(w, http.StatusOK, out)
 }
+
+// Deletion-token erasure is open to anyone holding a token, so it is
+// rate-limited per remote address: a bucket of deidEraseBurst requests,
+// refilled by one every deidEraseEvery (five a minute).
+const (
+	deidEraseBurst = 5
+	deidEraseEvery = 12 * time.Second
+)
+
+// deidActor is who erases by deletion token: the subject, unauthenticated.
+var deidActor = vault.Actor{TokenID: "deletion-token", Role: "subject", Purpose: "erasure"}
+
+// maxDeletionTokenLen caps a deletion token before it is hashed; the
+// kiosk hands out 43 characters.
+const maxDeletionTokenLen = 256
+
+// deidEraseRequest is the body of POST /v1/deidentified/erase.
+type deidEraseRequest struct {
+	DeletionToken string `json:"deletion_token"`
+}
+
+func (req *deidEraseRequest) check() error {
+	switch {
+	case req.DeletionToken == "":
+		return errors.New("deletion_token is required")
+	case len(req.DeletionToken) > maxDeletionTokenLen:
+		return fmt.Errorf("deletion_token is longer than %d bytes", maxDeletionTokenLen)
+	}
+	return nil
+}
+
+// DeidErasure is the answer to POST /v1/deidentified/erase.
+type DeidErasure struct {
+	Receipt vault.Receipt `json:"receipt"`
+}
+
+// deidEraseHandler returns the handler of POST /v1/deidentified/erase with
+// its own rate limiter (one per route table, so per handler).
+func (a *App) deidEraseHandler() http.HandlerFunc {
+	lim := newRateLimiter(a.clock.Now, deidEraseBurst, deidEraseEvery)
+	return func(w http.ResponseWriter, r *http.Request) { a.handleDeidErase(w, r, lim) }
+}
+
+// handleDeidErase erases the de-identified templates a subject's deletion
+// token reaches (PRIVACY.md rule 17), with no linkage key on the box: the
+// vault compares the token's hash with every de-identified template's in
+// constant time and reads them all whatever the token, so a wrong token's
+// lookup costs what a right one's does. A right token then pays for the
+// erasure (key destruction, KEK rotation); the status says anyway whether
+// the token matched.
+func (a *App) handleDeidErase(w http.ResponseWriter, r *http.Request, lim *rateLimiter) {
+	if ok, wait := lim.allow(remoteHost(r.RemoteAddr)); !ok {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", fmt.Sprint(max(secs, 1)))
+		writeError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("too many erasure requests; try again in %d s", max(secs, 1)))
+		return
+	}
+	var req deidEraseRequest
+	if !decodeJSON(w, r, &req, false) {
+		return
+	}
+	if err := req.check(); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
+		return
+	}
+	rc, err := a.vaultStore().EraseDeidentifiedByToken(deidActor, vault.DeletionToken(req.DeletionToken))
+	if err != nil && rc.Kind == "" {
+		if errors.Is(err, vault.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "not_found", "no de-identified data belongs to that deletion token")
+			return
+		}
+		a.writeVaultError(w, "erase by deletion token", err)
+		return
+	}
+	if err != nil {
+		a.log.Error("key rotation after an erasure", "err", err)
+	}
+	a.log.Info("de-identified data erased by deletion token", "templates", rc.Erased["deidentified template"])
+	writeJSON(w, http.StatusOK, DeidErasure{Receipt: rc})
+}

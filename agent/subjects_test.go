@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/agent"
+	"github.com/voxward/voxward/internal/clocktest"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -414,15 +416,143 @@ func TestEraseSubject(t *testing.T) {
 	assert.True(t, rep.OK(), "%v", rep.Problems)
 }
 
+// openVaultAt opens the state's vault with its clock at now().
+func (st state) openVaultAt(t *testing.T, now func() time.Time) *vault.Store {
+	t.Helper()
+	s, err := vault.Open(filepath.Join(st.dir, vault.VaultFile), &vault.Options{Key: vault.FileKey(filepath.Join(st.dir, vault.MasterKeyFile)), Now: now})
+	require.NoError(t, err)
+	return s
+}
+
+// deidentified stores subjects and moves the vault's clock past their
+// identifiable window so that retention de-identifies them: their
+// templates become de-identified templates that only the deletion tokens
+// reach.
+func (st state) deidentified(t *testing.T, names ...string) []vault.DeletionToken {
+	t.Helper()
+	var toks []vault.DeletionToken
+	for _, n := range names {
+		toks = append(toks, st.enrol(t, n, vault.PurposeRecognition, vault.PurposeResearch).token)
+	}
+	s := st.openVaultAt(t, func() time.Time { return time.Now().Add(vault.MaxIdentifiable + time.Hour) })
+	defer s.Close()
+	cfg := agent.DefaultConfig()
+	rep, err := s.ApplyRetention(vault.SystemActor, cfg.RetentionPolicy())
+	require.NoError(t, err)
+	require.Equal(t, len(names), rep.DeidCreated)
+	return toks
+}
+
+// POST /v1/deidentified/erase takes the subject's deletion token, no API
+// token: a wrong token is 404, the right one erases the de-identified
+// template with a receipt, once.
+func TestDeidentifiedEraseByToken(t *testing.T) {
+	st := newState(t)
+	toks := st.deidentified(t, "Ana", "Ben")
+	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	d := start(t, st.config(), agent.WithClock(clk))
+	tech := st.tokens[vault.RoleTechnician]
+	deid := func() int { return d.status(t, tech).Vault.Records["deidentified template"] }
+	require.Equal(t, 2, deid())
+	body := func(tok string) string { return `{"deletion_token":"` + tok + `"}` }
+
+	wrong := "hGVK9sUBoInarG213s17P7uB9Qm3yuqVxYvRsVMBDNA"
+	for _, c := range []struct {
+		name, body string
+		code       int
+		errCode    string
+	}{
+		{"wrong token", body(wrong), 404, "not_found"},
+		{"an API token", body(st.tokens[vault.RoleAdmin]), 404, "not_found"},
+		{"empty token", body(""), 422, "invalid"},
+		{"huge token", body(strings.Repeat("a", 300)), 422, "invalid"},
+		{"no token", `{}`, 422, "invalid"},
+	} {
+		clk.Advance(time.Minute) // keep clear of the rate limit
+		r := d.do(t, "POST", "/v1/deidentified/erase", "", c.body)
+		assert.Equal(t, c.code, r.code, "%s: %s", c.name, r.body)
+		assert.Equal(t, c.errCode, r.errCode(t), c.name)
+	}
+	require.Equal(t, 2, deid(), "a refused request erased something")
+
+	clk.Advance(time.Minute)
+	r := d.do(t, "POST", "/v1/deidentified/erase", "", body(string(toks[0])))
+	require.Equal(t, http.StatusOK, r.code, "%s", r.body)
+	var er agent.DeidErasure
+	r.json(t, &er)
+	assert.Equal(t, "deidentified template", er.Receipt.Kind)
+	assert.Empty(t, er.Receipt.SubjectID, "the receipt links the template to a subject")
+	assert.Equal(t, map[string]int{"deidentified template": 1}, er.Receipt.Erased)
+	assert.True(t, er.Receipt.CompactionScheduled)
+	assert.Equal(t, 1, deid())
+
+	r = d.do(t, "POST", "/v1/deidentified/erase", "", body(string(toks[0])))
+	assert.Equal(t, http.StatusNotFound, r.code, "a token erased twice: %s", r.body)
+	require.NoError(t, d.stop(t))
+
+	v := st.openVault(t)
+	defer v.Close()
+	left, err := v.DeidTemplates(vault.SystemActor)
+	require.NoError(t, err)
+	require.Len(t, left, 1)
+	entries, err := v.AuditEntries(0, 0)
+	require.NoError(t, err)
+	var results []string
+	for _, e := range entries {
+		if e.Action == "deid.erase_by_token" {
+			results = append(results, e.Result)
+			assert.Equal(t, "deletion-token", e.Actor)
+		}
+	}
+	assert.Equal(t, []string{"not_found", "not_found", "ok", "not_found"}, results, "each lookup by token is audited")
+}
+
+// The deletion-token erasure is rate-limited per remote address: five at
+// once, then one every 12 s; the sixth gets 429 with Retry-After, and the
+// fake clock moving 12 s lets one more through.
+func TestDeidentifiedEraseIsRateLimited(t *testing.T) {
+	st := newState(t)
+	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	d := start(t, st.config(), agent.WithClock(clk))
+	wrong := `{"deletion_token":"not-a-token-anyone-holds"}`
+	for i := range 5 {
+		r := d.do(t, "POST", "/v1/deidentified/erase", "", wrong)
+		require.Equal(t, http.StatusNotFound, r.code, "request %d: %s", i+1, r.body)
+	}
+	r := d.do(t, "POST", "/v1/deidentified/erase", "", wrong)
+	require.Equal(t, http.StatusTooManyRequests, r.code, "%s", r.body)
+	assert.Equal(t, "rate_limited", r.errCode(t))
+	assert.Equal(t, "12", r.hdr.Get("Retry-After"))
+	// Malformed bodies count too: they are refused before they are read.
+	r = d.do(t, "POST", "/v1/deidentified/erase", "", `not json`)
+	assert.Equal(t, http.StatusTooManyRequests, r.code, "%s", r.body)
+
+	clk.Advance(7 * time.Second)
+	r = d.do(t, "POST", "/v1/deidentified/erase", "", wrong)
+	require.Equal(t, http.StatusTooManyRequests, r.code)
+	assert.Equal(t, "5", r.hdr.Get("Retry-After"))
+	clk.Advance(5 * time.Second)
+	assert.Equal(t, http.StatusNotFound, d.do(t, "POST", "/v1/deidentified/erase", "", wrong).code, "no token back after 12 s")
+	assert.Equal(t, http.StatusTooManyRequests, d.do(t, "POST", "/v1/deidentified/erase", "", wrong).code)
+	clk.Advance(time.Minute)
+	for i := range 5 {
+		assert.Equal(t, http.StatusNotFound, d.do(t, "POST", "/v1/deidentified/erase", "", wrong).code, "after a minute, request %d", i+1)
+	}
+	// Other routes are not limited.
+	assert.Equal(t, http.StatusOK, d.do(t, "GET", "/v1/health", "", "").code)
+}
+
 // Every new endpoint refuses a missing token and a token of the wrong
 // role; the state-changing ones also refuse a foreign Origin, an oversized
 // body and malformed JSON, with the right status, and change nothing.
 func TestRightsEndpointsRefuse(t *testing.T) {
 	st := newState(t)
+	toks := st.deidentified(t, "Old")
 	ana := st.enrol(t, "Ana")
+	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	cfg := st.config()
 	cfg.MaxBodyBytes = 1024
-	d := start(t, cfg)
+	d := start(t, cfg, agent.WithClock(clk))
 	tech, admin, kiosk := st.tokens[vault.RoleTechnician], st.tokens[vault.RoleAdmin], st.tokens[vault.RoleKiosk]
 	puller := st.tokens[vault.RolePuller]
 	id := ana.id.String()
@@ -431,7 +561,8 @@ func TestRightsEndpointsRefuse(t *testing.T) {
 
 	big := `{"display_name":"` + strings.Repeat("x", 2000) + `"}`
 	good := map[string]string{ // a body the route would accept
-		"PATCH /v1/subjects/{id}": `{"display_name":"Eve"}`,
+		"PATCH /v1/subjects/{id}":     `{"display_name":"Eve"}`,
+		"POST /v1/deidentified/erase": `{"deletion_token":"` + string(toks[0]) + `"}`,
 	}
 	routes := []struct {
 		method, path, role string
@@ -444,6 +575,7 @@ func TestRightsEndpointsRefuse(t *testing.T) {
 		{"DELETE", "/v1/subjects/" + id + "/restrict", vault.RoleTechnician, true},
 		{"GET", "/v1/subjects/" + id + "/export", vault.RoleAdmin, false},
 		{"DELETE", "/v1/subjects/" + id, vault.RoleAdmin, true},
+		{"POST", "/v1/deidentified/erase", "none", true},
 		{"GET", "/v1/audit", vault.RoleAdmin, false},
 		{"GET", "/v1/audit/verify", vault.RoleAdmin, false},
 	}
@@ -489,6 +621,7 @@ func TestRightsEndpointsRefuse(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(pattern+"/"+c.name, func(t *testing.T) {
+				clk.Advance(time.Minute) // the erasure's rate limit is not what is tested here
 				r := d.do(t, rt.method, rt.path, c.token, c.body, c.hdr...)
 				assert.Equal(t, c.code, r.code, "%s", r.body)
 				assert.Equal(t, c.errCode, r.errCode(t))
@@ -498,12 +631,15 @@ func TestRightsEndpointsRefuse(t *testing.T) {
 
 	// Nothing changed.
 	assert.Equal(t, before, subjectOf(t, d, tech, ana.id), "a refused request changed the subject")
+	assert.Equal(t, 1, d.status(t, tech).Vault.Records["deidentified template"], "a refused request erased the de-identified template")
 	after := auditActions(t, d, admin)
-	for _, action := range []string{"subject.rectify", "subject.status.restricted", "subject.status.active", "subject.erase", "subject.export"} {
+	for _, action := range []string{"subject.rectify", "subject.status.restricted", "subject.status.active", "subject.erase", "deid.erase_by_token", "subject.export"} {
 		assert.Equal(t, countAction(beforeAudit, action), countAction(after, action), "a refused request reached the vault: %s", action)
 	}
 	// And the good bodies do work (so the refusals were about the request).
 	r := d.do(t, "PATCH", "/v1/subjects/"+id, tech, good["PATCH /v1/subjects/{id}"])
+	assert.Equal(t, http.StatusOK, r.code, "%s", r.body)
+	r = d.do(t, "POST", "/v1/deidentified/erase", "", good["POST /v1/deidentified/erase"])
 	assert.Equal(t, http.StatusOK, r.code, "%s", r.body)
 }
 
