@@ -46,6 +46,16 @@ func (a *App) routes() []apiRoute {
 		{"GET /v1/retention", vault.RoleKiosk, a.handleRetention},
 		{"POST /v1/subjects", vault.RoleKiosk, a.handleSubjectCreate},
 		{"POST /v1/subjects/{id}/withdraw", vault.RoleKiosk, a.handleWithdraw},
+		{"GET /v1/subjects", vault.RoleTechnician, a.handleSubjectList},
+		{"GET /v1/subjects/{id}", vault.RoleTechnician, a.handleSubjectGet},
+		{"PATCH /v1/subjects/{id}", vault.RoleTechnician, a.handleSubjectRectify},
+		{"POST /v1/subjects/{id}/restrict", vault.RoleTechnician, a.handleRestrict},
+		{"DELETE /v1/subjects/{id}/restrict", vault.RoleTechnician, a.handleUnrestrict},
+		{"GET /v1/subjects/{id}/export", vault.RoleAdmin, a.handleSubjectExport},
+		{"DELETE /v1/subjects/{id}", vault.RoleAdmin, a.handleSubjectErase},
+		{"POST /v1/deidentified/erase", roleNone, a.deidEraseHandler()},
+		{"GET /v1/audit", vault.RoleAdmin, a.handleAudit},
+		{"GET /v1/audit/verify", vault.RoleAdmin, a.handleAuditVerify},
 	}
 }
 

@@ -181,7 +181,10 @@ func (s *Store) deidentify(a Actor, id ID) (int, error) {
 		if err != nil {
 			return err
 		}
-		research := slices.Contains(Purposes(history), PurposeResearch)
+		// A restricted subject's data is not used for sync (PRIVACY.md
+		// rule 17): its de-identified copies are never marked for research,
+		// since nothing links them back to lift the restriction later.
+		research := sub.Status == StatusActive && slices.Contains(Purposes(history), PurposeResearch)
 		tpls, err := t.templates(id)
 		if err != nil {
 			return err

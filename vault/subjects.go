@@ -384,8 +384,9 @@ func (s *Store) RectifySubject(a Actor, id ID, displayName, contact *string) (Su
 	return sub, err
 }
 
-// SetStatus restricts, unrestricts or marks a subject withdrawn.
-// Errors: ErrNotFound, ErrInvalid.
+// SetStatus restricts, unrestricts or marks a subject withdrawn. A
+// withdrawal is final: a withdrawn subject's status cannot change again
+// (ErrInvalid, nothing written). Errors: ErrNotFound, ErrInvalid.
 func (s *Store) SetStatus(a Actor, id ID, st Status) (Subject, error) {
 	switch st {
 	case StatusActive, StatusRestricted, StatusWithdrawn:
@@ -397,6 +398,9 @@ func (s *Store) SetStatus(a Actor, id ID, st Status) (Subject, error) {
 		var err error
 		if sub, err = t.subject(id); err != nil {
 			return err
+		}
+		if sub.Status == StatusWithdrawn && st != StatusWithdrawn {
+			return fmt.Errorf("%w: subject is withdrawn", ErrInvalid)
 		}
 		sub.Status = st
 		return t.put(kSubject, id[:], &sub)

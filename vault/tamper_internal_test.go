@@ -268,3 +268,44 @@ func TestMigrationHook(t *testing.T) {
 	require.ErrorIs(t, err, ErrSchemaTooNew)
 	_ = before
 }
+
+// TestVerifyCatchesEditedMiddleEntry edits one entry in the middle of the
+// chain and recomputes that entry's own hash, so that it verifies on its
+// own: only the next entry's link to it (Prev) shows the edit. The signed
+// checkpoint names the last entry, which is untouched, so without the
+// previous-hash check this edit would pass.
+func TestVerifyCatchesEditedMiddleEntry(t *testing.T) {
+	s, _, _ := fixture(t)
+	defer s.Close()
+	entries, err := s.AuditEntries(0, 0)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(entries), 10)
+	mid := uint64(len(entries) / 2)
+	_, err = s.VerifyAudit()
+	require.NoError(t, err)
+
+	require.NoError(t, s.db.Load().Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bAudit))
+		k := binary.BigEndian.AppendUint64(nil, mid)
+		var e AuditEntry
+		if err := jsonUnmarshal(b.Get(k), &e); err != nil {
+			return err
+		}
+		e.Result = "denied" // hide what happened
+		e.Hash = entryHash(e)
+		nb, err := jsonMarshal(e)
+		if err != nil {
+			return err
+		}
+		return b.Put(k, nb)
+	}))
+	_, err = s.VerifyAudit()
+	var ae *AuditError
+	require.True(t, errors.As(err, &ae), "VerifyAudit after an edit in the middle = %v, want an *AuditError", err)
+	assert.Equal(t, mid+1, ae.Seq, "the first broken entry is the one after the edit")
+	assert.Contains(t, ae.Reason, "does not link")
+	rep, err := s.Verify()
+	require.NoError(t, err)
+	require.NotNil(t, rep.FirstBrokenAudit)
+	assert.Equal(t, mid+1, rep.FirstBrokenAudit.Seq)
+}
