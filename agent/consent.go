@@ -63,7 +63,7 @@ func (c *Config) retentionSchedule() RetentionSchedule {
 			{Data: "your consent record and typed signature", Kept: fmt.Sprintf("with your name for at most %d days, then kept without your name as a record that consent was given", id), Days: id},
 			{Data: "your enrolment recordings and your voiceprint", Kept: fmt.Sprintf("at most %d days after you agree, or until you withdraw", id), Days: id},
 			{Data: "the sessions you took part in", Kept: fmt.Sprintf("at most %d days after the session", se), Days: se},
-			{Data: "a de-identified copy of your voiceprint (only if you chose research)", Kept: fmt.Sprintf("deleted %d days after your last interaction with the box", de), Days: de},
+			{Data: "a de-identified copy of your voiceprint, no longer linked to your name (it leaves this box only if you chose research)", Kept: fmt.Sprintf("deleted %d days after your last interaction with the box", de), Days: de},
 			{Data: "voices of people who have not agreed", Kept: "compared in memory only, never stored", Days: 0},
 		},
 	}

@@ -43,6 +43,11 @@ type sessions struct {
 	mu     sync.Mutex
 	live   map[vault.ID]*liveSession
 	starts uint64
+	drops  uint64 // bumped by every drop: a start that overlapped one re-checks its participants
+
+	// afterChecks, when set (tests), runs between start's consent checks
+	// and the session going live.
+	afterChecks func()
 }
 
 type liveSession struct {
@@ -81,6 +86,9 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 	if len(participants) == 0 {
 		return vault.Session{}, fmt.Errorf("%w: a session needs at least one participant whose consent grants recognition", ErrParticipant)
 	}
+	s.mu.Lock()
+	gen := s.drops
+	s.mu.Unlock()
 	names := make(map[string]string, len(participants))
 	for _, id := range participants {
 		sub, err := store.Subject(actor, id)
@@ -116,10 +124,40 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 		}
 		return vault.Session{}, fmt.Errorf("%w: %v", ErrCapture, err)
 	}
-	s.mu.Lock()
+	if s.afterChecks != nil {
+		s.afterChecks()
+	}
 	consenting := make(map[vault.ID]bool, len(participants))
 	for _, id := range participants {
 		consenting[id] = true
+	}
+	s.mu.Lock()
+	if s.drops != gen {
+		// A consent ended (withdrawal, restriction, erasure) while this
+		// session was being set up, after its checks: check again, under
+		// the lock, so that no later drop can be missed either.
+		for _, id := range participants {
+			if sub, err := store.Subject(actor, id); err == nil && sub.Status == vault.StatusActive {
+				continue
+			}
+			delete(consenting, id)
+			delete(names, id.String())
+			cands = slices.DeleteFunc(cands, func(c voiceprint.Candidate) bool {
+				if c.ID == id.String() {
+					clear(c.Emb)
+					return true
+				}
+				return false
+			})
+		}
+	}
+	if len(consenting) == 0 {
+		s.mu.Unlock()
+		lease.Release()
+		if _, serr := store.StopSession(actor, sess.ID, nil); serr != nil {
+			s.log.Warn("record refused session", "session", sess.ID.String(), "err", serr)
+		}
+		return vault.Session{}, fmt.Errorf("%w: every participant's consent ended while the session started", ErrParticipant)
 	}
 	s.live[sess.ID] = &liveSession{id: sess.ID, started: sess.Started, participants: len(participants), consenting: consenting, lease: lease,
 		cands: cands, names: names, events: newHub()}
@@ -157,6 +195,7 @@ func (s *sessions) stop(store *vault.Store, actor vault.Actor, id vault.ID) (vau
 // closes when it was the last. It returns the sessions it stopped.
 func (s *sessions) drop(store *vault.Store, subject vault.ID) []vault.ID {
 	s.mu.Lock()
+	s.drops++
 	var empty []vault.ID
 	for id, ls := range s.live {
 		if !ls.consenting[subject] {
