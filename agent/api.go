@@ -307,6 +307,10 @@ type Status struct {
 	Outbox   OutboxStatus    `json:"outbox"`
 	Device   string          `json:"device"`
 	Version  string          `json:"version"`
+
+	// Retention is the retention job: a missed deadline or a failed run
+	// shows here as an error (retention.ok false).
+	Retention RetentionStatus `json:"retention"`
 }
 
 // CaptureStatus says whether the source is open and why.
@@ -364,6 +368,8 @@ func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
 		Outbox:  OutboxStatus{Entries: st.Records["outbox entry"]},
 		Device:  device,
 		Version: version(),
+
+		Retention: a.ret.status(st),
 	})
 }
 
