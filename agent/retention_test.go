@@ -1,9 +1,11 @@
 package agent_test
 
 import (
+	"bufio"
 	"errors"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -79,6 +81,24 @@ func step(t *testing.T, clk *clocktest.Fake, d time.Duration) {
 	waitJob(t, clk)
 }
 
+// metric returns the value of the sample whose name and labels are
+// series ("name" or `name{label="value"}`) in GET /metrics.
+func (d *daemon) metric(t *testing.T, token, series string) float64 {
+	t.Helper()
+	r := d.do(t, "GET", "/metrics", token, "")
+	require.Equal(t, http.StatusOK, r.code, "%s", r.body)
+	sc := bufio.NewScanner(strings.NewReader(string(r.body)))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			require.NoError(t, err, "%s", sc.Text())
+			return f
+		}
+	}
+	t.Fatalf("GET /metrics has no %s", series)
+	return 0
+}
+
 // auditActions returns the purpose and result of every audit entry,
 // keyed by action.
 func auditActions(t *testing.T, s *vault.Store) map[string][]string {
@@ -151,6 +171,10 @@ func TestRetentionDeidentifiesWithoutRestart(t *testing.T) {
 	assert.False(t, r.Compaction.Due, "compaction still due after the run")
 	assert.Equal(t, uint64(1), r.Compaction.Compactions)
 	assert.Equal(t, r.LastRun, r.Compaction.Last)
+	assert.Equal(t, 2.0, d.metric(t, tech, `voxward_retention_actions_total{action="deidentified"}`))
+	assert.Equal(t, 2.0, d.metric(t, tech, `voxward_retention_actions_total{action="sessions_deleted"}`))
+	assert.Equal(t, 0.0, d.metric(t, tech, "voxward_retention_missed_deadline"))
+	assert.Equal(t, float64(r.Key.Epoch), d.metric(t, tech, "voxward_vault_kek_epoch"))
 
 	// The 31st day: runs go on, idempotent.
 	for range 24 {
@@ -212,6 +236,8 @@ func TestRetentionDeletesDeidentifiedAfterThreeYears(t *testing.T) {
 	assert.False(t, s.Retention.MissedDeadline, "%+v", s.Retention)
 	assert.True(t, s.Retention.OK)
 	assert.Equal(t, uint64(1), s.Retention.MissedDeadlines, "the missed deadline is forgotten")
+	assert.Equal(t, 1.0, d.metric(t, tech, `voxward_retention_actions_total{action="deid_deleted"}`))
+	assert.Equal(t, 1.0, d.metric(t, tech, "voxward_retention_missed_deadlines_total"))
 }
 
 // A run that could not happen on time (the clock jumps 3 hours) is a
@@ -236,6 +262,9 @@ func TestRetentionMissedDeadlineWhenTheClockJumps(t *testing.T) {
 	raw := string(d.do(t, "GET", "/v1/status", tech, "").body)
 	assert.Contains(t, raw, `"missed_deadline": true`)
 	assert.Contains(t, raw, `"late_seconds": 7200`)
+	assert.Equal(t, 1.0, d.metric(t, tech, "voxward_retention_missed_deadline"))
+	assert.Equal(t, 7200.0, d.metric(t, tech, "voxward_retention_late_seconds"))
+	assert.Equal(t, 1.0, d.metric(t, tech, "voxward_retention_missed_deadlines_total"))
 
 	step(t, clk, time.Hour)
 	r = d.status(t, tech).Retention
@@ -243,6 +272,8 @@ func TestRetentionMissedDeadlineWhenTheClockJumps(t *testing.T) {
 	assert.True(t, r.OK)
 	assert.Zero(t, r.LateSeconds)
 	assert.Equal(t, uint64(1), r.MissedDeadlines)
+	assert.Equal(t, 0.0, d.metric(t, tech, "voxward_retention_missed_deadline"))
+	assert.Equal(t, float64(t0.Add(4*time.Hour).Unix()), d.metric(t, tech, "voxward_retention_last_success_timestamp_seconds"))
 
 	http.DefaultClient.CloseIdleConnections()
 	require.NoError(t, d.stop(t))
@@ -311,6 +342,8 @@ func TestRetentionFailureIsReported(t *testing.T) {
 	assert.Equal(t, uint64(1), r.Failures)
 	assert.True(t, r.LastSuccess.IsZero())
 	assert.False(t, r.MissedDeadline, "missed at the first attempt")
+	assert.Equal(t, 1.0, d.metric(t, tech, "voxward_retention_failures_total"))
+	assert.Equal(t, 0.0, d.metric(t, tech, "voxward_retention_last_success_timestamp_seconds"))
 
 	step(t, clk, time.Hour)
 	assert.False(t, d.status(t, tech).Retention.MissedDeadline, "an hour without a success is on schedule")
@@ -319,6 +352,8 @@ func TestRetentionFailureIsReported(t *testing.T) {
 	assert.True(t, r.MissedDeadline, "two hours without a successful run")
 	assert.Equal(t, 3600.0, r.LateSeconds)
 	assert.Equal(t, uint64(3), r.Failures)
+	assert.Equal(t, 1.0, d.metric(t, tech, "voxward_retention_missed_deadline"))
+	assert.Equal(t, 3.0, d.metric(t, tech, "voxward_retention_failures_total"))
 
 	// The vault recovers: that run still reports the three hours since
 	// the last success; the next one is clean.
@@ -359,6 +394,8 @@ func TestKeyRotationOnSchedule(t *testing.T) {
 	assert.Equal(t, t0.Add(2*time.Hour), k.LastRotation)
 	assert.Equal(t, t0.Add(4*time.Hour), k.NextRotation)
 	assert.Equal(t, uint64(1), k.Rotations)
+	assert.Equal(t, float64(epoch+1), d.metric(t, tech, "voxward_vault_kek_epoch"))
+	assert.Equal(t, 1.0, d.metric(t, tech, "voxward_retention_key_rotations_total"))
 
 	require.NoError(t, d.stop(t))
 	d = start(t, cfg, agent.WithClock(clk))
@@ -391,6 +428,7 @@ func TestPendingRotationIsRetried(t *testing.T) {
 	epoch := r.Key.Epoch
 	assert.False(t, r.OK)
 	assert.Contains(t, r.LastError, "key rotation (pending after an erasure)")
+	assert.Equal(t, 1.0, d.metric(t, tech, "voxward_vault_rotation_pending"))
 
 	f.failRotation.Store(false)
 	step(t, clk, time.Hour)
@@ -398,6 +436,7 @@ func TestPendingRotationIsRetried(t *testing.T) {
 	assert.True(t, r.OK, "%+v", r)
 	assert.Equal(t, epoch+1, r.Key.Epoch)
 	assert.Equal(t, uint64(1), r.Key.Rotations)
+	assert.Equal(t, 0.0, d.metric(t, tech, "voxward_vault_rotation_pending"))
 
 	step(t, clk, time.Hour)
 	assert.Equal(t, epoch+1, d.status(t, tech).Retention.Key.Epoch, "rotated again with nothing pending")
