@@ -246,6 +246,7 @@ func (j *retentionJob) run() error {
 	var before, after int64
 	st, err := j.store.Stats()
 	if err != nil {
+		st = vault.Stats{} // a partial answer is no answer
 		errs = append(errs, err)
 	} else {
 		if st.RotationPending || !start.Before(st.KEKRotated.Add(j.rotateEvery)) {
@@ -267,16 +268,16 @@ func (j *retentionJob) run() error {
 				result = "error"
 				errs = append(errs, err)
 			} else {
-				compacted = true
-				j.log.Info("vault compacted", "before", before, "after", after)
+				compacted = true // the vault logs the sizes
 			}
 			if aerr := j.store.Audit(retentionActor, "vault.compact", "", result); aerr != nil {
 				errs = append(errs, fmt.Errorf("audit the compaction: %w", aerr))
 			}
 		}
-		st, err = j.store.Stats()
-		if err != nil {
+		if fresh, err := j.store.Stats(); err != nil {
 			errs = append(errs, err)
+		} else {
+			st = fresh
 		}
 	}
 	err = errors.Join(errs...)

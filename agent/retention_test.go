@@ -3,6 +3,7 @@ package agent_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -289,6 +290,7 @@ type faultyVault struct {
 	failRetention atomic.Bool // ApplyRetention fails
 	pending       atomic.Bool // Stats says a rotation after an erasure is pending
 	failRotation  atomic.Bool // RotateKey fails
+	closed        atomic.Bool // ApplyRetention finds the vault closed
 }
 
 var errInjected = errors.New("injected vault failure")
@@ -296,6 +298,9 @@ var errInjected = errors.New("injected vault failure")
 func (f *faultyVault) ApplyRetention(a vault.Actor, p vault.RetentionPolicy) (vault.RetentionReport, error) {
 	if f.failRetention.Load() {
 		return vault.RetentionReport{}, errInjected
+	}
+	if f.closed.Load() {
+		return vault.RetentionReport{}, fmt.Errorf("vault: retention: %w", vault.ErrClosed)
 	}
 	return f.RetentionStore.ApplyRetention(a, p)
 }
@@ -440,4 +445,24 @@ func TestPendingRotationIsRetried(t *testing.T) {
 
 	step(t, clk, time.Hour)
 	assert.Equal(t, epoch+1, d.status(t, tech).Retention.Key.Epoch, "rotated again with nothing pending")
+}
+
+// A vault that closed under the job (a compaction that could not reopen
+// the file) stops the daemon with the error, so that systemd restarts it
+// rather than leave it answering without a vault.
+func TestRetentionStopsTheDaemonWhenTheVaultCloses(t *testing.T) {
+	st := newState(t)
+	clk := retentionClock()
+	f := &faultyVault{}
+	d := start(t, st.config(), agent.WithClock(clk), withFaultyVault(f))
+	f.closed.Store(true)
+	waitJob(t, clk)
+	clk.Advance(time.Hour)
+	require.Eventually(t, func() bool {
+		_, err := http.Get(d.base + "/v1/health")
+		return err != nil
+	}, 10*time.Second, 10*time.Millisecond, "the daemon still serves after its vault closed")
+	err := d.stop(t)
+	require.ErrorIs(t, err, vault.ErrClosed)
+	assert.Contains(t, err.Error(), "retention")
 }
