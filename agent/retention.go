@@ -274,10 +274,12 @@ func (j *retentionJob) run() error {
 				errs = append(errs, fmt.Errorf("audit the compaction: %w", aerr))
 			}
 		}
-		if fresh, err := j.store.Stats(); err != nil {
-			errs = append(errs, err)
-		} else {
-			st = fresh
+		if rotations > 0 || compacted {
+			if fresh, err := j.store.Stats(); err != nil {
+				errs = append(errs, err)
+			} else {
+				st = fresh
+			}
 		}
 	}
 	err = errors.Join(errs...)
