@@ -77,19 +77,19 @@ func newMetrics(a *App) *metrics {
 }
 
 // retentionMetrics report the retention job (PRIVACY.md rules 9 and 11)
-// as of its last run. Alert on voxward_retention_missed_deadline, on
+// as of its last run, and a run overdue now as a missed deadline. Alert on voxward_retention_missed_deadline, on
 // increases of voxward_retention_failures_total, and on
 // voxward_retention_last_success_timestamp_seconds falling behind.
 func retentionMetrics(j *retentionJob) []prometheus.Collector {
 	counter := func(name, help string, f func(s *retentionState) float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
-			s := j.snapshot()
+			s := j.current()
 			return f(&s)
 		})
 	}
 	gauge := func(name, help string, f func(s *retentionState) float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
-			s := j.snapshot()
+			s := j.current()
 			return f(&s)
 		})
 	}
@@ -134,7 +134,7 @@ func retentionMetrics(j *retentionJob) []prometheus.Collector {
 			Help:        "What retention did, by action: subjects de-identified or erased, de-identified templates created or deleted, sessions deleted.",
 			ConstLabels: prometheus.Labels{"action": a.action},
 		}, func() float64 {
-			s := j.snapshot()
+			s := j.current()
 			return float64(a.n(&s.total))
 		}))
 	}

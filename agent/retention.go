@@ -325,10 +325,25 @@ func (j *retentionJob) snapshot() retentionState {
 	return j.st
 }
 
+// current returns the job's state with its schedule checked against the
+// clock: a run overdue by more than RetentionSlack (a run that hangs, or a
+// clock that moved before the job could) is a missed deadline already.
+func (j *retentionJob) current() retentionState {
+	s := j.snapshot()
+	if s.nextRun.IsZero() {
+		return s
+	}
+	if over := j.clock.Now().Sub(s.nextRun); over > s.late {
+		s.late = over
+		s.missed = s.missed || over > RetentionSlack
+	}
+	return s
+}
+
 // status reports the job, with the key and compaction figures from st
 // (the vault's statistics now, which erasures between runs change).
 func (j *retentionJob) status(st vault.Stats) RetentionStatus {
-	s := j.snapshot()
+	s := j.current()
 	rs := RetentionStatus{
 		OK:              s.lastErr == "" && !s.missed,
 		IntervalSeconds: j.interval.Seconds(),

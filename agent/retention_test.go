@@ -291,6 +291,9 @@ type faultyVault struct {
 	pending       atomic.Bool // Stats says a rotation after an erasure is pending
 	failRotation  atomic.Bool // RotateKey fails
 	closed        atomic.Bool // ApplyRetention finds the vault closed
+	// hang, when set, makes ApplyRetention say so on entered and wait
+	// until hang is closed.
+	hang, entered chan struct{}
 }
 
 var errInjected = errors.New("injected vault failure")
@@ -298,6 +301,10 @@ var errInjected = errors.New("injected vault failure")
 func (f *faultyVault) ApplyRetention(a vault.Actor, p vault.RetentionPolicy) (vault.RetentionReport, error) {
 	if f.failRetention.Load() {
 		return vault.RetentionReport{}, errInjected
+	}
+	if f.hang != nil {
+		f.entered <- struct{}{}
+		<-f.hang
 	}
 	if f.closed.Load() {
 		return vault.RetentionReport{}, fmt.Errorf("vault: retention: %w", vault.ErrClosed)
@@ -465,4 +472,37 @@ func TestRetentionStopsTheDaemonWhenTheVaultCloses(t *testing.T) {
 	err := d.stop(t)
 	require.ErrorIs(t, err, vault.ErrClosed)
 	assert.Contains(t, err.Error(), "retention")
+}
+
+// A run that hangs is a missed deadline as soon as it is overdue by more
+// than the slack, before it returns.
+func TestRetentionOverdueRunIsMissed(t *testing.T) {
+	st := newState(t)
+	clk := retentionClock()
+	f := &faultyVault{}
+	d := start(t, st.config(), agent.WithClock(clk), withFaultyVault(f))
+	tech := st.tokens[vault.RoleTechnician]
+
+	waitJob(t, clk)
+	// Set before the clock lets the job call ApplyRetention again.
+	f.hang, f.entered = make(chan struct{}), make(chan struct{}, 1)
+	clk.Advance(time.Hour)
+	<-f.entered
+	clk.Advance(agent.RetentionSlack)
+	r := d.status(t, tech).Retention
+	assert.False(t, r.MissedDeadline, "missed within the slack")
+	clk.Advance(time.Second)
+	r = d.status(t, tech).Retention
+	assert.True(t, r.MissedDeadline, "a run hung past the slack is not a missed deadline")
+	assert.False(t, r.OK)
+	assert.Equal(t, (agent.RetentionSlack + time.Second).Seconds(), r.LateSeconds)
+	assert.Equal(t, 1.0, d.metric(t, tech, "voxward_retention_missed_deadline"))
+	assert.Equal(t, uint64(1), r.Runs, "the hung run counted")
+
+	close(f.hang)
+	waitJob(t, clk)
+	r = d.status(t, tech).Retention
+	assert.Equal(t, uint64(2), r.Runs)
+	assert.False(t, r.MissedDeadline, "the hung run started on time and went through")
+	assert.True(t, r.OK, "%+v", r)
 }
