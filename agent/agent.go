@@ -53,6 +53,8 @@ type options struct {
 	clock Clock
 	stdin io.Reader
 	key   vault.KeySource
+
+	wrapRetention func(retentionStore) retentionStore // tests: a failing vault
 }
 
 // WithClock sets the clock (default capture.SystemClock).
@@ -79,6 +81,7 @@ type App struct {
 	pipe    *pipeline
 	sess    *sessions
 	metrics *metrics
+	ret     *retentionJob
 	disc    Disclosure // the consent text in force, generated from cfg
 
 	speakers *speakerModel // the shipped voiceprint model
@@ -155,6 +158,7 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*App, error) {
 	ex := a.speakers.extractor() // the pipeline goroutine's own
 	var emb []float32
 	a.pipe.onTurn = func(t turn) { emb, _ = a.labelTurn(ex, emb, t) }
+	a.ret = newRetentionJob(&a.cfg, o.clock, o.wrapRetention, logger.With("component", "retention"))
 	a.metrics = newMetrics(a)
 	a.disc = a.cfg.disclosure()
 	return a, nil
@@ -164,8 +168,8 @@ type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
-// Ready is closed once Run has opened the vault and bound the listener:
-// the moment to tell systemd READY=1.
+// Ready is closed once Run has opened the vault, bound the listener and
+// made the start-up retention run: the moment to tell systemd READY=1.
 func (a *App) Ready() <-chan struct{} { return a.ready }
 
 // Addr returns the API's bound address (nil before Ready).
@@ -178,15 +182,16 @@ func (a *App) Addr() net.Addr {
 // Run opens the vault (ErrNotInitialised without one; vault.ErrLocked when
 // another process holds it), closes the sessions an earlier run left open
 // there (recorded as stopped at start-up and interrupted, audited), binds
-// the API's listener, closes Ready, and
-// then runs the consent gate, the live pipeline and the HTTP server under
-// one errgroup until ctx ends or one of them fails. On the way out the
-// server drains its requests for at most Config.ShutdownTimeout, then
-// closes the connections still open (stalled clients, hung handlers),
-// cancels their requests' contexts and waits a second for their
-// handlers; open sessions are stopped and recorded, the gate closes the
-// source and the vault is closed. A shutdown that had to cut requests off
-// is still clean: it is logged and Run returns nil.
+// the API's listener, makes the start-up retention run, closes Ready, and
+// then runs the consent gate, the live pipeline, the retention job and the
+// HTTP server under one errgroup until ctx ends or one of them fails. On
+// the way out the server drains its requests for at most
+// Config.ShutdownTimeout (event streams end at once), then closes the
+// connections still open (stalled clients, hung handlers), cancels their
+// requests' contexts and waits a second for their handlers; open sessions
+// are stopped and recorded, the gate closes the source and the vault is
+// closed. A shutdown that had to cut requests off is still clean: it is
+// logged and Run returns nil.
 func (a *App) Run(ctx context.Context) (err error) {
 	a.mu.Lock()
 	if a.ran {
@@ -230,12 +235,14 @@ func (a *App) Run(ctx context.Context) (err error) {
 	a.mu.Lock()
 	a.addr, a.store, a.deviceID = ln.Addr(), store, deviceID
 	a.mu.Unlock()
+	a.ret.open(store) // retention runs before the API serves (PRIVACY.md rule 9)
 	a.log.Info("ready", "listen", ln.Addr().String(), "source", a.gate.Info().Spec, "device_id", deviceID, "version", Version)
 	close(a.ready)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.gate.Run(gctx) })
 	g.Go(func() error { return a.pipe.Run(gctx) })
+	g.Go(func() error { return a.ret.Run(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("agent: serve: %w", err)

@@ -371,6 +371,10 @@ type Status struct {
 	Speakers SpeakerStatus   `json:"speakers"`
 	Device   string          `json:"device"`
 	Version  string          `json:"version"`
+
+	// Retention is the retention job: a missed deadline or a failed run
+	// shows here as an error (retention.ok false).
+	Retention RetentionStatus `json:"retention"`
 }
 
 // CaptureStatus says whether the source is open and why.
@@ -429,6 +433,8 @@ func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
 		Speakers: a.labels.status(a.speakers),
 		Device:   device,
 		Version:  version(),
+
+		Retention: a.ret.status(st),
 	})
 }
 

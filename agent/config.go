@@ -81,7 +81,27 @@ type Config struct {
 	// RetainDeidentified is how long a de-identified voiceprint is kept
 	// after the subject's last interaction: at most 3 years.
 	RetainDeidentified Duration `toml:"retain_deidentified"`
+
+	// RetentionInterval is how often the retention job enforces the
+	// policy; it also runs at start-up. 1m to 1h (PRIVACY.md rule 9: at
+	// least hourly).
+	RetentionInterval Duration `toml:"retention_interval"`
+	// KeyRotationInterval is the longest the vault's key-encryption key
+	// is kept before the retention job rotates it (erasures rotate it
+	// too). 1h to 30d: a copy of the vault file then stops opening within
+	// the 30 days identifiable data may be kept, and every rotation also
+	// ends the use of older backups, so much shorter is a cost.
+	KeyRotationInterval Duration `toml:"key_rotation_interval"`
 }
+
+// Bounds of the retention job's schedule.
+const (
+	// MaxRetentionInterval: the job runs at least hourly (PRIVACY.md rule 9).
+	MaxRetentionInterval = time.Hour
+	// MaxKeyRotationInterval: the key-encryption key is rotated at least
+	// every 30 days (PRIVACY.md rule 11).
+	MaxKeyRotationInterval = 30 * 24 * time.Hour
+)
 
 // MaxDeidentified is the longest a de-identified voiceprint may be kept
 // after the last interaction (PRIVACY.md rule 8).
@@ -134,6 +154,9 @@ const (
 	MinVaultMaxBytes       = 1 << 20 // the smallest budget other than 0
 	DefaultSessionMax      = 12 * time.Hour
 	DefaultShutdownTimeout = 5 * time.Second
+
+	DefaultRetentionInterval   = MaxRetentionInterval
+	DefaultKeyRotationInterval = MaxKeyRotationInterval
 )
 
 // DefaultConfig returns the configuration with every default filled in;
@@ -152,6 +175,9 @@ func DefaultConfig() Config {
 		RetainIdentifiable: Duration(vault.MaxIdentifiable),
 		RetainSessions:     Duration(vault.MaxIdentifiable),
 		RetainDeidentified: Duration(MaxDeidentified),
+
+		RetentionInterval:   Duration(DefaultRetentionInterval),
+		KeyRotationInterval: Duration(DefaultKeyRotationInterval),
 	}
 }
 
@@ -253,6 +279,12 @@ func (c *Config) Validate() error {
 	}
 	if d := time.Duration(c.RetainDeidentified); d < day || d > MaxDeidentified {
 		return bad("retain_deidentified %v: want 1d to 1095d (3 years)", d)
+	}
+	if d := time.Duration(c.RetentionInterval); d < time.Minute || d > MaxRetentionInterval {
+		return bad("retention_interval %v: want 1m to 1h (retention runs at least hourly)", d)
+	}
+	if d := time.Duration(c.KeyRotationInterval); d < time.Hour || d > MaxKeyRotationInterval {
+		return bad("key_rotation_interval %v: want 1h to 30d", d)
 	}
 	return nil
 }

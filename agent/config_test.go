@@ -29,6 +29,8 @@ operator_contact = "privacy@example.org"
 retain_identifiable = "14d"
 retain_sessions = "7d"
 retain_deidentified = "365d"
+retention_interval = "30m"
+key_rotation_interval = "7d"
 `
 
 func TestParseConfig(t *testing.T) {
@@ -41,6 +43,7 @@ func TestParseConfig(t *testing.T) {
 		Operator: "Example Hall Ltd", OperatorContact: "privacy@example.org",
 		RetainIdentifiable: agent.Duration(14 * 24 * time.Hour), RetainSessions: agent.Duration(7 * 24 * time.Hour),
 		RetainDeidentified: agent.Duration(365 * 24 * time.Hour),
+		RetentionInterval:  agent.Duration(30 * time.Minute), KeyRotationInterval: agent.Duration(7 * 24 * time.Hour),
 	}
 	assert.Equal(t, want, cfg)
 	require.NoError(t, cfg.Validate())
@@ -106,6 +109,12 @@ func TestValidate(t *testing.T) {
 			c.RetainIdentifiable, c.RetainSessions = agent.Duration(7*24*time.Hour), agent.Duration(8*24*time.Hour)
 		}, "retain_sessions"},
 		{"de-identified beyond 3 years", func(c *agent.Config) { c.RetainDeidentified = agent.Duration(agent.MaxDeidentified + time.Hour) }, "retain_deidentified"},
+		{"retention less than hourly", func(c *agent.Config) { c.RetentionInterval = agent.Duration(61 * time.Minute) }, "retention_interval"},
+		{"retention every second", func(c *agent.Config) { c.RetentionInterval = agent.Duration(time.Second) }, "retention_interval"},
+		{"retention every 10 minutes", func(c *agent.Config) { c.RetentionInterval = agent.Duration(10 * time.Minute) }, ""},
+		{"rotation beyond 30 days", func(c *agent.Config) { c.KeyRotationInterval = agent.Duration(31 * 24 * time.Hour) }, "key_rotation_interval"},
+		{"rotation unset", func(c *agent.Config) { c.KeyRotationInterval = 0 }, "key_rotation_interval"},
+		{"weekly rotation", func(c *agent.Config) { c.KeyRotationInterval = agent.Duration(7 * 24 * time.Hour) }, ""},
 		{"operator too long", func(c *agent.Config) { c.Operator = strings.Repeat("x", 300) }, "operator"},
 		{"shorter retention", func(c *agent.Config) {
 			c.RetainIdentifiable, c.RetainSessions = agent.Duration(7*24*time.Hour), agent.Duration(24*time.Hour)

@@ -9,7 +9,8 @@
 // without touching disk or network. Run opens the vault in the state
 // directory (ErrNotInitialised without one, vault.ErrLocked when another
 // process holds it), loads the device's Ed25519 key, binds the loopback
-// listener and closes Ready; then, under one errgroup, it runs
+// listener, makes the start-up retention run and closes Ready; then,
+// under one errgroup, it runs
 //
 //   - the consent gate (capture.Gate) over the configured source: closed
 //     until a session takes a consent lease, closed again within
@@ -19,6 +20,13 @@
 //     features with dsp. Until voiceprints arrive the features are dropped
 //     at once: no audio and nothing derived from it is stored, and unknown
 //     voices are never kept (PRIVACY.md rules 1, 5, 12);
+//   - the retention job, every Config.RetentionInterval (at most an hour)
+//     on the injected clock: vault.Store.ApplyRetention with
+//     Config.RetentionPolicy, a key rotation when Config.KeyRotationInterval
+//     has passed or an erasure's rotation failed, and an online compaction
+//     when erasures left freed pages. A run more than RetentionSlack behind
+//     the schedule is a missed deadline: an error in GET /v1/status, in
+//     /metrics, in the log and in the audit chain (PRIVACY.md rules 9, 11);
 //   - the HTTP server, stopped with Shutdown when the context ends.
 //
 // On the way out, live sessions are stopped and recorded, the gate closes

@@ -77,11 +77,16 @@ func (d *daemon) events(t *testing.T, token, session string) <-chan agent.TurnEv
 	return out
 }
 
+// retentionTimers is how many timers the daemon keeps pending on its
+// clock whatever it does: the retention job's next run.
+const retentionTimers = 1
+
 // playUntil advances the fake clock in 100 ms steps, each once the
-// pipeline waits on it, until cond holds (at most steps).
+// pipeline waits on it (the source's pacing timer beside the retention
+// job's), until cond holds (at most steps).
 func playUntil(t *testing.T, clk *clocktest.Fake, steps int, cond func() bool) {
 	t.Helper()
-	playUntilWaiters(t, clk, 1, steps, cond)
+	playUntilWaiters(t, clk, retentionTimers+1, steps, cond)
 }
 
 // playUntilWaiters is playUntil when waiters timers (the source's pacing
@@ -389,8 +394,8 @@ func TestEnrolFromLiveSource(t *testing.T) {
 		done <- d.do(t, "POST", "/v1/subjects/"+speaker.String()+"/enrollments", tech, `{"capture_seconds":11}`)
 	}()
 	var r reply
-	// Two timers: the source's pacing and the recording's deadline.
-	playUntilWaiters(t, clk, 2, 200, func() bool {
+	// The source's pacing and the recording's deadline, beside retention's.
+	playUntilWaiters(t, clk, retentionTimers+2, 200, func() bool {
 		select {
 		case r = <-done:
 			return true

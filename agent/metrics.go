@@ -73,7 +73,73 @@ func newMetrics(a *App) *metrics {
 		}),
 	)
 	reg.MustRegister(a.labels.collectors(a)...)
+	reg.MustRegister(retentionMetrics(a.ret)...)
 	return m
+}
+
+// retentionMetrics report the retention job (PRIVACY.md rules 9 and 11)
+// as of its last run, and a run overdue now as a missed deadline. Alert on voxward_retention_missed_deadline, on
+// increases of voxward_retention_failures_total, and on
+// voxward_retention_last_success_timestamp_seconds falling behind.
+func retentionMetrics(j *retentionJob) []prometheus.Collector {
+	counter := func(name, help string, f func(s *retentionState) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
+			s := j.current()
+			return f(&s)
+		})
+	}
+	gauge := func(name, help string, f func(s *retentionState) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			s := j.current()
+			return f(&s)
+		})
+	}
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	unix := func(t time.Time) float64 {
+		if t.IsZero() {
+			return 0
+		}
+		return float64(t.UnixNano()) / 1e9
+	}
+	cs := []prometheus.Collector{
+		counter("voxward_retention_runs_total", "Retention job runs (at start-up, then every retention_interval).", func(s *retentionState) float64 { return float64(s.runs) }),
+		counter("voxward_retention_failures_total", "Retention job runs that ended with an error (see last_error in GET /v1/status).", func(s *retentionState) float64 { return float64(s.failures) }),
+		gauge("voxward_retention_missed_deadline", "1 when the last retention run was behind its schedule by more than the slack (a missed deadline), else 0.", func(s *retentionState) float64 { return b(s.missed) }),
+		counter("voxward_retention_missed_deadlines_total", "Retention runs that found a missed deadline.", func(s *retentionState) float64 { return float64(s.missedTotal) }),
+		gauge("voxward_retention_late_seconds", "How far the last retention run was behind its schedule, seconds (0: on time).", func(s *retentionState) float64 { return s.late.Seconds() }),
+		gauge("voxward_retention_last_success_timestamp_seconds", "When the last successful retention run started, Unix seconds (0: none yet).", func(s *retentionState) float64 { return unix(s.lastSuccess) }),
+		gauge("voxward_vault_kek_epoch", "The vault's key-encryption epoch, as of the last retention run.", func(s *retentionState) float64 { return float64(s.epoch) }),
+		gauge("voxward_vault_kek_rotated_timestamp_seconds", "When the current key-encryption epoch began, Unix seconds, as of the last retention run.", func(s *retentionState) float64 { return unix(s.rotated) }),
+		gauge("voxward_vault_rotation_pending", "1 when a key rotation after an erasure failed and waits for a retry, as of the last retention run.", func(s *retentionState) float64 { return b(s.rotationPending) }),
+		counter("voxward_retention_key_rotations_total", "Key rotations the retention job made: on schedule, retried, or after what it erased.", func(s *retentionState) float64 { return float64(s.rotations) }),
+		gauge("voxward_vault_compaction_due", "1 when freed pages wait for compaction, as of the last retention run.", func(s *retentionState) float64 { return b(s.compactionDue) }),
+		counter("voxward_retention_compactions_total", "Vault compactions the retention job made.", func(s *retentionState) float64 { return float64(s.compactions) }),
+	}
+	for _, a := range []struct {
+		action string
+		n      func(c *RetentionCounts) int
+	}{
+		{"deidentified", func(c *RetentionCounts) int { return c.Deidentified }},
+		{"erased", func(c *RetentionCounts) int { return c.Erased }},
+		{"deid_created", func(c *RetentionCounts) int { return c.DeidCreated }},
+		{"deid_deleted", func(c *RetentionCounts) int { return c.DeidDeleted }},
+		{"sessions_deleted", func(c *RetentionCounts) int { return c.SessionsDeleted }},
+	} {
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "voxward_retention_actions_total",
+			Help:        "What retention did, by action: subjects de-identified or erased, de-identified templates created or deleted, sessions deleted.",
+			ConstLabels: prometheus.Labels{"action": a.action},
+		}, func() float64 {
+			s := j.current()
+			return float64(a.n(&s.total))
+		}))
+	}
+	return cs
 }
 
 func (m *metrics) handler() http.Handler {

@@ -170,6 +170,9 @@ func (s *Store) rotate(a Actor) (uint32, error) {
 		if err := t.meta().Put(mEpoch, binary.BigEndian.AppendUint32(nil, next)); err != nil {
 			return err
 		}
+		if err := t.meta().Put(mRotated, []byte(s.now().UTC().Format(time.RFC3339Nano))); err != nil {
+			return err
+		}
 		if err := t.meta().Delete(mRotateDue); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -120,4 +121,25 @@ func TestRotateKeyKeepsData(t *testing.T) {
 	st, err := s.Stats()
 	require.NoError(t, err)
 	assert.Equal(t, uint32(4), st.KEKEpoch)
+}
+
+// Stats says when the current key-encryption epoch began, so that a
+// rotation schedule survives a restart: the vault's creation until the
+// first rotation, then each rotation's time.
+func TestStatsKEKRotated(t *testing.T) {
+	s, e := openVault(t)
+	created := e.clock.Now()
+	st, err := s.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, created, st.KEKRotated, "before any rotation")
+
+	e.clock.Add(36*time.Hour + 1500*time.Millisecond)
+	_, err = s.RotateKey(admin)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	s = e.open(t)
+	st, err = s.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, uint32(2), st.KEKEpoch)
+	assert.Equal(t, e.clock.Now(), st.KEKRotated, "after a rotation and a reopen")
 }

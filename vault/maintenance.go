@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -170,6 +171,7 @@ type Stats struct {
 	VaultID         string           `json:"vault_id"`
 	Schema          uint16           `json:"schema"`
 	KEKEpoch        uint32           `json:"kek_epoch"`
+	KEKRotated      time.Time        `json:"kek_rotated,omitzero"` // when the epoch began: its rotation, else the vault's creation
 	FileBytes       int64            `json:"file_bytes"`
 	DataBytes       int64            `json:"data_bytes"` // pages in use up to the high-water mark
 	MaxBytes        int64            `json:"max_bytes,omitempty"`
@@ -206,12 +208,25 @@ func (s *Store) Stats() (Stats, error) {
 		}
 		st.DataKeys = t.keys().Stats().KeyN
 		st.AuditEntries = t.tx.Bucket([]byte(bAudit)).Stats().KeyN
+		st.KEKRotated = t.rotated()
 		st.RotationPending = t.meta().Get(mRotateDue) != nil
 		st.CompactionDue = t.meta().Get(mCompactDue) != nil
 		st.FreePages = t.tx.DB().Stats().FreePageN
 		return nil
 	})
 	return st, err
+}
+
+// rotated returns when the current KEK epoch began: the last rotation,
+// else the vault's creation (a vault rotated before this was recorded
+// counts from its creation too, which only brings a schedule forward).
+func (t *txn) rotated() time.Time {
+	for _, k := range [][]byte{mRotated, mCreated} {
+		if v, err := time.Parse(time.RFC3339Nano, string(t.meta().Get(k))); err == nil {
+			return v.UTC()
+		}
+	}
+	return time.Time{}
 }
 
 // CompactionDue reports whether an erasure has left freed pages that

@@ -110,6 +110,7 @@ var (
 	mCreated    = []byte("created")
 	mRotateDue  = []byte("rotate_due")
 	mCompactDue = []byte("compact_due")
+	mRotated    = []byte("rotated") // when the current KEK epoch began (RFC 3339)
 	mAuditHead  = []byte("audit_head")
 )
 

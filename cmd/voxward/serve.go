@@ -69,6 +69,11 @@ script can start the daemon without one. Keys, with their defaults:
                                        last interaction: 1d to 1095d
   shutdown_timeout = "5s"              wait for open requests at shutdown;
                                        then cut them off (at most 1m)
+  retention_interval = "1h"            the retention job's period (it also
+                                       runs at start-up): 1m to 1h
+  key_rotation_interval = "30d"        the vault's key-encryption key is
+                                       rotated at least this often (and
+                                       after erasures): 1h to 30d
 
 Unknown keys are an error. Once the vault is open and the listener bound it
 prints "listening on http://ADDR" on stdout and sends READY=1 to systemd
