@@ -100,10 +100,32 @@ func TestServe(t *testing.T) {
 	require.Len(t, addr, 2, "READY message %q names no address", ready)
 	assert.Contains(t, out.String(), "listening on http://"+addr[1])
 
-	// The daemon holds the vault: offline commands say so.
+	// The daemon holds the vault: offline commands say so, and the same
+	// commands go through its API with --url and an admin token.
 	code, _, errOut := runCLI(t, "", "token", "list", "--state-dir", dir)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "is voxward serve running?")
+	assert.Contains(t, errOut, "--url")
+	url := "http://" + addr[1]
+	code, created, errOut := runCLI(t, "", "token", "create", "--role", "kiosk", "--url", url, "--token", admin)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, created, "created kiosk token")
+	kioskID := regexp.MustCompile(`token ([0-9a-f]{32})`).FindStringSubmatch(created)
+	require.Len(t, kioskID, 2)
+	code, listed, errOut := runCLI(t, "", "token", "list", "--url", url, "--token", admin)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, listed, kioskID[1]+" kiosk")
+	code, _, errOut = runCLI(t, "", "token", "revoke", kioskID[1], "--url", url, "--token", admin)
+	require.Equal(t, 0, code, errOut)
+	code, verified, errOut := runCLI(t, "", "vault", "verify", "--url", url, "--token", admin)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, verified, "ok: the audit chain")
+	kiosk := lastLine(created)
+	code, _, errOut = runCLI(t, "", "token", "list", "--url", url, "--token", kiosk)
+	assert.Equal(t, 1, code, "a revoked token listed tokens")
+	assert.Contains(t, errOut, "401")
+	code, _, errOut = runCLI(t, "", "token", "list", "--url", url)
+	assert.Equal(t, 2, code, errOut)
 
 	req, err := http.NewRequest("GET", "http://"+addr[1]+"/v1/status", nil)
 	require.NoError(t, err)
