@@ -16,10 +16,14 @@
 //     until a session takes a consent lease, closed again within
 //     capture.MaxCloseDelay of the last lease ending (at once on stop);
 //   - the live pipeline: reads 100 ms blocks through the gate while it is
-//     open (the gate's level meter sees them) and computes 80-bin fbank
-//     features with dsp. Until voiceprints arrive the features are dropped
-//     at once: no audio and nothing derived from it is stored, and unknown
-//     voices are never kept (PRIVACY.md rules 1, 5, 12);
+//     open (the gate's level meter sees them), cuts them into speaker
+//     turns with dsp's VAD, embeds each turn with the shipped voiceprint
+//     model and matches it in memory against the voiceprints of each live
+//     session's enrolled participants (open set, LabelFAR); the labels go
+//     out as Server-Sent Events. No audio and nothing derived from it is
+//     stored, and unknown voices' embeddings are dropped at once
+//     (PRIVACY.md rules 1, 5, 12). It also feeds enrolments that record
+//     from the live source;
 //   - the retention job, every Config.RetentionInterval (at most an hour)
 //     on the injected clock: vault.Store.ApplyRetention with
 //     Config.RetentionPolicy, a key rotation when Config.KeyRotationInterval
@@ -39,9 +43,13 @@
 // everywhere. Requests whose Host is not localhost, a loopback address or a
 // configured name are refused (421, DNS rebinding); browser requests from
 // another Origin are refused (403, CSRF); bodies are capped
-// (Config.MaxBodyBytes) and must be application/json. Errors are
-// {"error":{"code","message"}}. Routes: GET /v1/status, GET /metrics
-// (Prometheus), POST /v1/sessions, POST /v1/sessions/{id}/stop.
+// (Config.MaxBodyBytes; Config.MaxEnrollBytes for an enrolment's WAV) and
+// are application/json but for that WAV. Errors are
+// {"error":{"code","message"}}. The routes are the table in routes();
+// docs/api.md documents each, and a test keeps the two equal: consent at
+// the kiosk (disclosure, retention schedule, subjects, withdrawal),
+// enrolment, sessions and their event streams, the subject's rights,
+// the audit log, tokens, status and metrics.
 //
 // # State directory
 //
