@@ -111,9 +111,11 @@ voiceprint-eval: ## EER/minDCF of the shipped model on the dev lists, clean and 
 bench-voiceprint: ## samples → voiceprint real-time factor and memory per extractor (one core)
 	$(GO) test -run='^$$' -bench='Voiceprint' -benchmem -count=5 -cpu=1 ./dsp/voiceprint
 
+PAIRS       ?= 3
+
 .PHONY: bench-peer
-bench-peer: build ## voxward bench against torchaudio.compliance.kaldi in the same run (needs python3-torchaudio)
-	@./scripts/bench-peer.sh $(BIN)/voxward 600
+bench-peer: build ## voxward bench against torchaudio.compliance.kaldi: PAIRS (default 3) interleaved pairs, one core (needs python3-torchaudio libopenblas0-serial)
+	@PAIRS='$(PAIRS)' VOXWARD_SHARED="$${VOXWARD_SHARED:-$(SHARED)}" ./scripts/bench-peer.sh $(BIN)/voxward 600
 
 CRASH_ITER  ?= 200
 
