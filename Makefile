@@ -169,4 +169,5 @@ LOAD_ROUNDS ?= 2
 
 .PHONY: load
 load: ## real-time load test: 8 clients on the API while a session labels LOAD_ROUNDS × 25 s of speech; latencies and heap (CI)
-	VOXWARD_LOAD_ROUNDS=$(LOAD_ROUNDS) $(GO) test -count=1 -run='^TestLoadWhileLabelling$$' -v ./agent/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|load_test'
+	@out=$$(VOXWARD_LOAD_ROUNDS=$(LOAD_ROUNDS) $(GO) test -count=1 -run='^TestLoadWhileLabelling$$' -v ./agent/ 2>&1); st=$$?; \
+	  echo "$$out" | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|load_test|Error|Messages'; exit $$st
