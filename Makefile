@@ -142,9 +142,10 @@ bench-resample: ## resampler real-time factors, AVX2 assembly and (purego) Go ke
 	$(GO) test -tags purego -run='^$$' -bench=Resample -benchmem -count=5 ./dsp/
 
 .PHONY: fuzz-agent
-fuzz-agent: ## the agent's decoders (config file, session request body) for FUZZTIME each
-	$(GO) test -run='^$$' -fuzz='^FuzzParseConfig$$' -fuzztime=$(FUZZTIME) ./agent/
-	$(GO) test -run='^$$' -fuzz='^FuzzSessionRequest$$' -fuzztime=$(FUZZTIME) ./agent/
+fuzz-agent: ## the agent's decoders (config file, every JSON request body) for FUZZTIME each
+	@for f in $$($(GO) test -list '^Fuzz' ./agent/ | grep '^Fuzz'); do \
+	  echo "== $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./agent/ || exit 1; \
+	done
 
 PEERS_LIST  ?= $(SHARED)/data/trials/dev_testother_1v1.txt
 PEERS_UBM   ?= $(BIN)/peer-gmm-ubm256.bin
