@@ -510,18 +510,27 @@ func Purposes(history []Consent) []Purpose {
 // copied. Errors: ErrNotFound, ErrInvalid (bad dimension, NaN, a subject
 // not active), ErrFull.
 func (s *Store) AddTemplate(a Actor, subject ID, tpl Template) (Template, error) {
+	out, _, err := s.storeTemplate(a, "template.add", subject, tpl, false)
+	return out, err
+}
+
+// storeTemplate stores tpl for an active subject in one audited
+// transaction, first deleting the subject's other templates when replace
+// is set; it returns the stored template and how many it replaced.
+func (s *Store) storeTemplate(a Actor, action string, subject ID, tpl Template, replace bool) (Template, int, error) {
 	if err := checkEmbedding(tpl.Embedding); err != nil {
-		return Template{}, err
+		return Template{}, 0, err
 	}
 	if tpl.ModelID == "" || !textOK(tpl.ModelID) {
-		return Template{}, fmt.Errorf("%w: model id", ErrInvalid)
+		return Template{}, 0, fmt.Errorf("%w: model id", ErrInvalid)
 	}
 	now := s.now().UTC()
 	w := templateWire{Template: tpl, Vec: float32sToBytes(tpl.Embedding)}
 	defer zero(w.Vec)
 	w.Embedding = nil
 	w.ID, w.SubjectID, w.Created, w.LastUsed, w.Quality = NewID(), subject, now, now, cloneMap(tpl.Quality)
-	err := s.audited(a, "template.add", w.ID.String(), func(t *txn) error {
+	var replaced int
+	err := s.audited(a, action, w.ID.String(), func(t *txn) error {
 		sub, err := t.subject(subject)
 		if err != nil {
 			return err
@@ -529,14 +538,19 @@ func (s *Store) AddTemplate(a Actor, subject ID, tpl Template) (Template, error)
 		if sub.Status != StatusActive {
 			return fmt.Errorf("%w: subject is %s", ErrInvalid, sub.Status)
 		}
+		if replace {
+			if replaced, err = t.deleteUnder(kTemplate, subject); err != nil {
+				return err
+			}
+		}
 		return t.put(kTemplate, pairKey(subject, w.ID), &w)
 	})
 	if err != nil {
-		return Template{}, err
+		return Template{}, 0, err
 	}
 	out := w.Template
 	out.Embedding = slices.Clone(tpl.Embedding)
-	return out, nil
+	return out, replaced, nil
 }
 
 func (t *txn) templates(subject ID) ([]Template, error) {
