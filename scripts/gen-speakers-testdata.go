@@ -12,57 +12,41 @@
 package main
 
 import (
-	"encoding/binary"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/voxward/voxward/capture"
 )
 
-const rate = 16000
+const rate = capture.SampleRate
 
-func read(path string) []int16 {
-	b, err := os.ReadFile(path)
+func read(path string) []float32 {
+	x, err := capture.ReadWAVFile16k(path, 0)
 	if err != nil {
 		fail(err)
 	}
-	off := 12
-	for off+8 <= len(b) {
-		id, n := string(b[off:off+4]), int(binary.LittleEndian.Uint32(b[off+4:]))
-		off += 8
-		if id == "data" {
-			n = min(n, len(b)-off)
-			x := make([]int16, n/2)
-			for i := range x {
-				x[i] = int16(binary.LittleEndian.Uint16(b[off+2*i:]))
-			}
-			return x
-		}
-		off += n + n&1
-	}
-	fail(fmt.Errorf("%s: no data chunk", path))
-	return nil
+	return x
 }
 
-func write(path string, x []int16) {
-	b := make([]byte, 44+2*len(x))
-	copy(b, "RIFF")
-	binary.LittleEndian.PutUint32(b[4:], uint32(36+2*len(x)))
-	copy(b[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(b[16:], 16)
-	binary.LittleEndian.PutUint16(b[20:], 1)
-	binary.LittleEndian.PutUint16(b[22:], 1)
-	binary.LittleEndian.PutUint32(b[24:], rate)
-	binary.LittleEndian.PutUint32(b[28:], 2*rate)
-	binary.LittleEndian.PutUint16(b[32:], 2)
-	binary.LittleEndian.PutUint16(b[34:], 16)
-	copy(b[36:], "data")
-	binary.LittleEndian.PutUint32(b[40:], uint32(2*len(x)))
-	for i, v := range x {
-		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+func write(path string, x []float32) {
+	f, err := os.Create(path)
+	if err != nil {
 		fail(err)
+	}
+	w, err := capture.NewWAVWriter(f, rate)
+	if err == nil {
+		err = w.Write(x)
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fail(fmt.Errorf("%s: %w", path, err))
 	}
 	fmt.Printf("%s: %.1f s\n", path, float64(len(x))/rate)
 }
@@ -77,8 +61,8 @@ func main() {
 	out := flag.String("out", filepath.Join("testdata", "speakers"), "output folder")
 	flag.Parse()
 	lib := filepath.Join(*shared, "librispeech", "test-other")
-	utt := func(spk, name string) []int16 { return read(filepath.Join(lib, spk, name+".wav")) }
-	first := func(x []int16, sec float64) []int16 { return x[:min(len(x), int(sec*rate))] }
+	utt := func(spk, name string) []float32 { return read(filepath.Join(lib, spk, name+".wav")) }
+	first := func(x []float32, sec float64) []float32 { return x[:min(len(x), int(sec*rate))] }
 
 	// Enrolment: 12 s of the first long utterance of each enrolled speaker.
 	write(filepath.Join(*out, "enrol-1688.wav"), first(utt("1688", "1688-142285-0000"), 12))
@@ -86,12 +70,12 @@ func main() {
 
 	// The conversation: 3-s turns from other utterances, 1 s of silence
 	// between them: 1688, 1998, 2033 (not enrolled), then again.
-	turns := [][]int16{
+	turns := [][]float32{
 		first(utt("1688", "1688-142285-0004"), 3), first(utt("1998", "1998-15444-0003"), 3), first(utt("2033", "2033-164914-0004"), 3),
 		first(utt("1688", "1688-142285-0005"), 3), first(utt("1998", "1998-15444-0004"), 3), first(utt("2033", "2033-164914-0007"), 3),
 	}
-	gap := make([]int16, rate)
-	conv := append([]int16(nil), gap...)
+	gap := make([]float32, rate)
+	conv := append([]float32(nil), gap...)
 	for _, t := range turns {
 		conv = append(conv, t...)
 		conv = append(conv, gap...)
