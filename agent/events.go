@@ -160,7 +160,7 @@ func (l *labelStats) collectors(a *App) []prometheus.Collector {
 	}
 	return []prometheus.Collector{
 		counter("voxward_label_segments_total", "Speaker turns cut from live audio and embedded (in memory).", &l.segments),
-		counter("voxward_label_segments_too_short_total", "Turns with less than 1 s of speech: not labelled.", &l.tooShort),
+		counter("voxward_label_segments_too_short_total", "Turns that are no voice sample (under 1.25 s of speech, or a tone, hum or noise): not labelled.", &l.tooShort),
 		counter("voxward_label_matches_total", "Turn labels naming an enrolled participant (one per turn and live session).", &l.matches),
 		counter("voxward_label_unknown_total", "Turn labels for voices that are no enrolled participant's (their embeddings dropped at once).", &l.unknown),
 		counter("voxward_enrolments_total", "Voiceprints stored by enrolment.", &l.enrolments),

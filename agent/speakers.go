@@ -23,9 +23,6 @@ const (
 	turnMax = 20 * time.Second
 	// turnPreRoll keeps this much audio before the VAD's onset.
 	turnPreRoll = 300 * time.Millisecond
-	// minTurnSpeech is the least speech a turn needs to be labelled; a
-	// shorter one (a cough, "yes") gets no event.
-	minTurnSpeech = 1.0
 )
 
 // speakerModel is the shipped voiceprint model with what the daemon needs
@@ -175,7 +172,9 @@ func (a *App) labelTurn(ex *voiceprint.Extractor, emb []float32, t turn) ([]floa
 	emb, an := ex.Embed(emb, t.samples)
 	defer clear(emb)
 	a.labels.segments.Add(1)
-	if an.SpeechSeconds < minTurnSpeech {
+	// A turn that is no voice sample (under 1.25 s of speech: a cough, a
+	// "yes"; or a tone, hum or noise the VAD let through) gets no event.
+	if voiceprint.DefaultSpeechGate().Check(an) != "" {
 		a.labels.tooShort.Add(1)
 		return emb, false
 	}

@@ -20,7 +20,12 @@ several channels) and prints one JSON object per line:
   {"file","model","dim","speech_seconds","embedding":[...]}
 "model" is the id of the voiceprint model, "speech_seconds" the speech the
 voice activity detector kept. JSON is the only output format; --json is
-accepted for scripts that pass it.`
+accepted for scripts that pass it.
+
+Audio that is no voice sample makes no voiceprint: the command stops at
+that file with exit status 1 and the reason — no_voice (almost no speech:
+silence), not_speech (a level and spectrum too steady for speech: a tone,
+hum or noise), too_short (under 1.25 s of speech) — and its figures.`
 
 // loadModel returns the model in path, or the shipped model when path is
 // empty.
@@ -72,6 +77,7 @@ func runEmbed(ctx context.Context, sio *stdio, args []string) error {
 		return err
 	}
 	enc := json.NewEncoder(sio.out)
+	gate := voiceprint.DefaultSpeechGate()
 	var emb []float32
 	for _, f := range pos {
 		if ctx.Err() != nil {
@@ -83,6 +89,9 @@ func runEmbed(ctx context.Context, sio *stdio, args []string) error {
 		}
 		var a voiceprint.Analysis
 		emb, a = ex.Embed(emb, x)
+		if reason := gate.Explain(a); reason != "" {
+			return fmt.Errorf("%s: no voiceprint: %s", f, reason)
+		}
 		if err := enc.Encode(embedLine{File: f, Model: m.Config.ID, Dim: len(emb), SpeechSeconds: a.SpeechSeconds, Embedding: emb}); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}

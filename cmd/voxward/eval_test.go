@@ -196,6 +196,37 @@ func TestEmbedAndScoreCommands(t *testing.T) {
 	assert.Equal(t, same.Threshold, diff.Threshold)
 }
 
+// No voiceprint without speech: embed and score refuse silence, a tone
+// and a 1-second burst with the reason, so two such files are never "the
+// same speaker".
+func TestNoVoiceprintWithoutSpeech(t *testing.T) {
+	dir := t.TempDir()
+	silence, tone := filepath.Join(dir, "silence.wav"), filepath.Join(dir, "tone.wav")
+	writeWAV(t, silence, make([]float32, 5*16000))
+	x := make([]float32, 5*16000)
+	for i := range x {
+		x[i] = float32(3000 * math.Sin(2*math.Pi*300*float64(i)/16000))
+	}
+	writeWAV(t, tone, x)
+	burst := filepath.Join(dir, "burst.wav")
+	writeWAV(t, burst, voice(16000, 140, 700, 1200, 1))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"embed", silence}, "no_voice"},
+		{[]string{"embed", tone}, "no_voice"},
+		{[]string{"score", silence, tone}, "no_voice"},
+		{[]string{"embed", burst}, "too_short"},
+	} {
+		code, out, errOut := runVX(t, c.args...)
+		assert.Equal(t, 1, code, "%v: %s", c.args, errOut)
+		assert.Contains(t, errOut, c.want, "%v", c.args)
+		assert.Contains(t, errOut, "no voiceprint", "%v", c.args)
+		assert.NotContains(t, out, "same_speaker", "%v", c.args)
+	}
+}
+
 func TestVoiceprintCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.wav")

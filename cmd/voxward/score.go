@@ -19,7 +19,11 @@ and prints one JSON object:
 "score" is the s-normalised similarity of the two voiceprints (adaptive
 symmetric normalisation against the model's cohort of training speakers),
 "threshold" the score the model's calibration sets for the false-accept
-rate --far, and "same_speaker" whether the score reaches it.`
+rate --far, and "same_speaker" whether the score reaches it.
+
+A file that is no voice sample (no_voice, not_speech, too_short; see
+"voxward embed --help") gets no score: exit status 1 and the reason, so
+two recordings of silence or of a tone are never "the same speaker".`
 
 type scoreOut struct {
 	Score       float64 `json:"score"`
@@ -56,7 +60,11 @@ func runScore(ctx context.Context, sio *stdio, args []string) error {
 		if err != nil {
 			return err
 		}
-		embs[i], _ = ex.Embed(nil, x)
+		var a voiceprint.Analysis
+		embs[i], a = ex.Embed(nil, x)
+		if reason := voiceprint.DefaultSpeechGate().Explain(a); reason != "" {
+			return fmt.Errorf("%s: no voiceprint: %s", f, reason)
+		}
 	}
 	thr, err := sc.Threshold(*far)
 	if err != nil {

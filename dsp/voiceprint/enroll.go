@@ -15,6 +15,7 @@ const (
 	IssueNoVoice  = "no_voice"  // a sample holds (almost) no speech
 	IssueClipped  = "clipped"   // a sample is clipped
 	IssueTooNoisy = "too_noisy" // a sample's speech is too close to its noise
+	// IssueNotSpeech (speechgate.go): a sample is a tone, hum or noise.
 )
 
 // EnrollOptions are the quality gates of enrolment. DefaultEnrollOptions
@@ -88,6 +89,9 @@ func (e *Enroller) check(samples [][]float32, minSpeech float64) EnrollQuality {
 			add(IssueClipped)
 		case a.SNRDB < e.o.MinSNRDB:
 			add(IssueTooNoisy)
+		case DefaultSpeechGate().Check(a) == IssueNotSpeech:
+			add(IssueNotSpeech)
+			continue // a tone, hum or noise: contributes nothing
 		}
 		e.st.Add(one)
 		q.SpeechSeconds += a.SpeechSeconds

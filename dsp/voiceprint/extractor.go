@@ -17,6 +17,16 @@ type Analysis struct {
 	ClippedFraction float64 // samples at or beyond ±32700
 	SNRDB           float64 // mean speech-frame level over the noise level, dB
 	LevelDB         float64 // mean speech-frame level, dB re full scale
+	// LevelSpreadDB is the standard deviation, in dB, of the frame levels
+	// over every frame above -60 dBFS: speech, with its syllables and
+	// pauses, spreads over 5–15 dB; a steady tone, hum or noise stays
+	// within a dB or two (SpeechCheck).
+	LevelSpreadDB float64
+	// SpectralFlux is the mean frame-to-frame change of the cepstrum
+	// (c1…c12, RMS) over consecutive speech frames: speech changes its
+	// spectrum all the time; a beeping tone or a noise that comes and goes
+	// barely does (SpeechCheck).
+	SpectralFlux float64
 }
 
 // Extractor turns 16 kHz samples into voiceprints with a Model:
@@ -214,6 +224,8 @@ func (e *SpeechFeatures) ComputeRaw(samples []float32) ([]float32, Analysis) {
 	}
 	a.SpeechFrames = nsp
 	a.SpeechSeconds = float64(nsp) * 0.01
+	a.LevelSpreadDB = levelSpread(e.levels)
+	a.SpectralFlux = cepstralFlux(e.ceps, nc, e.dec)
 	var noise float64
 	if nns >= 20 {
 		noise = ns / float64(nns)
@@ -570,4 +582,47 @@ func grow(s []float32, n int) []float32 {
 		return make([]float32, n)
 	}
 	return s[:n]
+}
+
+// levelSpread returns the standard deviation of the frame levels (dB) of
+// the frames above -60 dBFS (0 when fewer than two are).
+func levelSpread(levels []float64) float64 {
+	var n int
+	var sum, sq float64
+	for _, l := range levels {
+		if l > -60 {
+			n++
+			sum += l
+			sq += l * l
+		}
+	}
+	if n < 2 {
+		return 0
+	}
+	m := sum / float64(n)
+	return math.Sqrt(max(sq/float64(n)-m*m, 0))
+}
+
+// cepstralFlux returns the mean RMS change of c1…c12 between consecutive
+// frames that are both speech (0 without such pairs).
+func cepstralFlux(ceps []float32, nc int, speech []bool) float64 {
+	k := min(nc, 13)
+	var sum float64
+	var n int
+	for t := 1; t < len(speech) && (t+1)*nc <= len(ceps); t++ {
+		if !speech[t] || !speech[t-1] {
+			continue
+		}
+		var d float64
+		for j := 1; j < k; j++ {
+			x := float64(ceps[t*nc+j] - ceps[(t-1)*nc+j])
+			d += x * x
+		}
+		sum += math.Sqrt(d / float64(k-1))
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
 }
