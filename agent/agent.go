@@ -145,19 +145,27 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*App, error) {
 		gate:  capture.NewGate(dev, &capture.GateConfig{Clock: o.clock, Logger: logger}),
 		ready: make(chan struct{}),
 	}
-	vm, err := voiceprint.DefaultModel()
-	if err != nil {
+	a.labels = newLabelStats()
+	switch vm, err := voiceprint.DefaultModel(); {
+	case errors.Is(err, voiceprint.ErrNoModel):
+		// Consent, sessions and the gate work; enrolment answers 503 and
+		// no turn is labelled. Status and the log say why.
+		a.log.Warn("no voiceprint model in this build: enrolment and live labels are off", "fix", err.Error())
+	case err != nil:
 		return nil, fmt.Errorf("agent: voiceprint model: %w", err)
+	default:
+		a.speakers = newSpeakerModel(vm)
 	}
-	a.speakers, a.labels = newSpeakerModel(vm), newLabelStats()
 	a.sess = newSessions(a.gate, o.clock, time.Duration(cfg.SessionMax), a.speakers, logger.With("component", "sessions"))
 	a.pipe, err = newPipeline(a.gate, o.clock, a.sess.changed, logger.With("component", "pipeline"))
 	if err != nil {
 		return nil, err
 	}
-	ex := a.speakers.extractor() // the pipeline goroutine's own
-	var emb []float32
-	a.pipe.onTurn = func(t turn) { emb, _ = a.labelTurn(ex, emb, t) }
+	if a.speakers != nil {
+		ex := a.speakers.extractor() // the pipeline goroutine's own
+		var emb []float32
+		a.pipe.onTurn = func(t turn) { emb, _ = a.labelTurn(ex, emb, t) }
+	}
 	a.ret = newRetentionJob(&a.cfg, o.clock, o.wrapRetention, logger.With("component", "retention"))
 	a.metrics = newMetrics(a)
 	a.disc = a.cfg.disclosure()

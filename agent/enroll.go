@@ -127,6 +127,10 @@ func (a *App) handleEnroll(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if a.speakers == nil {
+		writeError(w, http.StatusServiceUnavailable, "no_model", voiceprint.ErrNoModel.Error())
+		return
+	}
 	store := a.vaultStore()
 	actor := callerFrom(r.Context()).actor("enrolment")
 	sub, err := store.Subject(actor, id)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -183,8 +184,12 @@ type SpeakerStatus struct {
 }
 
 func (l *labelStats) status(sm *speakerModel) SpeakerStatus {
+	model := "none: " + voiceprint.ErrNoModel.Error()
+	if sm != nil {
+		model = sm.m.Config.ID
+	}
 	return SpeakerStatus{
-		Model: sm.m.Config.ID, Segments: l.segments.Load(), TooShort: l.tooShort.Load(), Matches: l.matches.Load(),
+		Model: model, Segments: l.segments.Load(), TooShort: l.tooShort.Load(), Matches: l.matches.Load(),
 		Unknown: l.unknown.Load(), Enrolments: l.enrolments.Load(), Withdrawn: l.withdrawals.Load(),
 	}
 }

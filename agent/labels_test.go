@@ -20,6 +20,7 @@ import (
 
 	"github.com/voxward/voxward/agent"
 	"github.com/voxward/voxward/internal/clocktest"
+	"github.com/voxward/voxward/internal/modeltest"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -113,6 +114,7 @@ func playUntilWaiters(t *testing.T, clk *clocktest.Fake, waiters, steps int, con
 // the event stream names them in order with null for the stranger;
 // withdrawal of the last consenting participant closes the gate at once.
 func TestLiveLabelsEndToEnd(t *testing.T) {
+	modeltest.Model(t) // enrolment and labels need it
 	st := newState(t)
 	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	cfg := st.config()
@@ -278,6 +280,7 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 // directory holds a speaker's name, contact or signature in clear, or any
 // 16-byte run of a voiceprint's float32 bytes.
 func TestNoPlaintextIdentifiersOrTemplates(t *testing.T) {
+	modeltest.Model(t) // enrolment and labels need it
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	st := newState(t)
@@ -375,6 +378,7 @@ func distinct(b []byte) int {
 // that subject (the source opens only for it), records N seconds in memory
 // and judges them like an uploaded file; the source closes again after.
 func TestEnrolFromLiveSource(t *testing.T) {
+	modeltest.Model(t) // enrolment and labels need it
 	st := newState(t)
 	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	cfg := st.config()

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/agent"
+	"github.com/voxward/voxward/internal/modeltest"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -34,6 +35,7 @@ func TestLoadWhileLabelling(t *testing.T) {
 	if s == "" {
 		t.Skip("a real-time load test (25 s a round): run it with make load (VOXWARD_LOAD_ROUNDS=N)")
 	}
+	modeltest.Model(t)
 	rounds, err := strconv.Atoi(s)
 	require.NoError(t, err, "VOXWARD_LOAD_ROUNDS")
 	const clients = 8

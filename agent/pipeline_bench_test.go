@@ -11,6 +11,7 @@ import (
 
 	"github.com/voxward/voxward/capture"
 	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/internal/modeltest"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -60,10 +61,7 @@ func BenchmarkLiveLabelling(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := voiceprint.DefaultModel()
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := modeltest.Model(b)
 	sm := newSpeakerModel(m)
 	a := &App{speakers: sm, labels: newLabelStats(), clock: capture.SystemClock{}}
 	ex := sm.extractor()
@@ -101,10 +99,7 @@ func BenchmarkLiveLabelling(b *testing.B) {
 // 1,000 enrolled voiceprints (a session that large): the cohort
 // normalisation of the turn once, then a normalised score per candidate.
 func BenchmarkMatch1000(b *testing.B) {
-	m, err := voiceprint.DefaultModel()
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := modeltest.Model(b)
 	sc := voiceprint.NewScorer(m)
 	r := rand.New(rand.NewPCG(1, 2))
 	unit := func() []float32 {

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/capture"
-	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/internal/modeltest"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -36,8 +36,7 @@ func TestWithdrawalDuringSessionStart(t *testing.T) {
 	require.NoError(t, err)
 	gate := capture.NewGate(dev, nil)
 	defer gate.Close()
-	m, err := voiceprint.DefaultModel()
-	require.NoError(t, err)
+	m := modeltest.Model(t)
 	s := newSessions(gate, capture.SystemClock{}, 0, newSpeakerModel(m), slog.New(slog.DiscardHandler))
 
 	withdraw := func(id vault.ID) {

@@ -19,6 +19,7 @@ import (
 	"github.com/voxward/voxward/capture"
 	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/dsp/voiceprint/eval"
+	"github.com/voxward/voxward/internal/modeltest"
 	"github.com/voxward/voxward/internal/testenv"
 )
 
@@ -83,6 +84,7 @@ func voice(n int, f0, r1, r2 float64, seed uint64) []float32 {
 }
 
 func TestEvalMatchesDevFigures(t *testing.T) {
+	modeltest.Model(t) // the commands embed it
 	data := testenv.SharedData(t)
 	skipUnderRace(t)
 	list := filepath.Join(data, "trials", "dev_testother_1v1.txt")
@@ -107,7 +109,7 @@ func TestEvalMatchesDevFigures(t *testing.T) {
 	assert.Less(t, raw["seconds"].(float64), 60.0)
 
 	// Recompute with the dsp API, one file at a time, no caching tricks.
-	m, err := voiceprint.DefaultModel()
+	m, err := modeltest.Model(t), error(nil)
 	require.NoError(t, err)
 	ex, err := voiceprint.NewExtractor(m)
 	require.NoError(t, err)
@@ -162,6 +164,7 @@ func TestEvalMatchesDevFigures(t *testing.T) {
 }
 
 func TestEmbedAndScoreCommands(t *testing.T) {
+	modeltest.Model(t) // the commands embed it
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.wav")
 	b := filepath.Join(dir, "b.wav")
@@ -171,7 +174,7 @@ func TestEmbedAndScoreCommands(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 2)
-	m, err := voiceprint.DefaultModel()
+	m, err := modeltest.Model(t), error(nil)
 	require.NoError(t, err)
 	for i, l := range lines {
 		var e embedLine
@@ -200,6 +203,7 @@ func TestEmbedAndScoreCommands(t *testing.T) {
 // and a 1-second burst with the reason, so two such files are never "the
 // same speaker".
 func TestNoVoiceprintWithoutSpeech(t *testing.T) {
+	modeltest.Model(t) // the commands embed it
 	dir := t.TempDir()
 	silence, tone := filepath.Join(dir, "silence.wav"), filepath.Join(dir, "tone.wav")
 	writeWAV(t, silence, make([]float32, 5*16000))
@@ -228,6 +232,7 @@ func TestNoVoiceprintWithoutSpeech(t *testing.T) {
 }
 
 func TestVoiceprintCommandErrors(t *testing.T) {
+	modeltest.Model(t) // the commands embed it
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.wav")
 	require.NoError(t, os.WriteFile(bad, []byte("RIFF nonsense"), 0o644))
@@ -266,6 +271,7 @@ func TestVoiceprintCommandErrors(t *testing.T) {
 // TestTrainSmall trains a tiny model on synthetic talkers end to end and
 // checks it loads, embeds and tells the talkers apart.
 func TestTrainSmall(t *testing.T) {
+	modeltest.Model(t) // the commands embed it
 	data := t.TempDir()
 	talkers := []struct{ f0, r1, r2 float64 }{{110, 600, 1100}, {140, 750, 1500}, {180, 500, 2100}, {220, 850, 1800}, {95, 650, 2400}, {250, 900, 1300}}
 	for i, tk := range talkers {
@@ -340,6 +346,7 @@ func skipUnderRace(t testing.TB) {
 }
 
 func TestEvalAugmentAndPNG(t *testing.T) {
+	modeltest.Model(t) // the commands embed it
 	data := testenv.SharedData(t)
 	skipUnderRace(t)
 	list := filepath.Join(data, "trials", "dev_testother_3v1.txt")
@@ -365,6 +372,7 @@ func TestEvalAugmentAndPNG(t *testing.T) {
 // voiceprint is close to that of the 16 kHz original band-limited the
 // same way, and the command does not refuse it.
 func TestEmbedResamples8k(t *testing.T) {
+	modeltest.Model(t) // the commands embed it
 	dir := t.TempDir()
 	x := voice(4*16000, 150, 700, 1200, 9)
 	lo := make([]float32, len(x)/2)
@@ -486,6 +494,7 @@ func TestEvalPeersSyntheticTalkers(t *testing.T) {
 }
 
 func TestEvalPeerUsageErrors(t *testing.T) {
+	modeltest.Model(t) // the commands embed it
 	dir := t.TempDir()
 	list := peerTalkers(t, dir)
 	cases := []struct {

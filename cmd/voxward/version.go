@@ -32,7 +32,7 @@ func versionLine() string {
 			}
 		}
 	}
-	model := "unavailable"
+	model := "none (make voiceprint-model)"
 	if m, err := voiceprint.DefaultModel(); err == nil {
 		model = m.Config.ID
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/dsp/voiceprint/eval"
 	"github.com/voxward/voxward/internal/audiotest"
+	"github.com/voxward/voxward/internal/modeltest"
 	"github.com/voxward/voxward/internal/testenv"
 )
 
@@ -17,11 +18,14 @@ import (
 // model file named by $VOXWARD_VOICEPRINT_MODEL (to measure a candidate).
 func shippedExtractor(t testing.TB) *voiceprint.Extractor {
 	t.Helper()
-	m, err := voiceprint.DefaultModel()
+	var err error
+	var m *voiceprint.Model
 	if p := os.Getenv("VOXWARD_VOICEPRINT_MODEL"); p != "" {
 		b, rerr := os.ReadFile(p)
 		require.NoError(t, rerr)
 		m, err = voiceprint.ParseModel(b)
+	} else {
+		m = modeltest.Model(t)
 		t.Logf("model %s from %s", m.Config.ID, p)
 	}
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/dsp/voiceprint/eval"
 	"github.com/voxward/voxward/internal/audiotest"
+	"github.com/voxward/voxward/internal/modeltest"
 )
 
 // tinyModel builds a small random but valid model (4 parents × 2
@@ -84,7 +85,7 @@ func TestModelRoundTrip(t *testing.T) {
 }
 
 func TestShippedModel(t *testing.T) {
-	m, err := voiceprint.DefaultModel()
+	m, err := modeltest.Model(t), error(nil)
 	require.NoError(t, err)
 	c := m.Config
 	assert.NotEmpty(t, c.ID)

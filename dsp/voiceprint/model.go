@@ -2,7 +2,7 @@ package voiceprint
 
 import (
 	"bytes"
-	_ "embed" // the shipped voiceprint model
+	"embed"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -292,14 +292,35 @@ func ParseModel(b []byte) (*Model, error) {
 	return NewModel(cfg, p)
 }
 
-//go:embed model/voiceprint.bin
-var defaultModelBytes []byte
+// ErrNoModel means this binary was built without the voiceprint model:
+// the model (15 MB) is not kept in the repository but made from the
+// shared speech data by "make voiceprint-model" (deterministic, a few
+// minutes), and embedded by the next build.
+var ErrNoModel = errors.New(`voiceprint: this build has no voiceprint model: run "make voiceprint-model" (it needs the shared speech data, ../shared/data) and build again`)
 
-var defaultModel = sync.OnceValues(func() (*Model, error) { return ParseModel(defaultModelBytes) })
+// modelDir holds the model file when "make voiceprint-model" made it, and
+// always its README (so that the embed pattern matches in a clone
+// without the model).
+//
+//go:embed model
+var modelDir embed.FS
 
-// DefaultModel returns the voiceprint model shipped with voxward (trained
-// by "voxward train"; dsp/voiceprint/model/README.md has the recipe and the data's
-// attribution).
+// ModelFile is the model's file name in dsp/voiceprint/model.
+const ModelFile = "voiceprint.bin"
+
+var defaultModel = sync.OnceValues(func() (*Model, error) {
+	b, err := modelDir.ReadFile("model/" + ModelFile)
+	if err != nil {
+		return nil, ErrNoModel
+	}
+	return ParseModel(b)
+})
+
+// DefaultModel returns the voiceprint model embedded in this build (made
+// by "make voiceprint-model" from the shared speech data;
+// dsp/voiceprint/model/README.md has the recipe, the data's attribution and
+// the SHA-256 the file must have). It returns ErrNoModel when the build had
+// none.
 func DefaultModel() (*Model, error) { return defaultModel() }
 
 // fusedMagic opens a serialised fused model.

@@ -10,12 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/internal/modeltest"
 )
 
 // TestShippedModelChecksum holds the embedded model to the SHA-256 its
 // README records, so that a new model is committed deliberately (a new id
 // and a new checksum in one commit), never by a retrain that drifted.
 func TestShippedModelChecksum(t *testing.T) {
+	shipped := modeltest.Model(t)
 	b, err := os.ReadFile("model/voiceprint.bin")
 	require.NoError(t, err)
 	readme, err := os.ReadFile("model/README.md")
@@ -25,8 +27,6 @@ func TestShippedModelChecksum(t *testing.T) {
 	sum := sha256.Sum256(b)
 	require.Equal(t, string(m[1]), hex.EncodeToString(sum[:]), "model/voiceprint.bin changed: record its SHA-256 (and a new model id) in model/README.md")
 
-	shipped, err := voiceprint.DefaultModel()
-	require.NoError(t, err)
 	parsed, err := voiceprint.ParseModel(b)
 	require.NoError(t, err)
 	require.Equal(t, parsed.Config.ID, shipped.Config.ID, "DefaultModel embeds model/voiceprint.bin")

@@ -7,15 +7,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/dsp/voiceprint/train"
+	"github.com/voxward/voxward/internal/modeltest"
 )
 
 // The default recipe is the shipped model's: its derived id is the id the
 // shipped file carries.
 func TestDefaultConfigNamesTheShippedModel(t *testing.T) {
-	m, err := voiceprint.DefaultModel()
-	require.NoError(t, err)
+	m := modeltest.Model(t)
 	c := train.DefaultConfig()
 	require.NoError(t, c.Validate())
 	require.Equal(t, m.Config.ID, c.ModelID())
