@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"math"
 	"net/http"
 	"os"
@@ -340,25 +339,13 @@ func TestNoPlaintextIdentifiersOrTemplates(t *testing.T) {
 	}
 	needles = append(needles, []byte("Qwxz Marker Title"))
 
-	scanned := 0
-	for _, dir := range []string{st.dir, tmp} {
-		require.NoError(t, filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-			if err != nil || e.IsDir() {
-				return err
+	scanned := scanFiles(t, []string{st.dir, tmp}, func(p string, b []byte) {
+		for _, n := range needles {
+			if i := bytes.Index(b, n); i >= 0 {
+				t.Errorf("%s holds %q in clear at offset %d", p, n, i)
 			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			scanned++
-			for _, n := range needles {
-				if i := bytes.Index(b, n); i >= 0 {
-					t.Errorf("%s holds %q in clear at offset %d", p, n, i)
-				}
-			}
-			return nil
-		}))
-	}
+		}
+	})
 	assert.GreaterOrEqual(t, scanned, 3, "vault, backup and keys scanned")
 }
 

@@ -72,9 +72,27 @@ func TestLiveSessionWritesNoAudio(t *testing.T) {
 		}
 		needles[pcm.String()], needles[f32.String()], needles[f32unit.String()] = true, true, true
 	}
-	scanned := 0
-	for _, dir := range []string{st.dir, tmp} {
-		err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+	scanned := scanFiles(t, []string{st.dir, tmp}, func(p string, b []byte) {
+		// Windows start every 2 bytes (int16 alignment); compare each
+		// candidate of every needle length.
+		for _, n := range []int{2 * run, 4 * run} {
+			for off := 0; off+n <= len(b); off += 2 {
+				if needles[string(b[off:off+n])] {
+					t.Fatalf("%s holds %d bytes of the session's audio at offset %d", p, n, off)
+				}
+			}
+		}
+	})
+	require.Positive(t, scanned, "nothing scanned: the state directory is empty")
+}
+
+// scanFiles calls check with the path and bytes of every file under dirs
+// and returns how many it read.
+func scanFiles(t *testing.T, dirs []string, check func(path string, b []byte)) int {
+	t.Helper()
+	n := 0
+	for _, dir := range dirs {
+		require.NoError(t, filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 			if err != nil || e.IsDir() {
 				return err
 			}
@@ -82,21 +100,12 @@ func TestLiveSessionWritesNoAudio(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			scanned++
-			// Windows start every 2 bytes (int16 alignment); compare each
-			// candidate of every needle length.
-			for _, n := range []int{2 * run, 4 * run} {
-				for off := 0; off+n <= len(b); off += 2 {
-					if needles[string(b[off:off+n])] {
-						t.Fatalf("%s holds %d bytes of the session's audio at offset %d", p, n, off)
-					}
-				}
-			}
+			n++
+			check(p, b)
 			return nil
-		})
-		require.NoError(t, err)
+		}))
 	}
-	require.Positive(t, scanned, "nothing scanned: the state directory is empty")
+	return n
 }
 
 // Polling bounds for conditions the daemon reaches on its own (real time).
