@@ -158,13 +158,13 @@ fuzz-agent: ## the agent's decoders (config file, every JSON request body) for F
 	  echo "== $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./agent/ || exit 1; \
 	done
 
-PEERS_LIST  ?= $(SHARED)/data/trials/dev_testother_1v1.txt
+PEERS_LISTS ?= $(wildcard $(SHARED)/data/trials/dev_*.txt)
 PEERS_UBM   ?= $(BIN)/peer-gmm-ubm256.bin
 
 .PHONY: voiceprint-peers
 
-voiceprint-peers: build ## the model against the classical peers (mfcc-stats, gmm-ubm) on PEERS_LIST: clean, telephone, noise10; EER/minDCF table
-	@./scripts/voiceprint-peers.sh $(BIN)/voxward $(SHARED)/data $(PEERS_LIST) $(PEERS_UBM)
+voiceprint-peers: build ## the model against the classical peers on every dev list (PEERS_LISTS) and channel, with the model's FAR/FRR at its shipped threshold
+	@./scripts/voiceprint-peers.sh $(BIN)/voxward $(SHARED)/data $(PEERS_UBM) $(PEERS_LISTS)
 	@echo "dev figures against VOICEPRINT.md (TestEvalPeer*Dev):"
 	@out=$$(VOXWARD_SHARED=$(SHARED) VOXWARD_PEER_UBM=$(abspath $(PEERS_UBM)) \
 	  $(GO) test -count=1 -run='^TestEvalPeer(GMMUBM|MFCCStats)Dev$$' -v ./cmd/voxward/ 2>&1); st=$$?; \

@@ -20,11 +20,20 @@ func init() {
 }
 
 const evalHelp = `Scores every trial of a trial list and prints one JSON object:
-  {"trials","targets","nontargets","eer","min_dcf","threshold_at_eer","seconds"}
+  {"trials","targets","nontargets","eer","min_dcf","threshold_at_eer","seconds",
+   "threshold","far_at_threshold","frr_at_threshold"}
 "eer" is a fraction (0.0123 = 1.23 %), "min_dcf" the normalised minimum
 detection cost at p_target 0.01, "threshold_at_eer" the score there
 (normalised for voxward, raw for the peers), "seconds" the wall time. A
 progress bar runs on stderr.
+
+"threshold" is the decision the product ships: the model's calibrated
+threshold for a false-accept rate of 1 % (what "voxward score" decides
+same_speaker with by default); "far_at_threshold" is the fraction of
+different-speaker trials it accepts and "frr_at_threshold" the fraction of
+same-speaker trials it rejects. An EER only says how well the scores rank;
+these say whether the shipped decision keeps its promise on this list and
+channel. The peers have no calibration: the three are left out for them.
 
 A trial list has one trial a line, "LABEL ENROLL TEST": LABEL 1 (same
 speaker) or 0; ENROLL one WAV path or several joined by commas, enrolled

@@ -139,3 +139,21 @@ func ThresholdForFAR(nontargets []float64, far float64) (float64, error) {
 	// next one down.
 	return math.Nextafter(s[len(s)-1-allowed], math.Inf(1)), nil
 }
+
+// RatesAt returns the fractions of nontargets accepted (score ≥ thr) and of
+// targets rejected (score < thr); NaN for an empty side.
+func RatesAt(targets, nontargets []float64, thr float64) (far, frr float64) {
+	count := func(xs []float64, accept bool) float64 {
+		if len(xs) == 0 {
+			return math.NaN()
+		}
+		n := 0
+		for _, x := range xs {
+			if (x >= thr) == accept {
+				n++
+			}
+		}
+		return float64(n) / float64(len(xs))
+	}
+	return count(nontargets, true), count(targets, false)
+}

@@ -157,3 +157,23 @@ func FuzzParseTrials(f *testing.F) {
 		}
 	})
 }
+
+// The rates at a threshold, counted by hand: a score equal to the
+// threshold is accepted, as the scorer's same_speaker decides.
+func TestRatesAtHandCounted(t *testing.T) {
+	tar := []float64{1, 2, 3, 4}
+	non := []float64{-1, 0, 1, 2, 2.5}
+	far, frr := eval.RatesAt(tar, non, 2)
+	assert.InDelta(t, 2.0/5, far, 1e-12, "2 and 2.5 accepted")
+	assert.InDelta(t, 1.0/4, frr, 1e-12, "1 rejected")
+	far, frr = eval.RatesAt(tar, nil, 2)
+	assert.True(t, math.IsNaN(far))
+	assert.InDelta(t, 0.25, frr, 1e-12)
+
+	r := &eval.Result{TargetScores: tar, NontargetScores: non}
+	r.AtThreshold(3)
+	require.NotNil(t, r.FARAtThreshold)
+	assert.Equal(t, 3.0, *r.Threshold)
+	assert.InDelta(t, 0, *r.FARAtThreshold, 1e-12)
+	assert.InDelta(t, 0.5, *r.FRRAtThreshold, 1e-12)
+}

@@ -34,7 +34,16 @@ type Options struct {
 	TestSamples  int       // cut each test file to its first TestSamples samples before the channel (0: whole)
 	Jobs         int       // parallel workers (< 1: one)
 	Progress     io.Writer // progress bars; nil draws none
+	// FAR is the false-accept rate whose calibrated threshold the model's
+	// decisions are measured at (0: DefaultFAR, what "voxward score"
+	// decides with).
+	FAR float64
 }
+
+// DefaultFAR is the false-accept rate "voxward score" calibrates its
+// same_speaker decision for by default, and the one eval measures the
+// decision at.
+const DefaultFAR = 0.01
 
 // Validate checks the channel name. Its errors wrap ErrOptions.
 func (o Options) Validate() error {
@@ -61,6 +70,14 @@ type Result struct {
 	MinDCF         float64 `json:"min_dcf"`
 	ThresholdAtEER float64 `json:"threshold_at_eer"`
 	Seconds        float64 `json:"seconds"`
+
+	// The shipped decision: the model's calibrated threshold for the
+	// false-accept rate Options.FAR, and the fractions of different-speaker
+	// trials it accepts and of same-speaker trials it rejects. Unset for
+	// systems without a calibration (the peers).
+	Threshold      *float64 `json:"threshold,omitempty"`
+	FARAtThreshold *float64 `json:"far_at_threshold,omitempty"`
+	FRRAtThreshold *float64 `json:"frr_at_threshold,omitempty"`
 
 	// The scores of the same-speaker and different-speaker trials, for
 	// plots (PlotDET).
@@ -191,6 +208,13 @@ func NewResult(trials []Trial, scores []float64, start time.Time) (*Result, erro
 	return res, nil
 }
 
+// AtThreshold records the decision at threshold thr: a trial is accepted
+// when its score reaches thr (as voiceprint.Scorer decides).
+func (r *Result) AtThreshold(thr float64) {
+	far, frr := RatesAt(r.TargetScores, r.NontargetScores, thr)
+	r.Threshold, r.FARAtThreshold, r.FRRAtThreshold = &thr, &far, &frr
+}
+
 // Model embeds every file a trial list names (enrolment sets by their
 // pooled statistics, test files through the channel) and scores every
 // trial with the model's normalised score.
@@ -225,7 +249,18 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 	scores := ScoreTrials(trials, enrolKeys, testKeys, results, func(a, b *vp) float64 {
 		return sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm)
 	})
-	return NewResult(trials, scores, start)
+	res, err := NewResult(trials, scores, start)
+	if err != nil {
+		return nil, err
+	}
+	far := o.FAR
+	if far == 0 {
+		far = DefaultFAR
+	}
+	if thr, err := sc.Threshold(far); err == nil {
+		res.AtThreshold(thr)
+	}
+	return res, nil
 }
 
 // Override returns m with its s-norm top-K, NAP rank and selector top
