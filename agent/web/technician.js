@@ -190,7 +190,7 @@ export function startTechnician({ onUnauthorized }) {
       const list = await api('GET', '/v1/subjects', undefined, { signal: abort.signal });
       subjects = list.subjects;
       const now = new Set(subjects.map((s) => s.id));
-      for (const id of seen.keys()) if (!now.has(id)) { gone.add(id); seen.delete(id); }
+      for (const id of seen.keys()) if (!now.has(id)) { gone.add(id); seen.delete(id); forget(id); }
       for (const id of now) seen.set(id, true);
       renderSubjects();
       say(byId('t-subjects-msg'), '');
@@ -199,6 +199,17 @@ export function startTechnician({ onUnauthorized }) {
       failed(byId('t-subjects-msg'), e, 'The subjects could not be read');
     }
     if (!stopped) subjectsTimer = setTimeout(loadSubjects, subjectsEveryMs);
+  }
+
+  // forget takes an erased subject's name off the page: their past turns
+  // and an enrolment result about them (the box no longer holds it).
+  function forget(id) {
+    for (const li of document.querySelectorAll('#t-sessions .turn[data-subject="' + id + '"]')) {
+      li.className = 'turn unknown';
+      li.querySelector('.who').textContent = 'withdrawn speaker';
+    }
+    const res = byId('t-e-result');
+    if (res.dataset.subject === id) { res.replaceChildren(); delete res.dataset.subject; }
   }
 
   async function restrict(s, method, button) {
@@ -244,6 +255,7 @@ export function startTechnician({ onUnauthorized }) {
       opts = { contentType: 'audio/wav' };
       out.replaceChildren(el('p', { class: 'message', text: 'Checking ' + f.name + '…' }));
     }
+    out.dataset.subject = id;
     await busy(byId('t-e-submit'), async () => {
       try {
         const r = await api('POST', '/v1/subjects/' + id + '/enrollments', body, opts);
@@ -279,6 +291,7 @@ export function startTechnician({ onUnauthorized }) {
     c.card.dataset.state = 'ended';
     c.state.textContent = text;
     c.stop.hidden = true;
+    say(byId('t-s-msg'), '');
     pollStatus();
   }
 
@@ -314,7 +327,7 @@ export function startTechnician({ onUnauthorized }) {
         let ev;
         try { ev = JSON.parse(data); } catch { return; }
         const known = typeof ev.display_name === 'string';
-        list.append(el('li', { class: 'turn ' + (known ? 'known' : 'unknown') },
+        list.append(el('li', { class: 'turn ' + (known ? 'known' : 'unknown'), 'data-subject': known ? ev.subject_id : '' },
           el('span', { class: 'who', text: known ? ev.display_name : 'unknown' }),
           el('span', { class: 'when', text: clockTime(ev.start) + '–' + clockTime(ev.end) }),
           el('span', { class: 'score', text: 'score ' + fixed(ev.score, 2) })));
