@@ -400,6 +400,10 @@ func TestWebPageInChromium(t *testing.T) {
 	tech.do(chromedp.EmulateViewport(1280, 900))
 	tech.do(chromedp.Navigate(d.base + "/"))
 	tech.waitFor("the sign-in form", `!document.getElementById('signin').hidden`, 10*time.Second)
+	// A wrong token is turned away with a reason, and not kept.
+	tech.do(chromedp.SendKeys(chromedp.ID("signin-token"), "vxw_not-a-token"), chromedp.Click(chromedp.CSS("#signin-form button")))
+	tech.waitFor("the refusal", `document.getElementById('signin-msg').textContent.includes('unknown or revoked')`, 10*time.Second)
+	assert.True(t, eval[bool](tech, `sessionStorage.getItem('voxward.token') === null && document.getElementById('tech').hidden`))
 	tech.do(chromedp.SendKeys(chromedp.ID("signin-token"), techToken), chromedp.Click(chromedp.CSS("#signin-form button")))
 	tech.waitFor("the technician view with both subjects", `!document.getElementById('tech').hidden && document.querySelectorAll('#t-subjects tbody tr').length === 2`, 10*time.Second)
 	assert.Equal(t, "closed", tech.text("#t-capture"))
@@ -518,13 +522,14 @@ func TestWebPageInChromium(t *testing.T) {
 	assert.True(t, eval[bool](tech, `sessionStorage.getItem('voxward.token') === null`))
 
 	// ---- What the browser and the daemon saw. ----
-	secrets := []string{kioskToken, techToken, st.tokens[vault.RoleAdmin]}
+	secrets := []string{kioskToken, techToken, st.tokens[vault.RoleAdmin], "vxw_not-a-token"}
 	for _, p := range people {
 		secrets = append(secrets, p.deletion)
 	}
 	allowedRefusals := []string{
 		"403 Fetch " + d.base + "/v1/status",                                          // the kiosk's token tried for the technician view
 		"422 Fetch " + d.base + "/v1/subjects/" + ids["Ada Example"] + "/enrollments", // the 1-second take
+		"401 Fetch " + d.base + "/v1/status",                                          // the wrong token at the technician's sign-in
 	}
 	for _, tb := range []*tab{kiosk, tech, evil} {
 		urls, console, problems, refused := tb.report()
@@ -556,4 +561,59 @@ func TestWebPageInChromium(t *testing.T) {
 		assert.NotContains(t, logged, p.name, "the daemon logged a name")
 	}
 	t.Logf("screenshots in %s; the whole test took %v", shots, time.Since(began).Round(time.Millisecond))
+}
+
+// signIn opens the page in the tab and signs in with token; view is the
+// section that must then show ("kiosk" or "tech").
+func (tb *tab) signIn(base, token, view string) {
+	tb.t.Helper()
+	tb.do(chromedp.Navigate(base + "/"))
+	tb.waitFor("the sign-in form", `!document.getElementById('signin').hidden`, 10*time.Second)
+	tb.do(chromedp.SendKeys(chromedp.ID("signin-token"), token+"\n"))
+	tb.waitFor("the "+view+" view", fmt.Sprintf(`!document.getElementById(%q).hidden`, view), 10*time.Second)
+}
+
+// Enrolment from the live source on the technician's page: the page asks
+// for N seconds, the source opens for that subject alone, and the page
+// shows the outcome with the take's figures; the source closes after.
+func TestWebEnrolFromLiveSource(t *testing.T) {
+	chromium := needChromium(t)
+	modeltest.Model(t) // enrolment needs it
+	st := newState(t)
+	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	cfg := st.config()
+	cfg.Source = "wav:" + filepath.Join(speakersDir, "enrol-1688.wav")
+	speaker := st.consenting(t)
+	d := start(t, cfg, agent.WithClock(clk))
+	tech := newTab(t, startBrowser(t, chromium), "technician")
+	tech.signIn(d.base, st.tokens[vault.RoleTechnician], "tech")
+	tech.waitFor("the subject", `document.querySelectorAll('#t-subjects tbody tr').length === 1`, 10*time.Second)
+
+	tech.do(
+		chromedp.SetValue(chromedp.ID("t-e-subject"), speaker.String()),
+		chromedp.Click(chromedp.ID("t-e-from-live")),
+	)
+	assert.True(t, eval[bool](tech, `document.getElementById('t-e-file-row').hidden && !document.getElementById('t-e-live-row').hidden`),
+		"choosing the live source shows its seconds, not the file")
+	tech.do(
+		chromedp.SetValue(chromedp.ID("t-e-seconds"), "11"),
+		chromedp.Click(chromedp.ID("t-e-submit")),
+	)
+	tech.waitFor("the recording under way", `document.getElementById('t-e-result').textContent.includes('Recording 11 s')`, 10*time.Second)
+	outcome := `(document.querySelector('#t-e-result [data-outcome]') || {dataset: {}}).dataset.outcome || ''`
+	// The source's pacing and the recording's deadline, beside retention's.
+	playUntilWaiters(t, clk, retentionTimers+2, 200, func() bool { return eval[string](tech, outcome) != "" })
+	require.Equal(t, "enrolled", eval[string](tech, outcome), tech.text("#t-e-result"))
+	figs := eval[[]string](tech, `[...document.querySelectorAll('#t-e-result .figures td')].map((e) => e.textContent)`)
+	require.Len(t, figs, 5)
+	assert.Equal(t, "11.0", figs[0], "the take's length in seconds")
+	tech.waitFor("the subject shown enrolled", `document.querySelector('#t-subjects tbody tr').dataset.state === 'enrolled'`, 10*time.Second)
+	tech.waitFor("capture shown closed again", `document.getElementById('t-capture').textContent === 'closed'`, 5*time.Second)
+	s := d.status(t, st.tokens[vault.RoleTechnician])
+	assert.False(t, s.Capture.Open)
+	assert.Equal(t, uint64(1), s.Capture.Opens, "the source opened for the enrolment only")
+	assert.Equal(t, 1, s.Vault.Records["template"])
+	_, _, problems, refused := tech.report()
+	assert.Empty(t, problems, "JavaScript errors or CSP violations")
+	assert.Empty(t, refused, "refused requests")
 }
