@@ -6,6 +6,8 @@ import { api, APIError, streamEvents, byId, el, say, busy, clockTime, fixed } fr
 // is visible, and the subject list.
 const statusEveryMs = 500;
 const subjectsEveryMs = 5000;
+// How many of a session's turns the page keeps on screen (the oldest go).
+const maxTurnsShown = 500;
 
 // Plain words for the enrolment gates' reasons.
 const issueText = {
@@ -331,6 +333,7 @@ export function startTechnician({ onUnauthorized }) {
           el('span', { class: 'who', text: known ? ev.display_name : 'unknown' }),
           el('span', { class: 'when', text: clockTime(ev.start) + '–' + clockTime(ev.end) }),
           el('span', { class: 'score', text: 'score ' + fixed(ev.score, 2) })));
+        while (list.childElementCount > maxTurnsShown) list.firstElementChild.remove();
       },
     }).then(() => endCard(id, 'Session ended.'), (e) => {
       if (e.name === 'AbortError') return;
