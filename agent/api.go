@@ -34,7 +34,7 @@ type apiRoute struct {
 // and nothing else, and TestAPIDocMatchesRoutes checks docs/api.md lists
 // the same patterns and roles.
 func (a *App) routes() []apiRoute {
-	return []apiRoute{
+	return append([]apiRoute{
 		{"GET /v1/health", roleNone, a.handleHealth},
 		{"GET /v1/status", vault.RoleTechnician, a.handleStatus},
 		{"GET /metrics", a.cfg.MetricsRole, a.metrics.handler().ServeHTTP},
@@ -59,7 +59,7 @@ func (a *App) routes() []apiRoute {
 		{"POST /v1/deidentified/erase", roleNone, a.deidEraseHandler()},
 		{"GET /v1/audit", vault.RoleAdmin, a.handleAudit},
 		{"GET /v1/audit/verify", vault.RoleAdmin, a.handleAuditVerify},
-	}
+	}, a.webRoutes()...) // the web page (web.go)
 }
 
 // handler is the local API: one versioned route table (routes) behind the
