@@ -8,6 +8,11 @@
 # each system, the model's EER as a ratio to the best peer's (< 1: the
 # model is better), and the model's shipped decision: the false-accept
 # and miss rates at its calibrated 1 % threshold (far@thr, frr@thr).
+# When DATA holds multilingual/, the multilingual list runs once more with
+# a venue cohort (eval --cohort): the recordings of every other speaker of
+# each corpus (sorted by folder) join the model's s-norm cohort, as a
+# box's other enrolled voices do, and only trials of the remaining
+# speakers are scored, by all three systems.
 # Needs nothing but the voxward binary and a POSIX shell.
 set -eu
 usage='usage: voiceprint-peers.sh BIN DATA [UBM] [LIST...]'
@@ -26,13 +31,29 @@ field() { # field NAME FILE: a number from eval's one-line JSON
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 channels="none telephone noise10 narrowband nb-both short"
+runs=""
 for list in "$@"; do
+  runs="$runs $list"
+  case $list in
+  *multilingual*)
+    if [ -d "$data/multilingual" ]; then
+      (cd "$data" && for c in multilingual/*/; do
+        ls -d "$c"*/ | sort | awk 'NR % 2 == 1' | while read -r d; do ls "$d"*.wav; done
+      done) >"$tmp/cohort.txt"
+      runs="$runs $list+cohort"
+    fi ;;
+  esac
+done
+for run in $runs; do
+  list=${run%+cohort}
   name=$(basename "$list" .txt)
+  [ "$run" != "$list" ] && name="$name+cohort"
   for ch in $channels; do
     for sys in voxward mfcc-stats gmm-ubm; do
       set -- --quiet
+      [ "$run" != "$list" ] && set -- "$@" --cohort "$tmp/cohort.txt"
       if [ "$sys" = gmm-ubm ]; then
-        set -- --data "$data"
+        set -- "$@" --data "$data"
         [ -n "$ubm" ] && set -- "$@" --ubm "$ubm"
       fi
       case $ch in
@@ -46,6 +67,8 @@ for list in "$@"; do
     done
   done
   printf '\n%s (%s)\n' "$name" "$list"
+  [ "$run" != "$list" ] && printf 'venue cohort: %s recordings of every other speaker; %s\n' "$(wc -l <"$tmp/cohort.txt")" \
+    "$(grep -h '^cohort:' "$tmp/$name.none.voxward.log" | sed 's/^cohort: [0-9]* recordings; //')"
   printf '%-10s | %-14s | %-14s | %-14s | %-22s | %s\n' channel "voxward" "mfcc-stats" "gmm-ubm" "model EER /" "model at its threshold"
   printf '%-10s | %-14s | %-14s | %-14s | %-22s | %s\n' "" "EER %  minDCF" "EER %  minDCF" "EER %  minDCF" "best peer EER" "far@thr %  frr@thr %"
   printf '%s\n' "-----------|----------------|----------------|----------------|------------------------|----------------------"

@@ -27,6 +27,14 @@ detection cost at p_target 0.01, "threshold_at_eer" the score there
 (normalised for voxward, raw for the peers), "seconds" the wall time. A
 progress bar runs on stderr.
 
+--cohort FILE lists recordings of other speakers from the trials' own
+conditions (language, microphones), one path a line relative to
+--audio-root: their voiceprints join the model's s-norm cohort, as the
+daemon's own enrolled voices do on a box (adaptive s-norm then normalises
+each voiceprint against the cohort members closest to it), and every trial
+with one of their speakers (the folder a path names) is left out, for the
+peers too, so that all systems score the same trials.
+
 "threshold" is the decision the product ships: the model's calibrated
 threshold for a false-accept rate of 1 % (what "voxward score" decides
 same_speaker with by default); "far_at_threshold" is the fraction of
@@ -101,6 +109,7 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	cohortTop := fs.Int("cohort-top", -1, "research: override the model's adaptive s-norm top-K (0: no normalisation)")
 	napRank := fs.Int("nap", -1, "research: keep only the first N of the model's nuisance directions")
 	topParents := fs.Int("top-parents", -1, "research: override the model's selector top parents per frame (its parents count: exact top-N)")
+	cohortList := fs.String("cohort", "", "file listing recordings (paths relative to --audio-root, one a line) of other speakers in the trials' conditions, whose voiceprints join the s-norm cohort; trials of their speakers are left out, for every --system")
 	system := fs.String("system", sysVoxward, "what to measure: voxward (the model), or the peers mfcc-stats or gmm-ubm")
 	data := fs.String("data", filepath.Join("..", "shared", "data"), "gmm-ubm: speech data folder (holds librispeech/train-clean-100)")
 	ubmCache := fs.String("ubm", "", "gmm-ubm: UBM cache file (read when it fits, else trained and written)")
@@ -152,6 +161,20 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *trialsPath, err)
 	}
+	if *cohortList != "" {
+		if o.Cohort, err = readPathList(*cohortList); err != nil {
+			return err
+		}
+		var dropped int
+		trials, dropped = eval.WithoutSpeakers(trials, o.Cohort)
+		if len(trials) == 0 {
+			return fmt.Errorf("%s: every trial has a speaker of the cohort", *cohortList)
+		}
+		fmt.Fprintf(sio.err, "cohort: %d recordings; %d trials of their speakers left out, %d scored\n", len(o.Cohort), dropped, len(trials))
+		if *system != sysVoxward {
+			o.Cohort = nil // the peers have no score normalisation: same trials, no cohort
+		}
+	}
 	if !*quiet {
 		o.Progress = sio.err
 	}
@@ -197,4 +220,24 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
+}
+
+// readPathList reads a file of paths, one a line; blank lines and lines
+// starting with # are skipped.
+func readPathList(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read cohort list: %w", err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no recordings listed", path)
+	}
+	return out, nil
 }

@@ -41,6 +41,9 @@ type CohortNorm struct {
 // concurrent use.
 type Scorer struct {
 	m *Model
+	// extra holds, per branch (one slice for a single model), the unit
+	// voiceprints WithCohort added to the model's cohort, row after row.
+	extra [][]float32
 }
 
 // NewScorer returns a scorer for m.
@@ -48,6 +51,70 @@ func NewScorer(m *Model) *Scorer { return &Scorer{m: m} }
 
 // Model returns the scorer's model.
 func (s *Scorer) Model() *Model { return s.m }
+
+// WithCohort returns a scorer whose s-norm cohort is the model's plus
+// voiceprints of other speakers from the conditions the scores will be
+// taken in (the venue's microphones and languages: for the daemon, the
+// other enrolled voices of the box). The top-K selection of adaptive
+// s-norm then picks, for each voiceprint, the cohort members closest to
+// it, so that scores of two voices from a corpus, language or channel the
+// model never saw are normalised against that condition rather than
+// against its read English training speakers. The thresholds stay the
+// model's. None of the voiceprints may be of a speaker whose voiceprints
+// the new scorer will compare: a speaker in the cohort lowers their own
+// scores. vps are copied; each must be a voiceprint of this model.
+func (s *Scorer) WithCohort(vps [][]float32) (*Scorer, error) {
+	ed := s.m.EmbeddingDim()
+	branches := max(len(s.m.Branches), 1)
+	out := &Scorer{m: s.m, extra: make([][]float32, branches)}
+	for b := range out.extra {
+		out.extra[b] = slices.Clone(s.extraOf(b))
+	}
+	for i, v := range vps {
+		if len(v) != ed {
+			return nil, fmt.Errorf("%w: cohort voiceprint %d has %d values, the model %d", ErrDimMismatch, i, len(v), ed)
+		}
+		off := 0
+		for b := range branches {
+			n := ed
+			if len(s.m.Branches) > 0 {
+				n = s.m.Branches[b].Config.EmbeddingDim()
+			}
+			part := slices.Clone(v[off : off+n])
+			normalize(part)
+			out.extra[b] = append(out.extra[b], part...)
+			off += n
+		}
+	}
+	return out, nil
+}
+
+// Wipe zeroes the voiceprints WithCohort added (the model's cohort is
+// untouched), so that no copy outlives the consent it was held under; the
+// scorer must not be used afterwards.
+func (s *Scorer) Wipe() {
+	for _, e := range s.extra {
+		clear(e)
+	}
+}
+
+// CohortSize is the number of voiceprints s-norm draws its top-K from: the
+// model's cohort and what WithCohort added.
+func (s *Scorer) CohortSize() int {
+	ed := s.m.EmbeddingDim()
+	if len(s.m.Branches) > 0 {
+		ed = s.m.Branches[0].Config.EmbeddingDim()
+		return s.m.Branches[0].Config.CohortSize + len(s.extraOf(0))/ed
+	}
+	return s.m.Config.CohortSize + len(s.extraOf(0))/ed
+}
+
+func (s *Scorer) extraOf(b int) []float32 {
+	if b < len(s.extra) {
+		return s.extra[b]
+	}
+	return nil
+}
 
 // CohortNorm returns v's cohort statistics (zero mean and unit deviation
 // when the model has no cohort).
@@ -66,32 +133,36 @@ func (s *Scorer) CohortNormExcluding(v []float32, skip func(k int) bool) CohortN
 		panic(fmt.Sprintf("voiceprint: of %d values for dim %d", len(v), s.m.EmbeddingDim()))
 	}
 	if len(s.m.Branches) == 0 {
-		return cohortNorm(s.m, v, 1, skip)
+		return cohortNorm(s.m, s.extraOf(0), v, 1, skip)
 	}
 	n := CohortNorm{Mean: 0, Std: 1}
 	inv := 1 / float64(s.m.branchScale())
 	off := 0
 	for _, b := range s.m.Branches {
 		ed := b.Config.EmbeddingDim()
-		n.Branches = append(n.Branches, cohortNorm(b, v[off:off+ed], inv, skip))
+		n.Branches = append(n.Branches, cohortNorm(b, s.extraOf(len(n.Branches)), v[off:off+ed], inv, skip))
 		off += ed
 	}
 	return n
 }
 
-// cohortNorm is CohortNormExcluding for a single model m, on v·scale.
-func cohortNorm(m *Model, v []float32, scale float64, skip func(k int) bool) CohortNorm {
+// cohortNorm is CohortNormExcluding for a single model m and the extra
+// cohort rows (unit voiceprints of m, WithCohort), on v·scale.
+func cohortNorm(m *Model, extra, v []float32, scale float64, skip func(k int) bool) CohortNorm {
 	c := m.Config
 	ed := c.EmbeddingDim()
 	if c.CohortSize == 0 || c.CohortTop == 0 {
 		return CohortNorm{Mean: 0, Std: 1}
 	}
-	sc := make([]float64, 0, c.CohortSize)
+	sc := make([]float64, 0, c.CohortSize+len(extra)/ed)
 	for k := 0; k < c.CohortSize; k++ {
 		if skip != nil && skip(k) {
 			continue
 		}
 		sc = append(sc, scale*float64(dotf(v, m.Cohort[k*ed:(k+1)*ed])))
+	}
+	for off := 0; off+ed <= len(extra); off += ed {
+		sc = append(sc, scale*float64(dotf(v, extra[off:off+ed])))
 	}
 	slices.Sort(sc)
 	top := sc[max(0, len(sc)-c.CohortTop):]

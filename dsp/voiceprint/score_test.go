@@ -2,11 +2,14 @@ package voiceprint_test
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/internal/modeltest"
 )
 
 func TestScorerSymmetricAndThreshold(t *testing.T) {
@@ -78,4 +81,45 @@ func TestIdentifyThresholdCalibrated(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, c.want, got, "IdentifyThreshold(%v, %d)", c.far, c.n)
 	}
+}
+
+// WithCohort adds voiceprints to the s-norm cohort: a voiceprint close to
+// an added member gets a higher cohort mean, so its scores are normalised
+// against it; the model and the original scorer are unchanged.
+func TestScorerWithCohort(t *testing.T) {
+	m := modeltest.Model(t)
+	sc := voiceprint.NewScorer(m)
+	r := rand.New(rand.NewPCG(7, 7))
+	vp := func() []float32 {
+		v := make([]float32, m.EmbeddingDim())
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		m.Normalize(v)
+		return v
+	}
+	a, b := vp(), vp()
+	near := slices.Clone(a)
+	for i := range near {
+		near[i] += 0.2 * float32(r.NormFloat64()) / float32(math.Sqrt(float64(len(near))))
+	}
+	m.Normalize(near)
+	var extra [][]float32
+	for range 150 {
+		extra = append(extra, vp())
+	}
+	sc1, err := sc.WithCohort(extra)
+	require.NoError(t, err)
+	sc2, err := sc1.WithCohort([][]float32{near})
+	require.NoError(t, err)
+	require.Equal(t, sc.CohortSize()+151, sc2.CohortSize())
+	before, after := sc1.CohortNorm(a), sc2.CohortNorm(a)
+	for i := range before.Branches {
+		assert.Greater(t, after.Branches[i].Mean, before.Branches[i].Mean, "a member near a raises its cohort mean")
+	}
+	assert.Less(t, sc2.Score(a, near), sc1.Score(a, near), "so a's scores are normalised against it")
+	assert.InDelta(t, sc2.Score(a, b), sc2.Score(b, a), 1e-9)
+	assert.Equal(t, before, sc1.CohortNorm(a), "the scorer it was made from is unchanged")
+	_, err = sc.WithCohort([][]float32{make([]float32, 3)})
+	require.ErrorIs(t, err, voiceprint.ErrDimMismatch)
 }

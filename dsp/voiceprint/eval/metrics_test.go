@@ -177,3 +177,21 @@ func TestRatesAtHandCounted(t *testing.T) {
 	assert.InDelta(t, 0, *r.FARAtThreshold, 1e-12)
 	assert.InDelta(t, 0.5, *r.FRRAtThreshold, 1e-12)
 }
+
+// WithoutSpeakers leaves out every trial with a cohort speaker on either
+// side, an enrolment set counting when any of its files is.
+func TestWithoutSpeakers(t *testing.T) {
+	trials := []eval.Trial{
+		{Target: true, Enroll: []string{"a/1.wav"}, Test: "a/2.wav"},
+		{Enroll: []string{"a/1.wav"}, Test: "c/1.wav"},
+		{Enroll: []string{"b/1.wav", "c/2.wav"}, Test: "b/2.wav"},
+		{Enroll: []string{"b/1.wav"}, Test: "a/3.wav"},
+	}
+	kept, dropped := eval.WithoutSpeakers(trials, []string{"x/c/9.wav"})
+	assert.Equal(t, 2, dropped)
+	assert.Equal(t, []eval.Trial{trials[0], trials[3]}, kept)
+	kept, dropped = eval.WithoutSpeakers(trials, nil)
+	assert.Equal(t, 0, dropped)
+	assert.Len(t, kept, 4)
+	assert.Equal(t, "c", eval.SpeakerOf("multilingual/x/c/9.wav"))
+}

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,12 @@ type Options struct {
 	// decisions are measured at (0: DefaultFAR, what "voxward score"
 	// decides with).
 	FAR float64
+	// Cohort lists recordings of other speakers from the trials' own
+	// conditions (relative to AudioRoot) whose voiceprints join the
+	// model's s-norm cohort (voiceprint.Scorer.WithCohort): each as
+	// recorded, and through the Augment channel too when one is set. Their
+	// speakers must not be in the trials (WithoutSpeakers).
+	Cohort []string
 }
 
 // DefaultFAR is the false-accept rate "voxward score" calibrates its
@@ -78,6 +85,9 @@ type Result struct {
 	Threshold      *float64 `json:"threshold,omitempty"`
 	FARAtThreshold *float64 `json:"far_at_threshold,omitempty"`
 	FRRAtThreshold *float64 `json:"frr_at_threshold,omitempty"`
+	// CohortFiles counts the recordings that joined the s-norm cohort
+	// (Options.Cohort).
+	CohortFiles int `json:"cohort_files,omitempty"`
 
 	// The scores of the same-speaker and different-speaker trials, for
 	// plots (PlotDET).
@@ -104,6 +114,31 @@ func Augment(x []float32, channel, path string) []float32 {
 		return NarrowBand(nil, x)
 	}
 	return x
+}
+
+// SpeakerOf is the speaker a trial path names: its folder's name, as in
+// every dev list (speaker/file.wav).
+func SpeakerOf(path string) string { return filepath.Base(filepath.Dir(filepath.Clean(path))) }
+
+// WithoutSpeakers returns the trials in which no enrolment or test file is
+// of a speaker of paths (SpeakerOf), and how many it left out: a speaker
+// in the s-norm cohort must not be scored.
+func WithoutSpeakers(trials []Trial, paths []string) ([]Trial, int) {
+	if len(paths) == 0 {
+		return trials, 0
+	}
+	spk := map[string]bool{}
+	for _, p := range paths {
+		spk[SpeakerOf(p)] = true
+	}
+	var out []Trial
+	for _, t := range trials {
+		if spk[SpeakerOf(t.Test)] || slices.ContainsFunc(t.Enroll, func(p string) bool { return spk[SpeakerOf(p)] }) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, len(trials) - len(out)
 }
 
 // TrialKeys lists, in first-seen order, the distinct enrolment sets (their
@@ -233,6 +268,31 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 			return nil, err
 		}
 	}
+	if len(o.Cohort) > 0 {
+		channels := []string{""}
+		if o.Augment != "" && o.Augment != "none" {
+			channels = append(channels, o.Augment)
+		}
+		vps := make([][]float32, len(o.Cohort)*len(channels))
+		bar := progress.New(o.Progress, len(o.Cohort), "cohort")
+		err := parallel.For(ctx, len(o.Cohort), o.jobs(), func(w, i int) error {
+			x, err := capture.ReadWAVFile16k(filepath.Join(o.AudioRoot, o.Cohort[i]), 0)
+			if err != nil {
+				return err
+			}
+			for k, ch := range channels {
+				vps[i*len(channels)+k], _ = exs[w].Embed(nil, Augment(x, ch, o.Cohort[i]))
+			}
+			bar.Step()
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if sc, err = sc.WithCohort(vps); err != nil {
+			return nil, err
+		}
+	}
 	results := make([]*vp, len(enrolKeys)+len(testKeys))
 	err := ReadSides(ctx, enrolKeys, testKeys, o, "voiceprints", func(w, i int, files [][]float32) error {
 		st := exs[w].NewStats()
@@ -253,6 +313,7 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 	if err != nil {
 		return nil, err
 	}
+	res.CohortFiles = len(o.Cohort)
 	far := o.FAR
 	if far == 0 {
 		far = DefaultFAR
