@@ -84,7 +84,8 @@ func (c *Config) disclosure() Disclosure {
 	}
 	purposes := []PurposeNotice{
 		{Purpose: vault.PurposeRecognition, Required: true, Text: "Recognition: to show your name in the live captions when you speak " +
-			"in a session you take part in. Your voiceprint is used on this box only."},
+			"in a session you take part in. Your voiceprint is used on this box only: to recognise you, and, without your name, as one of " +
+			"the reference voices that help the box tell other speakers apart in sessions you are not in."},
 		{Purpose: vault.PurposeResearch, Text: fmt.Sprintf("Research (optional): after %d days, a de-identified copy of your voiceprint, "+
 			"no longer linked to your name, may be sent to the operator's central servers to improve speaker recognition.", rs.IdentifiableDays)},
 	}

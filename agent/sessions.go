@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -62,6 +64,49 @@ type liveSession struct {
 	cands  []voiceprint.Candidate
 	names  map[string]string
 	events *hub
+	// sc scores this session's turns: the model's cohort plus cohort, the
+	// voiceprints of the box's other enrolled voices (subjects in force
+	// with recognition consent who are not participants), which adapt
+	// score normalisation to the venue's microphones and languages
+	// (voiceprint.Scorer.WithCohort). A subject whose consent ends leaves
+	// it at once (drop). Guarded by sessions.mu.
+	sc     *voiceprint.Scorer
+	cohort map[vault.ID][]float32
+}
+
+// rescore rebuilds the session's scorer from its cohort and the
+// candidates' cohort statistics with it, wiping the old scorer's copies.
+func (ls *liveSession) rescore(base *voiceprint.Scorer) error {
+	vps := make([][]float32, 0, len(ls.cohort))
+	ids := slices.SortedFunc(maps.Keys(ls.cohort), func(a, b vault.ID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range ids {
+		vps = append(vps, ls.cohort[id])
+	}
+	sc, err := base.WithCohort(vps)
+	if err != nil {
+		return err
+	}
+	if ls.sc != nil {
+		ls.sc.Wipe()
+	}
+	ls.sc = sc
+	for i := range ls.cands {
+		ls.cands[i].Norm = sc.CohortNorm(ls.cands[i].Emb)
+	}
+	return nil
+}
+
+// wipe clears every voiceprint the session holds.
+func (ls *liveSession) wipe() {
+	for _, c := range ls.cands {
+		clear(c.Emb)
+	}
+	for _, v := range ls.cohort {
+		clear(v)
+	}
+	if ls.sc != nil {
+		ls.sc.Wipe()
+	}
 }
 
 func newSessions(g *capture.Gate, c Clock, max time.Duration, sm *speakerModel, log *slog.Logger) *sessions {
@@ -113,6 +158,10 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 	if err != nil {
 		return vault.Session{}, err
 	}
+	cohort, err := s.loadCohort(store, actor, participants)
+	if err != nil {
+		return vault.Session{}, err
+	}
 	sess, err := store.CreateSession(actor, title, participants)
 	if err != nil {
 		return vault.Session{}, err
@@ -151,7 +200,26 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 			})
 		}
 	}
+	ls := &liveSession{id: sess.ID, started: sess.Started, participants: len(participants), consenting: consenting, lease: lease,
+		cands: cands, names: names, events: newHub(), cohort: cohort}
+	if s.speakers != nil {
+		if s.drops != gen {
+			for id, v := range ls.cohort { // the same check for the cohort's voices
+				if sub, err := store.Subject(actor, id); err != nil || sub.Status != vault.StatusActive {
+					clear(v)
+					delete(ls.cohort, id)
+				}
+			}
+		}
+		if err := ls.rescore(s.speakers.sc); err != nil {
+			ls.wipe()
+			s.mu.Unlock()
+			lease.Release()
+			return vault.Session{}, err
+		}
+	}
 	if len(consenting) == 0 {
+		ls.wipe()
 		s.mu.Unlock()
 		lease.Release()
 		if _, serr := store.StopSession(actor, sess.ID, nil); serr != nil {
@@ -159,8 +227,7 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 		}
 		return vault.Session{}, fmt.Errorf("%w: every participant's consent ended while the session started", ErrParticipant)
 	}
-	s.live[sess.ID] = &liveSession{id: sess.ID, started: sess.Started, participants: len(participants), consenting: consenting, lease: lease,
-		cands: cands, names: names, events: newHub()}
+	s.live[sess.ID] = ls
 	s.starts++
 	s.mu.Unlock()
 	s.notify()
@@ -180,9 +247,7 @@ func (s *sessions) stop(store *vault.Store, actor vault.Actor, id vault.ID) (vau
 	}
 	ls.lease.Release()
 	ls.events.close()
-	for _, c := range ls.cands {
-		clear(c.Emb)
-	}
+	ls.wipe()
 	s.notify()
 	s.log.Info("session stopped", "session", id.String())
 	// Speaker turns arrive with voiceprints; none are counted yet.
@@ -198,6 +263,13 @@ func (s *sessions) drop(store *vault.Store, subject vault.ID) []vault.ID {
 	s.drops++
 	var empty []vault.ID
 	for id, ls := range s.live {
+		if v, ok := ls.cohort[subject]; ok {
+			clear(v)
+			delete(ls.cohort, subject)
+			if err := ls.rescore(s.speakers.sc); err != nil {
+				s.log.Error("session cohort", "session", id.String(), "err", err)
+			}
+		}
 		if !ls.consenting[subject] {
 			continue
 		}
@@ -251,8 +323,48 @@ func (s *sessions) loadCandidates(store *vault.Store, actor vault.Actor, partici
 			}
 		}
 		if best != nil {
-			out = append(out, voiceprint.Candidate{ID: id.String(), Emb: best.Embedding, Norm: s.speakers.sc.CohortNorm(best.Embedding)})
+			out = append(out, voiceprint.Candidate{ID: id.String(), Emb: best.Embedding}) // Norm: the session's scorer's (rescore)
 		}
+	}
+	return out, nil
+}
+
+// loadCohort reads the latest voiceprint (of the running model) of every
+// subject in force with recognition consent who is not a participant:
+// the box's other enrolled voices, which a session's scorer adds to its
+// s-norm cohort. Restricted and withdrawn subjects are never used.
+func (s *sessions) loadCohort(store *vault.Store, actor vault.Actor, participants []vault.ID) (map[vault.ID][]float32, error) {
+	if s.speakers == nil {
+		return nil, nil
+	}
+	subs, err := store.Subjects(actor)
+	if err != nil {
+		return nil, err
+	}
+	var others []vault.ID
+	for _, sub := range subs {
+		if sub.Status != vault.StatusActive || slices.Contains(participants, sub.ID) {
+			continue
+		}
+		hist, err := store.Consents(actor, sub.ID)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(vault.Purposes(hist), vault.PurposeRecognition) {
+			others = append(others, sub.ID)
+		}
+	}
+	cands, err := s.loadCandidates(store, actor, others)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[vault.ID][]float32, len(cands))
+	for _, c := range cands {
+		id, err := vault.ParseID(c.ID)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = c.Emb
 	}
 	return out, nil
 }

@@ -3,13 +3,17 @@ package agent
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/capture"
+	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/internal/modeltest"
 	"github.com/voxward/voxward/vault"
 )
@@ -62,4 +66,70 @@ func TestWithdrawalDuringSessionStart(t *testing.T) {
 	_, err = s.start(context.Background(), store, a, "t", []vault.ID{carl})
 	require.ErrorIs(t, err, ErrParticipant)
 	require.False(t, gate.Status().Open)
+}
+
+// A session's scorer adds the box's other enrolled voices to its s-norm
+// cohort (never its own participants, never restricted or withdrawn
+// subjects), and a subject whose consent ends leaves every session's
+// cohort at once, their copy wiped.
+func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, vault.MasterKeyFile)
+	require.NoError(t, vault.CreateKeyFile(key))
+	store, err := vault.Open(filepath.Join(dir, vault.VaultFile), &vault.Options{Key: vault.FileKey(key)})
+	require.NoError(t, err)
+	defer store.Close()
+	a := vault.Actor{TokenID: "t", Role: vault.RoleTechnician}
+	m := modeltest.Model(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	enrolled := func(name string, purposes ...vault.Purpose) vault.ID {
+		sub, _, err := store.CreateSubject(a, vault.NewSubject{DisplayName: name, Consent: vault.Consent{
+			Kind: vault.ConsentGrant, DisclosureSHA256: strings.Repeat("ab", 32), Signature: name, Purposes: purposes}})
+		require.NoError(t, err)
+		v := make([]float32, m.EmbeddingDim())
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		m.Normalize(v)
+		_, err = store.AddTemplate(a, sub.ID, vault.Template{ModelID: m.Config.ID, Embedding: v})
+		require.NoError(t, err)
+		return sub.ID
+	}
+	ana := enrolled("Ana", vault.PurposeRecognition)
+	ben := enrolled("Ben", vault.PurposeRecognition)
+	cid := enrolled("Cid", vault.PurposeRecognition, vault.PurposeResearch)
+	dee := enrolled("Dee", vault.PurposeResearch) // no recognition consent: never used
+	eve := enrolled("Eve", vault.PurposeRecognition)
+	_, err = store.SetStatus(a, eve, vault.StatusRestricted)
+	require.NoError(t, err)
+
+	dev, err := capture.ParseSource("tone", nil)
+	require.NoError(t, err)
+	gate := capture.NewGate(dev, nil)
+	defer gate.Close()
+	base := voiceprint.NewScorer(m)
+	s := newSessions(gate, capture.SystemClock{}, 0, newSpeakerModel(m), slog.New(slog.DiscardHandler))
+	sess, err := s.start(context.Background(), store, a, "t", []vault.ID{ana})
+	require.NoError(t, err)
+	s.mu.Lock()
+	ls := s.live[sess.ID]
+	require.ElementsMatch(t, []vault.ID{ben, cid}, slices.Collect(maps.Keys(ls.cohort)), "the cohort: other voices in force with recognition consent")
+	require.NotContains(t, ls.cohort, dee)
+	require.Equal(t, base.CohortSize()+2, ls.sc.CohortSize())
+	require.Len(t, ls.cands, 1)
+	require.Equal(t, ls.sc.CohortNorm(ls.cands[0].Emb), ls.cands[0].Norm, "candidates are normalised with the session's scorer")
+	benCopy := ls.cohort[ben]
+	old := ls.sc
+	s.mu.Unlock()
+
+	s.drop(store, ben)
+	s.mu.Lock()
+	require.NotContains(t, ls.cohort, ben, "a subject whose consent ended leaves the cohort at once")
+	require.Equal(t, base.CohortSize()+1, ls.sc.CohortSize())
+	require.NotSame(t, old, ls.sc)
+	require.Zero(t, slices.IndexFunc(benCopy, func(x float32) bool { return x != 0 }) >= 0, "their copy is wiped")
+	require.True(t, ls.consenting[ana], "a cohort voice leaving does not touch the participants")
+	s.mu.Unlock()
+	_, err = s.stop(store, a, sess.ID)
+	require.NoError(t, err)
 }

@@ -178,15 +178,14 @@ func (a *App) labelTurn(ex *voiceprint.Extractor, emb []float32, t turn) ([]floa
 		a.labels.tooShort.Add(1)
 		return emb, false
 	}
-	tn := a.speakers.sc.CohortNorm(emb)
 	a.sess.forEachLive(func(ls *liveSession) {
 		ev := TurnEvent{Start: t.start.UTC(), End: t.end.UTC(), SpeechSeconds: an.SpeechSeconds}
-		if len(ls.cands) > 0 {
-			thr, err := a.speakers.sc.IdentifyThreshold(LabelFAR, len(ls.cands))
+		if len(ls.cands) > 0 && ls.sc != nil {
+			thr, err := ls.sc.IdentifyThreshold(LabelFAR, len(ls.cands))
 			if err != nil {
 				thr = math.Inf(1) // an uncalibrated model names nobody
 			}
-			m := a.speakers.sc.IdentifyWithNorm(emb, tn, ls.cands, thr)
+			m := ls.sc.IdentifyWithNorm(emb, ls.sc.CohortNorm(emb), ls.cands, thr)
 			if !math.IsInf(m.Score, 0) && !math.IsNaN(m.Score) {
 				score := math.Round(m.Score*1000) / 1000
 				ev.Score = &score
