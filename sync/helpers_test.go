@@ -27,6 +27,7 @@ type simBox struct {
 	Token string
 	URL   string
 	srv   *http.Server
+	ln    net.Listener
 	seq   int
 }
 
@@ -93,13 +94,17 @@ func (b *simBox) serve(t testing.TB, wrap func(http.Handler) http.Handler) {
 	ln, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
 	b.URL = "http://" + ln.Addr().String()
+	b.ln = ln
 	b.srv = &http.Server{Handler: hh, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = b.srv.Serve(ln) }()
 	t.Cleanup(func() { _ = b.srv.Close() })
 }
 
 // kill drops the box's listener and every connection at once.
-func (b *simBox) kill() { _ = b.srv.Close() }
+func (b *simBox) kill() {
+	_ = b.srv.Close()
+	_ = b.ln.Close() // Serve may not have taken it yet
+}
 
 func newFleet(t testing.TB, n, batchesEach int) []*simBox {
 	t.Helper()

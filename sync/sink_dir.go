@@ -65,6 +65,13 @@ func (s *DirSink) Store(ctx context.Context, b Batch) (bool, error) {
 		return false, err
 	}
 	defer unlock()
+	// Under the lock no one else writes this device's files: temporary
+	// files of this batch are a crashed writer's, and go.
+	if stale, _ := filepath.Glob(filepath.Join(ddir, "."+m.BatchID+".*.tmp-*")); len(stale) > 0 {
+		for _, f := range stale {
+			_ = os.Remove(f)
+		}
+	}
 
 	bodyPath, sigPath, manPath := s.Paths(m.Device, m.BatchID)
 	sigText := []byte(base64.StdEncoding.EncodeToString(b.Signature) + "\n")
