@@ -119,7 +119,7 @@ func (s *NATSSink) Store(ctx context.Context, b Batch) (bool, error) {
 	msg.Header.Set(HeaderSignature, base64.StdEncoding.EncodeToString(b.Signature))
 	msg.Header.Set(HeaderSHA256, m.SHA256)
 	if size := int64(len(b.Body) + 2*MaxManifestBytes + 1024); size > s.maxPay {
-		return false, fmt.Errorf("%w: batch %s of device %s is %d bytes, over the NATS server's max_payload of %d (raise max_payload, at most 64 MB)",
+		return false, fmt.Errorf("%w: batch %s of device %s is %d bytes, over the NATS server's max_payload of %d (raise the server's max_payload; it warns above 8 MB)",
 			ErrTooLarge, m.BatchID, m.Device, len(b.Body), s.maxPay)
 	}
 	ack, err := s.js.PublishMsg(ctx, msg,
