@@ -70,12 +70,15 @@ With --url the box's name is --name (default: the URL) and the token is
 --token, else $VOXWARD_TOKEN, else --token-file. Tokens are puller-role
 tokens ("voxward token create --role puller") and are never printed.
 
-Runs until SIGINT/SIGTERM, a round every --interval; --once drains every
+Runs until SIGINT/SIGTERM (then exits 0; what was not acknowledged is
+fetched again next time), a round every --interval; --once drains every
 box once and exits. Progress goes to stderr (log/slog); the summary of
 each round to stdout as one JSON object:
 {"boxes","boxes_failed","stored","duplicates","failed","gone","bytes"}.
-Exit status: 0 every box pulled cleanly, 1 some box failed (in the last
-round), 2 bad usage.
+Exit status: 0 every box pulled cleanly (looping: stopped by a signal),
+1 with --once some box failed, or the sink or a file could not be opened,
+2 bad usage. While looping, a failing box is logged and retried the next
+round.
 `
 
 func runPull(ctx context.Context, sio *stdio, args []string) error {
@@ -201,9 +204,16 @@ func runPull(ctx context.Context, sio *stdio, args []string) error {
 		if *once {
 			return failed
 		}
+		if ctx.Err() != nil {
+			// SIGTERM or SIGINT: what was not acknowledged is fetched
+			// again by the next run.
+			logger.Info("stopped")
+			return nil
+		}
 		select {
 		case <-ctx.Done():
-			return failed
+			logger.Info("stopped")
+			return nil
 		case <-time.After(*interval):
 		}
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
@@ -147,4 +149,28 @@ func TestPullCommandUsage(t *testing.T) {
 	code, _, errs := runCLI(t, "", "pull", "--url", "http://127.0.0.1:1", "--out", t.TempDir(), "--once")
 	require.Equal(t, 2, code)
 	require.Contains(t, errs, "needs a puller token")
+}
+
+// Looping, a round every --interval, until the context ends: exit 0, a
+// summary per round, and what a box seals between rounds is pulled.
+func TestPullCommandLoops(t *testing.T) {
+	box := newPullBox(t, "pt", 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, &stdio{in: strings.NewReader(""), out: &out, err: &errb},
+			[]string{"pull", "--url", box.srv.URL, "--token", "pt", "--out", t.TempDir(), "--interval", "20ms"})
+	}()
+	require.Eventually(t, func() bool { return box.store.Len() == 0 }, 10*time.Second, 5*time.Millisecond)
+	pub := box.key.Public().(ed25519.PublicKey)
+	bt, err := vsync.Seal(box.key, vsync.DeviceID(pub), "later", time.Now(), [][]byte{[]byte(`{"type":"x"}`)})
+	require.NoError(t, err)
+	box.store.Add(bt)
+	require.Eventually(t, func() bool { return box.store.Len() == 0 }, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	require.Equal(t, 0, <-done, errb.String())
+	require.GreaterOrEqual(t, strings.Count(out.String(), "\n"), 2)
+	require.Contains(t, errb.String(), "stopped")
 }
