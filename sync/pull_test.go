@@ -216,7 +216,7 @@ func TestPullWrongToken(t *testing.T) {
 // JetStream stream: every batch lands once, and the two pullers' stored
 // counts add up to the number of batches.
 func TestTwoPullersJetStream(t *testing.T) {
-	fleet := newFleet(t, 10, 12)
+	fleet := newFleet(t, 10, 8)
 	srv := startNATS(t, nil)
 	sinkA, _ := natsSink(t, srv.ClientURL())
 	sinkB, _ := natsSink(t, srv.ClientURL())
@@ -224,9 +224,9 @@ func TestTwoPullersJetStream(t *testing.T) {
 	pb := newPuller(t, sinkB, filepath.Join(t.TempDir(), "b.json"))
 	pa.PageSize, pb.PageSize = 3, 3
 	sums := twoPullers(t, pa, pb, fleet)
-	require.Equal(t, 120, sums[0].Stored+sums[1].Stored, "each batch stored by exactly one puller: %+v", sums)
+	require.Equal(t, 80, sums[0].Stored+sums[1].Stored, "each batch stored by exactly one puller: %+v", sums)
 	counts := streamCounts(t, sinkA)
-	require.Len(t, counts, 120)
+	require.Len(t, counts, 80)
 	for subj, n := range counts {
 		require.Equal(t, 1, n, subj)
 	}
@@ -237,7 +237,7 @@ func TestTwoPullersJetStream(t *testing.T) {
 
 // The same with two pullers sharing one output directory.
 func TestTwoPullersDirectory(t *testing.T) {
-	fleet := newFleet(t, 10, 12)
+	fleet := newFleet(t, 10, 8)
 	dir := t.TempDir()
 	sinkA, err := vsync.NewDirSink(dir)
 	require.NoError(t, err)
@@ -246,7 +246,7 @@ func TestTwoPullersDirectory(t *testing.T) {
 	pa := newPuller(t, sinkA, filepath.Join(t.TempDir(), "a.json"))
 	pb := newPuller(t, sinkB, filepath.Join(t.TempDir(), "b.json"))
 	sums := twoPullers(t, pa, pb, fleet)
-	require.Equal(t, 120, sums[0].Stored+sums[1].Stored, "%+v", sums)
+	require.Equal(t, 80, sums[0].Stored+sums[1].Stored, "%+v", sums)
 	n := 0
 	require.NoError(t, filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if strings.HasSuffix(p, ".manifest.json") {
@@ -257,7 +257,7 @@ func TestTwoPullersDirectory(t *testing.T) {
 		}
 		return err
 	}))
-	require.Equal(t, 120, n)
+	require.Equal(t, 80, n)
 }
 
 // twoPullers runs both pullers over the fleet at once until the fleet is
