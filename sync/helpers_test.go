@@ -94,10 +94,10 @@ func (b *simBox) serve(t testing.TB, wrap func(http.Handler) http.Handler) {
 	ln, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
 	b.URL = "http://" + ln.Addr().String()
-	b.ln = ln
-	b.srv = &http.Server{Handler: hh, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = b.srv.Serve(ln) }()
-	t.Cleanup(func() { _ = b.srv.Close() })
+	srv := &http.Server{Handler: hh, ReadHeaderTimeout: 5 * time.Second}
+	b.ln, b.srv = ln, srv
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
 }
 
 // kill drops the box's listener and every connection at once.
