@@ -56,8 +56,11 @@ type NATSSink struct {
 
 var _ Sink = (*NATSSink)(nil)
 
-// NewNATSSink creates the stream if it is missing (or updates its
-// replicas and window) over the connection nc, which stays the caller's.
+// NewNATSSink stores over the connection nc, which stays the caller's. It
+// creates the stream (file storage, cfg's replicas and window) when it is
+// missing and otherwise uses it as configured, refusing one that keeps
+// messages in memory, does not take the subjects, or is not a limits
+// stream.
 func NewNATSSink(ctx context.Context, nc *nats.Conn, cfg *NATSConfig) (*NATSSink, error) {
 	c := NATSConfig{Stream: "VOXWARD_BATCHES", Subject: "voxward.batches", Replicas: 1, Duplicates: 10 * time.Minute}
 	if cfg != nil {
@@ -74,23 +77,43 @@ func NewNATSSink(ctx context.Context, nc *nats.Conn, cfg *NATSConfig) (*NATSSink
 			c.Duplicates = cfg.Duplicates
 		}
 	}
+	if c.Subject == "" || strings.ContainsAny(c.Subject, " \t\r\n*>") || strings.HasPrefix(c.Subject, ".") || strings.HasSuffix(c.Subject, ".") || strings.Contains(c.Subject, "..") {
+		return nil, fmt.Errorf("sync: subject prefix %q: want dot-separated tokens without wildcards", c.Subject)
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("sync: jetstream: %w", err)
 	}
-	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        c.Stream,
-		Description: "voxward sync batches: one message per device and batch id",
-		Subjects:    []string{c.Subject + ".>"},
-		Storage:     jetstream.FileStorage,
-		Replicas:    c.Replicas,
-		Duplicates:  c.Duplicates,
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardNew,
-		AllowDirect: true,
-	})
+	// An existing stream is used as the operator configured it (limits,
+	// placement, replicas); only what exactly-once needs is checked.
+	st, err := js.Stream(ctx, c.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		st, err = js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:        c.Stream,
+			Description: "voxward sync batches: one message per device and batch id",
+			Subjects:    []string{c.Subject + ".>"},
+			Storage:     jetstream.FileStorage,
+			Replicas:    c.Replicas,
+			Duplicates:  c.Duplicates,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardNew,
+		})
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			st, err = js.Stream(ctx, c.Stream) // another puller made it first
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sync: stream %s: %w", c.Stream, err)
+	}
+	sc := st.CachedInfo().Config
+	if sc.Storage != jetstream.FileStorage {
+		return nil, fmt.Errorf("sync: stream %s keeps messages in memory: batches would not survive a restart of the server", c.Stream)
+	}
+	if !coversSubject(sc.Subjects, c.Subject) {
+		return nil, fmt.Errorf("sync: stream %s takes subjects %q, not %s.>", c.Stream, sc.Subjects, c.Subject)
+	}
+	if sc.Retention != jetstream.LimitsPolicy {
+		return nil, fmt.Errorf("sync: stream %s has retention %s: a consumer's acknowledgement would delete a batch, and a box serving it again would store it again", c.Stream, sc.Retention)
 	}
 	return &NATSSink{js: js, stream: st, cfg: c, maxPay: nc.MaxPayload()}, nil
 }
@@ -142,6 +165,16 @@ func (s *NATSSink) Store(ctx context.Context, b Batch) (bool, error) {
 			ErrConflict, s.cfg.Stream, m.BatchID, m.Device, held.Sequence, got, m.SHA256)
 	}
 	return true, nil
+}
+
+// coversSubject reports whether one of a stream's subjects is prefix.>.
+func coversSubject(subjects []string, prefix string) bool {
+	for _, s := range subjects {
+		if s == prefix+".>" || s == ">" {
+			return true
+		}
+	}
+	return false
 }
 
 func wrongLastSequence(err error) bool {

@@ -142,3 +142,34 @@ func random(t testing.TB, n int) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// An existing stream is used as configured, but one that would lose or
+// drop batches is refused.
+func TestNATSSinkChecksAnExistingStream(t *testing.T) {
+	srv := startNATS(t, nil)
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "MEM", Subjects: []string{"mem.>"}, Storage: jetstream.MemoryStorage})
+	require.NoError(t, err)
+	_, err = vsync.NewNATSSink(ctx, nc, &vsync.NATSConfig{Stream: "MEM", Subject: "mem"})
+	require.ErrorContains(t, err, "keeps messages in memory")
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "WQ", Subjects: []string{"wq.>"}, Storage: jetstream.FileStorage, Retention: jetstream.WorkQueuePolicy})
+	require.NoError(t, err)
+	_, err = vsync.NewNATSSink(ctx, nc, &vsync.NATSConfig{Stream: "WQ", Subject: "wq"})
+	require.ErrorContains(t, err, "retention")
+	_, err = vsync.NewNATSSink(ctx, nc, &vsync.NATSConfig{Stream: "WQ", Subject: "other"})
+	require.ErrorContains(t, err, "not other.>")
+	_, err = vsync.NewNATSSink(ctx, nc, &vsync.NATSConfig{Subject: "a.*"})
+	require.ErrorContains(t, err, "without wildcards")
+
+	// The operator's limits are kept.
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "OPS", Subjects: []string{"ops.>"}, Storage: jetstream.FileStorage, MaxAge: 24 * time.Hour * 365})
+	require.NoError(t, err)
+	sink, err := vsync.NewNATSSink(ctx, nc, &vsync.NATSConfig{Stream: "OPS", Subject: "ops"})
+	require.NoError(t, err)
+	require.Equal(t, 24*time.Hour*365, sink.Stream().CachedInfo().Config.MaxAge)
+}
