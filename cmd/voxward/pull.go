@@ -84,7 +84,7 @@ round.
 func runPull(ctx context.Context, sio *stdio, args []string) error {
 	flags := newFlags(sio, "pull", "pull (--url URL --token T | --boxes FILE) (--out DIR | --nats URL) [flags]", pullHelp)
 	boxURL := flags.String("url", "", "one box: its daemon's address, http://HOST:PORT")
-	token := flags.String("token", "", "with --url: a puller token (or $VOXWARD_TOKEN, or --token-file)")
+	token := flags.String("token", "", "with --url: a puller token; other users can see it in ps, so prefer $VOXWARD_TOKEN or --token-file")
 	tokenFile := flags.String("token-file", "", "with --url: read the puller token from this file (mode 0600)")
 	name := flags.String("name", "", "with --url: the box's name for its pinned key (default: the URL)")
 	boxesFile := flags.String("boxes", "", "a fleet: the boxes file (see above)")
