@@ -276,7 +276,7 @@ func (p *Puller) pullBatch(ctx context.Context, box Box, pub ed25519.PublicKey, 
 		max = DefaultPullMaxDecompressed
 	}
 	if _, err := ReadRecords(m, body, max); err != nil {
-		return 0, false, err
+		return 0, false, fmt.Errorf("read %d compressed bytes with a cap of %d decompressed: %w", len(body), max, err)
 	}
 	b := Batch{Manifest: m, ManifestBytes: mb, Signature: sig, Body: body}
 	sctx, cancel := context.WithTimeout(ctx, p.timeout())

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 
@@ -173,4 +174,30 @@ func TestPullCommandLoops(t *testing.T) {
 	require.Equal(t, 0, <-done, errb.String())
 	require.GreaterOrEqual(t, strings.Count(out.String(), "\n"), 2)
 	require.Contains(t, errb.String(), "stopped")
+}
+
+// A zstd bomb from a box is refused with a clear message, exit 1, and
+// stays on the box; the box's good batch is stored.
+func TestPullCommandRefusesZstdBomb(t *testing.T) {
+	box := newPullBox(t, "pt", 1)
+	enc, err := zstd.NewWriter(nil)
+	require.NoError(t, err)
+	line := append(bytes.Repeat([]byte(" "), 1000), "{}\n"...)
+	body := enc.EncodeAll(bytes.Repeat(line, 32<<10), nil) // 32 MB of padding
+	pub := box.key.Public().(ed25519.PublicKey)
+	m := vsync.Manifest{BatchID: "bomb", Schema: vsync.Schema, Device: vsync.DeviceID(pub), Created: time.Now().UTC().Truncate(time.Hour),
+		Records: 32 << 10, Bytes: int64(len(body)), SHA256: vsync.Digest(body)}
+	mb, err := json.Marshal(m)
+	require.NoError(t, err)
+	box.store.Add(vsync.Batch{Manifest: m, ManifestBytes: mb, Signature: ed25519.Sign(box.key, mb), Body: body})
+
+	code, out, errs := runCLI(t, "", "pull", "--url", box.srv.URL, "--token", "pt", "--out", t.TempDir(), "--once", "--max-decompressed", "4194304")
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "batch refused; not acknowledged")
+	require.Contains(t, errs, "batch=bomb")
+	require.Contains(t, errs, "with a cap of 4194304 decompressed: batch over its size limit")
+	s := summaryOf(t, out)
+	require.Equal(t, 1, s["stored"])
+	require.Equal(t, 1, s["failed"])
+	require.Equal(t, 1, box.store.Len(), "the bomb stays on the box")
 }
