@@ -176,7 +176,7 @@ func (p *Puller) PullBox(ctx context.Context, box Box) BoxResult {
 	}
 	if err != nil {
 		res.Errs = append(res.Errs, err)
-		log.Error("box refused", "err", err)
+		log.Error("box not pulled", "err", err)
 		return res
 	}
 	res.Device = DeviceID(pub)
