@@ -134,6 +134,20 @@ CRASH_ITER  ?= 200
 crash: ## the vault's kill -9 test: CRASH_ITER (default 200) writer kills, reopen, verify, every acknowledged write there
 	VOXWARD_CRASH_ITER=$(CRASH_ITER) $(GO) test -count=1 -run='^TestCrashKill9$$' -v ./vault/
 
+PULL_CRASH_ITER ?= 150
+
+.PHONY: crash-pull
+crash-pull: ## the puller's fault test: PULL_CRASH_ITER (default 150) iterations per sink (JetStream, directory), two pullers on 10 boxes, kill -9 of a puller or nats-server and box deaths at fetch/store/ack; every batch stored once
+	@out=$$(VOXWARD_CRASH_ITER=$(PULL_CRASH_ITER) $(GO) test -count=1 -timeout=60m -run='^TestCrashPull$$' -v ./sync/ 2>&1); st=$$?; \
+	  echo "$$out" | grep -E '^(---|    ---|ok|FAIL|PASS)|iterations,|Error|Messages|panic'; exit $$st
+
+# make crash runs the puller's fault test too (the vault's recipe is unchanged).
+crash: crash-pull
+
+.PHONY: bench-pull
+bench-pull: ## puller throughput from 10 simulated boxes on loopback into the directory sink and JetStream, 5 runs (pipe to benchstat)
+	$(GO) test -run='^$$' -bench='^BenchmarkPull10Boxes$$' -benchmem -count=5 ./sync/
+
 .PHONY: bench-vault
 bench-vault: ## the vault's write benchmarks: sealed vs plaintext, batched vs unbatched, 5 runs
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./vault/
