@@ -198,3 +198,42 @@ func TestFusedStatsPoolLikeEnrolment(t *testing.T) {
 	w := m.Voiceprint(nil, whole)
 	assert.Greater(t, voiceprint.Cosine(v, w), 0.5, "pooled halves resemble the whole")
 }
+
+// Int8 rows: NAP directions and cohort voiceprints stored as a scale and
+// int8 values; a quarter of the float32 size, and the model round-trips
+// bit for bit (NewModel already holds the values storage gives back).
+func TestInt8Rows(t *testing.T) {
+	m := tinyModel(t, 3)
+	cfg, p := m.Config, m.Params()
+	cfg.Int8Rows = true
+	q, err := voiceprint.NewModel(cfg, p)
+	require.NoError(t, err)
+	b, err := q.MarshalBinary()
+	require.NoError(t, err)
+	full, err := m.MarshalBinary()
+	require.NoError(t, err)
+	assert.Less(t, len(b), len(full))
+	back, err := voiceprint.ParseModel(b)
+	require.NoError(t, err)
+	assert.Equal(t, q.NAP, back.NAP)
+	assert.Equal(t, q.Cohort, back.Cohort)
+	again, err := back.MarshalBinary()
+	require.NoError(t, err)
+	assert.Equal(t, b, again, "marshal, parse, marshal gives the same bytes")
+	for i, v := range p.Cohort {
+		assert.InDelta(t, v, q.Cohort[i], 2*float64(maxAbs(p.Cohort))/127, "cohort value %d", i)
+	}
+	_, err = voiceprint.ParseModel(b[:len(b)-1])
+	require.ErrorIs(t, err, voiceprint.ErrInvalidModel)
+	cfg.CohortFloat16 = true
+	_, err = voiceprint.NewModel(cfg, p)
+	require.ErrorIs(t, err, voiceprint.ErrInvalidModel)
+}
+
+func maxAbs(a []float32) float32 {
+	var m float32
+	for _, v := range a {
+		m = max(m, float32(math.Abs(float64(v))))
+	}
+	return m
+}

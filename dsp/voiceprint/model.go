@@ -68,6 +68,11 @@ type ModelConfig struct {
 	// CohortFloat16 stores the cohort as IEEE half-precision floats (the
 	// model holds their values, rounded, as float32).
 	CohortFloat16 bool `json:"cohort_float16,omitempty"`
+	// Int8Rows stores each NAP direction and each cohort voiceprint as a
+	// float32 scale and int8 values (the model holds their values, rounded,
+	// as float32): a quarter of the size of float32, which is what keeps a
+	// fused model within 4 MiB.
+	Int8Rows bool `json:"int8_rows,omitempty"`
 	// Branches, in the header of a fused model, is the number of branch
 	// models whose s-normalised scores are averaged (see NewFusedModel).
 	Branches int    `json:"branches,omitempty"`
@@ -159,12 +164,18 @@ func NewModel(cfg ModelConfig, p ModelParams) (*Model, error) {
 	if cfg.Branches != 0 {
 		return nil, fmt.Errorf("%w: a single model with %d branches", ErrInvalidModel, cfg.Branches)
 	}
+	if cfg.CohortFloat16 && cfg.Int8Rows {
+		return nil, fmt.Errorf("%w: cohort_float16 and int8_rows both set", ErrInvalidModel)
+	}
 	if cfg.CohortFloat16 {
 		c := make([]float32, len(p.Cohort))
 		for i, v := range p.Cohort {
 			c[i] = halfToFloat32(float32ToHalf(v))
 		}
 		p.Cohort = c
+	}
+	if cfg.Int8Rows {
+		p.NAP, p.Cohort = roundRows(p.NAP, ed), roundRows(p.Cohort, ed)
 	}
 	for _, arr := range [][]float32{p.Center, p.NAP, p.Cohort} {
 		for _, v := range arr {
@@ -218,9 +229,14 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		_ = binary.Write(&b, binary.LittleEndian, a)
 	}
 	_ = binary.Write(&b, binary.LittleEndian, p.ParentOf)
-	for _, a := range [][]float32{p.Center, p.NAP} {
-		_ = binary.Write(&b, binary.LittleEndian, a)
+	_ = binary.Write(&b, binary.LittleEndian, p.Center)
+	if m.Config.Int8Rows {
+		ed := m.Config.EmbeddingDim()
+		writeInt8Rows(&b, p.NAP, ed)
+		writeInt8Rows(&b, p.Cohort, ed)
+		return b.Bytes(), nil
 	}
+	_ = binary.Write(&b, binary.LittleEndian, p.NAP)
 	if m.Config.CohortFloat16 {
 		h := make([]uint16, len(p.Cohort))
 		for i, v := range p.Cohort {
@@ -258,7 +274,11 @@ func ParseModel(b []byte) (*Model, error) {
 		total += s
 	}
 	nbytes := 4 * total
-	if cfg.CohortFloat16 {
+	switch {
+	case cfg.Int8Rows:
+		// a float32 scale and ed int8 values a row
+		nbytes -= 4*(sizes[8]+sizes[9]) - (4+ed)*(cfg.NAPRank+cfg.CohortSize)
+	case cfg.CohortFloat16:
 		nbytes -= 2 * sizes[9]
 	}
 	if total > maxModelFloats || nbytes != len(b) {
@@ -280,7 +300,13 @@ func ParseModel(b []byte) (*Model, error) {
 		p.ParentOf[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	b = b[4*sizes[6]:]
-	p.Center, p.NAP = f(sizes[7]), f(sizes[8])
+	p.Center = f(sizes[7])
+	if cfg.Int8Rows {
+		p.NAP, b = readInt8Rows(b, cfg.NAPRank, ed)
+		p.Cohort, _ = readInt8Rows(b, cfg.CohortSize, ed)
+		return NewModel(cfg, p)
+	}
+	p.NAP = f(sizes[8])
 	if cfg.CohortFloat16 {
 		p.Cohort = make([]float32, sizes[9])
 		for i := range p.Cohort {
@@ -449,6 +475,67 @@ func parseFused(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: %d bytes after the branches", ErrInvalidModel, len(b))
 	}
 	return NewFusedModel(cfg, branches)
+}
+
+// int8Row quantises one row: a power-of-two scale, the smallest at least
+// max|x|/127, and x/scale rounded. A power of two makes quantising the
+// result again give the same scale and values, so a model's rows survive
+// NewModel, MarshalBinary and ParseModel bit for bit.
+func int8Row(dst []int8, x []float32) float32 {
+	var m float64
+	for _, v := range x {
+		m = max(m, math.Abs(float64(v)))
+	}
+	if m == 0 {
+		clear(dst)
+		return 0
+	}
+	frac, exp := math.Frexp(m / 127) // m/127 = frac·2^exp, frac in [0.5, 1)
+	if frac == 0.5 {
+		exp--
+	}
+	sc := math.Ldexp(1, exp)
+	for i, v := range x {
+		dst[i] = int8(math.Round(float64(v) / sc))
+	}
+	return float32(sc)
+}
+
+// roundRows returns the rows of a (of n values each) as int8 storage
+// gives them back.
+func roundRows(a []float32, n int) []float32 {
+	out := make([]float32, len(a))
+	q := make([]int8, n)
+	for off := 0; off+n <= len(a); off += n {
+		sc := int8Row(q, a[off:off+n])
+		for i, v := range q {
+			out[off+i] = sc * float32(v)
+		}
+	}
+	return out
+}
+
+func writeInt8Rows(b *bytes.Buffer, a []float32, n int) {
+	q := make([]int8, n)
+	for off := 0; off+n <= len(a); off += n {
+		sc := int8Row(q, a[off:off+n])
+		_ = binary.Write(b, binary.LittleEndian, sc)
+		_ = binary.Write(b, binary.LittleEndian, q)
+	}
+}
+
+// readInt8Rows decodes rows rows of n values written by writeInt8Rows (the
+// length was checked) and returns them and the bytes after them.
+func readInt8Rows(b []byte, rows, n int) ([]float32, []byte) {
+	out := make([]float32, rows*n)
+	for r := 0; r < rows; r++ {
+		sc := math.Float32frombits(binary.LittleEndian.Uint32(b))
+		for i := 0; i < n; i++ {
+			out[r*n+i] = sc * float32(int8(b[4+i]))
+		}
+		b = b[4+n:]
+	}
+	return out, b
 }
 
 // float32ToHalf rounds f to the nearest IEEE 754 half-precision value
