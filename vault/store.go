@@ -47,6 +47,11 @@ type Options struct {
 	// Ordinary writes stop a reserve short of it (see checkHeadroom) so
 	// that erasures, withdrawals, retention and rotation always fit.
 	MaxSize int64
+	// OutboxMaxBytes is the budget of the sync outbox: the outbox entries
+	// and the sealed batches not yet acknowledged, counted as stored
+	// (sealed) bytes (0: none). AppendOutbox refuses records past it with
+	// ErrOutboxFull and keeps what it holds.
+	OutboxMaxBytes int64
 	// Now is the clock (default time.Now). Retention and audit times use it.
 	Now func() time.Time
 	// Logger receives operational messages (default: discard). Nothing
@@ -64,6 +69,7 @@ type Store struct {
 	path        string
 	keyringPath string
 	maxSize     int64
+	outboxMax   int64
 	lockTimeout time.Duration
 	now         func() time.Time
 	log         *slog.Logger
@@ -128,6 +134,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		path:        path,
 		keyringPath: opts.KeyringPath,
 		maxSize:     opts.MaxSize,
+		outboxMax:   opts.OutboxMaxBytes,
 		lockTimeout: opts.LockTimeout,
 		now:         opts.Now,
 		log:         opts.Logger,
