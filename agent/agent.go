@@ -424,8 +424,8 @@ func (a *App) openState() (*vault.Store, string, ed25519.PublicKey, error) {
 		MaxSize: a.cfg.VaultMaxBytes,
 		// The outbox budget: records and batches waiting for a puller.
 		OutboxMaxBytes: a.cfg.OutboxMaxBytes,
-		Now:     a.clock.Now,
-		Logger:  a.base.With("component", "vault"),
+		Now:            a.clock.Now,
+		Logger:         a.base.With("component", "vault"),
 	})
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("agent: open vault: %w", err)

@@ -275,7 +275,9 @@ func templateRecords(tpls []vault.DeidTemplate, minBatch int) ([][]byte, []vault
 	if len(keys) == 0 {
 		return nil, nil, nil
 	}
-	sort.Slice(keys, func(i, k int) bool { return keys[i].model < keys[k].model || keys[i].model == keys[k].model && keys[i].dim < keys[k].dim })
+	sort.Slice(keys, func(i, k int) bool {
+		return keys[i].model < keys[k].model || keys[i].model == keys[k].model && keys[i].dim < keys[k].dim
+	})
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	defer clear(secret)
