@@ -21,7 +21,8 @@ const MaxOutboxPayload = 1 << 20
 // AppendOutbox adds entries (Kind and Payload set; the payload copied) in
 // one transaction and returns them with their sequence numbers.
 // Errors: ErrInvalid, ErrOutboxFull (the outbox budget,
-// Options.OutboxMaxBytes, would be passed), ErrFull; nothing is appended
+// Options.OutboxMaxBytes, would be passed, or less than 512 bytes of it
+// are left), ErrFull; nothing is appended
 // then, and nothing already held is dropped.
 func (s *Store) AppendOutbox(entries ...OutboxEntry) ([]OutboxEntry, error) {
 	out := make([]OutboxEntry, len(entries))
@@ -34,7 +35,9 @@ func (s *Store) AppendOutbox(entries ...OutboxEntry) ([]OutboxEntry, error) {
 	err := s.update(func(t *txn) error {
 		var used int64
 		if t.s.outboxMax > 0 {
-			used = t.outboxBytes()
+			if used = t.outboxBytes(); used+outboxSlack > t.s.outboxMax {
+				return fmt.Errorf("%w: %d of %d bytes", ErrOutboxFull, used, t.s.outboxMax)
+			}
 		}
 		b := t.bucket(kOutbox)
 		for i := range out {
@@ -115,13 +118,15 @@ type OutboxUsage struct {
 	MaxBytes int64 `json:"max_bytes"` // the budget (0: none)
 }
 
-// Full reports whether the budget leaves no room for another small record.
+// Full reports whether the budget is reached: AppendOutbox refuses every
+// record until batches are acknowledged.
 func (u OutboxUsage) Full() bool {
 	return u.MaxBytes > 0 && u.Bytes+outboxSlack > u.MaxBytes
 }
 
-// outboxSlack is about the stored size of one small record: an outbox
-// with less room than this left is reported full.
+// outboxSlack is the room an outbox must have left to take any record:
+// with less it is full and refuses every one, however small. A record
+// that would pass the budget itself is refused too.
 const outboxSlack = 512
 
 // OutboxUsage counts the outbox and the sealed batches.
