@@ -284,16 +284,15 @@ func templateRecords(tpls []vault.DeidTemplate, minBatch int) ([][]byte, []vault
 	var out [][]byte
 	var used []vault.ID
 	for _, g := range keys {
-		tr, err := voiceprint.NewTemplateTransform(secret, g.dim)
+		in := make([][]float32, 0, len(groups[g]))
+		for _, i := range groups[g] {
+			in = append(in, tpls[i].Embedding)
+			used = append(used, tpls[i].ID)
+		}
+		vecs, err := transformAll(secret, in)
 		if err != nil {
 			return nil, nil, err
 		}
-		vecs := make([][]float32, 0, len(groups[g]))
-		for _, i := range groups[g] {
-			vecs = append(vecs, tr.Apply(nil, tpls[i].Embedding))
-			used = append(used, tpls[i].ID)
-		}
-		tr.Destroy()
 		recs, err := vsync.TemplateRecords(g.model, vecs, minBatch, nil)
 		for _, v := range vecs {
 			clear(v)
@@ -304,6 +303,24 @@ func templateRecords(tpls []vault.DeidTemplate, minBatch int) ([][]byte, []vault
 		out = append(out, recs...)
 	}
 	return out, used, nil
+}
+
+// transformAll puts templates of one dimension through the transform
+// drawn from secret, and destroys the transform.
+func transformAll(secret []byte, in [][]float32) ([][]float32, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	tr, err := voiceprint.NewTemplateTransform(secret, len(in[0]))
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Destroy()
+	out := make([][]float32, len(in))
+	for i, v := range in {
+		out[i] = tr.Apply(nil, v)
+	}
+	return out, nil
 }
 
 // syncStore is the vault as the pull protocol reads it (sync.Store), for
