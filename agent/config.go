@@ -116,7 +116,8 @@ type Config struct {
 	SyncEpsilon float64 `toml:"sync_epsilon"`
 	// SyncMinTemplates is the fewest research templates (of one model) a
 	// batch carries; fewer wait for more. 0 sends none at all; else 5 to
-	// 10000.
+	// 1000. A batch carries at most 4 Mi template values (136 templates
+	// of 30,720 values); more wait for the next batch.
 	SyncMinTemplates int `toml:"sync_min_templates"`
 }
 
@@ -349,8 +350,8 @@ func (c *Config) Validate() error {
 	if !(c.SyncEpsilon >= 0.1 && c.SyncEpsilon <= 5) {
 		return bad("sync_epsilon %g: want 0.1 to 5", c.SyncEpsilon)
 	}
-	if c.SyncMinTemplates != 0 && (c.SyncMinTemplates < 5 || c.SyncMinTemplates > 10000) {
-		return bad("sync_min_templates %d: want 0 (send none) or 5 to 10000", c.SyncMinTemplates)
+	if c.SyncMinTemplates != 0 && (c.SyncMinTemplates < 5 || c.SyncMinTemplates > 1000) {
+		return bad("sync_min_templates %d: want 0 (send none) or 5 to 1000", c.SyncMinTemplates)
 	}
 	return nil
 }

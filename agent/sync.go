@@ -183,14 +183,15 @@ func (a *App) syncSessionStopped(sess vault.Session, enrolled int) {
 // seal seals the outbox (and the research templates waiting, when there
 // are at least sync_min_templates of one model) into one batch. It
 // returns the batch and true, or false when there was nothing to seal.
-// When the batch with templates would pass the outbox budget, the
-// records are sealed without them (the templates wait).
+// When the batch with templates cannot be sealed (it would pass the
+// outbox budget, or a size cap), the records are sealed without them and
+// the templates wait; the failure is logged.
 func (j *syncJob) seal(actor vault.Actor) (vault.StoredBatch, bool, error) {
 	j.sealMu.Lock()
 	defer j.sealMu.Unlock()
 	b, ok, err := j.sealOnce(actor, j.minTemplates > 0)
-	if errors.Is(err, vault.ErrOutboxFull) && j.minTemplates > 0 {
-		j.log.Warn("outbox budget: research templates held back from this batch", "err", err)
+	if err != nil && j.minTemplates > 0 && !errors.Is(err, vault.ErrClosed) {
+		j.log.Warn("research templates held back from this batch", "err", err)
 		b, ok, err = j.sealOnce(actor, false)
 	}
 	j.mu.Lock()
@@ -248,11 +249,18 @@ func (j *syncJob) sealOnce(actor vault.Actor, templates bool) (vault.StoredBatch
 	})
 }
 
+// maxBatchTemplateValues caps the template values one batch carries (4 Mi
+// int8 values, about 5.6 MB of base64): 136 templates of 30,720 values,
+// 8,192 of 512. A group with more waits for the next batches; a group
+// whose minimum alone is over it is sealed at its minimum.
+const maxBatchTemplateValues = 4 << 20
+
 // templateRecords turns the research templates waiting into template
 // records: for each model with at least minBatch of them, one draw of the
 // batch's secret transform, int8 values, shuffled. The secret exists only
 // here and is destroyed before it returns. It returns the records and the
-// templates they hold (the others wait for more of their model).
+// templates they hold (the others wait for more of their model, or for
+// the next batch when there are more than maxBatchTemplateValues allow).
 func templateRecords(tpls []vault.DeidTemplate, minBatch int) ([][]byte, []vault.ID, error) {
 	type group struct {
 		model string
@@ -283,9 +291,15 @@ func templateRecords(tpls []vault.DeidTemplate, minBatch int) ([][]byte, []vault
 	defer clear(secret)
 	var out [][]byte
 	var used []vault.ID
+	budget := maxBatchTemplateValues
 	for _, g := range keys {
-		in := make([][]float32, 0, len(groups[g]))
-		for _, i := range groups[g] {
+		n := min(len(groups[g]), max(minBatch, budget/g.dim))
+		if n < minBatch || (len(out) > 0 && n*g.dim > budget) {
+			continue // the next batch takes them
+		}
+		budget -= n * g.dim
+		in := make([][]float32, 0, n)
+		for _, i := range groups[g][:n] {
 			in = append(in, tpls[i].Embedding)
 			used = append(used, tpls[i].ID)
 		}

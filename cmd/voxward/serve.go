@@ -85,7 +85,7 @@ script can start the daemon without one. Keys, with their defaults:
   sync_min_group   = 5                 counts below it are suppressed: 2-100
   sync_epsilon     = 1.0               ε of the noise on counts: 0.1 to 5
   sync_min_templates = 10              research templates per batch at
-                                       least (0: send none; else 5-10000)
+                                       least (0: send none; else 5-1000)
 
 Unknown keys are an error. Once the vault is open and the listener bound it
 prints "listening on http://ADDR" on stdout and sends READY=1 to systemd
