@@ -60,7 +60,7 @@ type syncJob struct {
 // sessionMark is what the job notes when a session starts, to measure
 // the session when it stops.
 type sessionMark struct {
-	samples, matches, unknown, segments, overflows uint64
+	samples, matches, unknown, overflows, readErrors uint64
 }
 
 func newSyncJob(cfg *Config, clock Clock, log *slog.Logger) *syncJob {
@@ -136,11 +136,11 @@ func (j *syncJob) append(kind string, line []byte) {
 	}
 }
 
-// sessionStarted notes a session's counters at its start.
+// syncSessionStarted notes the daemon's counters as a session starts.
 func (a *App) syncSessionStarted(id vault.ID) {
 	j := a.sync
 	m := sessionMark{samples: a.pipe.samples.Load(), matches: a.labels.matches.Load(), unknown: a.labels.unknown.Load(),
-		segments: a.labels.segments.Load(), overflows: a.gate.Status().Overflows}
+		overflows: a.gate.Status().Overflows, readErrors: a.pipe.readErrors.Load()}
 	j.mu.Lock()
 	j.starts[id] = m
 	j.mu.Unlock()
@@ -171,7 +171,7 @@ func (a *App) syncSessionStopped(sess vault.Session, enrolled int) {
 	seconds := float64(a.pipe.samples.Load()-m.samples) / 16000
 	line, err = j.deid.AudioQuality(vsync.AudioObservation{
 		Started: sess.Started, Seconds: seconds, Overflows: a.gate.Status().Overflows - m.overflows,
-		ReadErrors: 0, RMSDBFS: a.gate.Status().Levels.RMSDBFS,
+		ReadErrors: a.pipe.readErrors.Load() - m.readErrors, RMSDBFS: a.gate.Status().Levels.RMSDBFS,
 	})
 	if err != nil {
 		j.log.Error("audio quality record", "err", err)

@@ -187,34 +187,32 @@ func (d *Deidentifier) SessionStats(o SessionObservation) ([]byte, error) {
 
 // AudioObservation is the audio of one session as the box measured it.
 type AudioObservation struct {
-	Started       time.Time
-	Seconds       float64 // audio read through the consent gate
-	SpeechSeconds float64 // of it, speech
-	Overflows     uint64  // reads that lost audio
-	ReadErrors    uint64
-	RMSDBFS       float64 // level at the end of the session
+	Started    time.Time
+	Seconds    float64 // audio read through the consent gate
+	Overflows  uint64  // reads that lost audio
+	ReadErrors uint64
+	RMSDBFS    float64 // level at the end of the session
 }
 
 // AudioQuality is a de-identified audio_quality record: figures of the
 // device's audio, no count of people.
 type AudioQuality struct {
-	Type          string    `json:"type"`
-	Hour          time.Time `json:"hour"`
-	Minutes       float64   `json:"minutes"`        // to 0.1 min
-	SpeechMinutes float64   `json:"speech_minutes"` // to 0.1 min
-	Overflows     uint64    `json:"overflows"`
-	ReadErrors    uint64    `json:"read_errors"`
-	RMSDBFS       float64   `json:"rms_dbfs"` // to 1 dB
+	Type       string    `json:"type"`
+	Hour       time.Time `json:"hour"`
+	Minutes    float64   `json:"minutes"` // to 0.1 min
+	Overflows  uint64    `json:"overflows"`
+	ReadErrors uint64    `json:"read_errors"`
+	RMSDBFS    float64   `json:"rms_dbfs"` // to 1 dB
 }
 
 // AudioQuality de-identifies o into one JSON line.
 func (d *Deidentifier) AudioQuality(o AudioObservation) ([]byte, error) {
-	if o.Started.IsZero() || o.Seconds < 0 || o.SpeechSeconds < 0 {
+	if o.Started.IsZero() || o.Seconds < 0 {
 		return nil, fmt.Errorf("%w: audio observation", ErrDeid)
 	}
 	return json.Marshal(AudioQuality{
 		Type: TypeAudioQuality, Hour: Hour(o.Started),
-		Minutes: round(o.Seconds/60, 0.1), SpeechMinutes: round(o.SpeechSeconds/60, 0.1),
+		Minutes:   round(o.Seconds/60, 0.1),
 		Overflows: o.Overflows, ReadErrors: o.ReadErrors, RMSDBFS: round(max(o.RMSDBFS, -200), 1),
 	})
 }
@@ -422,7 +420,7 @@ func DecodeRecord(line []byte) (Record, error) {
 		ok = onHour(s.Hour) && s.DurationMinutes >= 0 &&
 			!slices.ContainsFunc([]Count{s.Participants, s.Enrolled, s.Turns, s.UnknownTurns}, func(c Count) bool { return c != nil && *c < 0 })
 	case r.AudioQuality != nil:
-		ok = onHour(r.AudioQuality.Hour) && r.AudioQuality.Minutes >= 0 && r.AudioQuality.SpeechMinutes >= 0
+		ok = onHour(r.AudioQuality.Hour) && r.AudioQuality.Minutes >= 0
 	case r.DeviceHealth != nil:
 		ok = onHour(r.DeviceHealth.Hour) && r.DeviceHealth.UptimeHours >= 0
 	case r.Template != nil:

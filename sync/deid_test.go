@@ -75,11 +75,11 @@ func TestCountsSuppressedAndNoised(t *testing.T) {
 func TestAudioAndHealthRecords(t *testing.T) {
 	var d vsync.Deidentifier
 	at := time.Date(2026, 5, 1, 10, 59, 59, 0, time.UTC)
-	line, err := d.AudioQuality(vsync.AudioObservation{Started: at, Seconds: 601.3, SpeechSeconds: 300, Overflows: 2, RMSDBFS: -23.46})
+	line, err := d.AudioQuality(vsync.AudioObservation{Started: at, Seconds: 601.3, Overflows: 2, RMSDBFS: -23.46})
 	require.NoError(t, err)
 	r, err := vsync.DecodeRecord(line)
 	require.NoError(t, err)
-	assert.Equal(t, vsync.AudioQuality{Type: vsync.TypeAudioQuality, Hour: at.Truncate(time.Hour), Minutes: 10, SpeechMinutes: 5, Overflows: 2, RMSDBFS: -23}, *r.AudioQuality)
+	assert.Equal(t, vsync.AudioQuality{Type: vsync.TypeAudioQuality, Hour: at.Truncate(time.Hour), Minutes: 10, Overflows: 2, RMSDBFS: -23}, *r.AudioQuality)
 
 	line, err = d.DeviceHealth(vsync.HealthObservation{At: at, Version: "v1.2.3 <script>", Uptime: 50 * time.Hour, VaultBytes: 3 << 20, RetentionOK: true})
 	require.NoError(t, err)
@@ -141,7 +141,7 @@ func TestDecodeRecordRefuses(t *testing.T) {
 		`{"type":"session_stats","hour":"2026-05-01T10:00:00Z","duration_minutes":1,"participants":null,"enrolled":null,"turns":null,"unknown_turns":null,"interrupted":false,"title":"x"}`,
 		`{"type":"template","model":"m","transform":"t","dim":3,"scale":1,"q":"AAA="}`,
 		`{"type":"template","model":"m","transform":"t","dim":2,"scale":0,"q":"AAA="}`,
-		`{"type":"audio_quality","hour":"2026-05-01T10:00:00Z","minutes":1,"speech_minutes":1,"overflows":0,"read_errors":0,"rms_dbfs":0} {}`,
+		`{"type":"audio_quality","hour":"2026-05-01T10:00:00Z","minutes":1,"overflows":0,"read_errors":0,"rms_dbfs":0} {}`,
 		`{"type":"device_health"` + strings.Repeat(" ", vsync.MaxRecordBytes) + `}`,
 	} {
 		_, err := vsync.DecodeRecord([]byte(line))

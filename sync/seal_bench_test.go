@@ -21,7 +21,7 @@ func benchRecords(b *testing.B, sessions, templates, dim int) (recs [][]byte, pl
 			b.Fatal(err)
 		}
 		recs = append(recs, l)
-		l, err = d.AudioQuality(vsync.AudioObservation{Started: at, Seconds: float64(60 * i), SpeechSeconds: float64(40 * i), RMSDBFS: -20 - float64(i%9)})
+		l, err = d.AudioQuality(vsync.AudioObservation{Started: at, Seconds: float64(60 * i), RMSDBFS: -20 - float64(i%9)})
 		if err != nil {
 			b.Fatal(err)
 		}
