@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 )
 
 // A seal whose commit fails (as a crash or a failed write would end it)
@@ -49,4 +50,31 @@ func TestSealOutboxIsAtomic(t *testing.T) {
 	rep, err := s.Verify()
 	require.NoError(t, err)
 	require.True(t, rep.OK(), rep.Problems)
+}
+
+// A vault made before sync batches opens read-write (the bucket is
+// added) and, before that, read-only with a clear error, not "corrupt".
+func TestVaultBeforeBatchesOpens(t *testing.T) {
+	dir := t.TempDir()
+	kp := filepath.Join(dir, MasterKeyFile)
+	require.NoError(t, CreateKeyFile(kp))
+	path := filepath.Join(dir, VaultFile)
+	s, err := Open(path, &Options{Key: FileKey(kp)})
+	require.NoError(t, err)
+	require.NoError(t, s.db.Load().Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte(kBatch.bucket)) }))
+	require.NoError(t, s.Close())
+
+	_, err = Open(path, &Options{Key: FileKey(kp), ReadOnly: true})
+	require.ErrorIs(t, err, ErrReadOnly)
+	require.Contains(t, err.Error(), "read-write once")
+
+	s, err = Open(path, &Options{Key: FileKey(kp)})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	s, err = Open(path, &Options{Key: FileKey(kp), ReadOnly: true})
+	require.NoError(t, err)
+	rep, err := s.Verify()
+	require.NoError(t, err)
+	require.True(t, rep.OK(), rep.Problems)
+	require.NoError(t, s.Close())
 }

@@ -393,6 +393,10 @@ func (s *Store) ensureBuckets() error {
 		return nil
 	}
 	if s.readOnly {
+		if len(missing) == 1 && missing[0] == kBatch.bucket {
+			// Added with sync batches: the vault predates them.
+			return fmt.Errorf("%w: %s was made before sync batches; open it read-write once (start the daemon) to add their bucket", ErrReadOnly, s.path)
+		}
 		return fmt.Errorf("%w: %s lacks %d bucket(s)", ErrCorrupt, s.path, len(missing))
 	}
 	return mapErr(s.db.Load().Update(func(tx *bolt.Tx) error {
