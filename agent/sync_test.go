@@ -45,8 +45,8 @@ func needTool(t *testing.T, name, pkg string) string {
 }
 
 // research stores subjects who granted research, each with its own
-// template, and de-identifies them (the vault's clock past their
-// identifiable window). It returns their ids, deletion tokens and raw
+// template, and de-identifies them with every other subject stored (the
+// vault's clock past their identifiable window). It returns their ids, deletion tokens and raw
 // templates, for a scanner to look for.
 func (st state) research(t *testing.T, names []string, dim int, seed uint64) (ids []vault.ID, toks []vault.DeletionToken, raw [][]float32) {
 	t.Helper()
@@ -79,8 +79,59 @@ func (st state) research(t *testing.T, names []string, dim int, seed uint64) (id
 	cfg := agent.DefaultConfig()
 	rep, err := s.ApplyRetention(vault.SystemActor, cfg.RetentionPolicy())
 	require.NoError(t, err)
-	require.Equal(t, len(names), rep.DeidCreated)
+	require.GreaterOrEqual(t, rep.DeidCreated, len(names))
 	return ids, toks, raw
+}
+
+// Only research subjects' templates go upstream (PRIVACY.md rules 4, 15,
+// 17): not those of a subject who granted recognition only, nor of one
+// restricted before the end of their identifiable window; each template
+// goes once.
+func TestSyncTemplatesOnlyForResearch(t *testing.T) {
+	st := newState(t)
+	s := st.openVault(t)
+	a := vault.Actor{TokenID: "test", Role: vault.RoleKiosk}
+	var restricted vault.ID
+	for i, purposes := range [][]vault.Purpose{
+		{vault.PurposeRecognition},                        // never synced
+		{vault.PurposeRecognition, vault.PurposeResearch}, // restricted below
+	} {
+		sub, _, err := s.CreateSubject(a, vault.NewSubject{DisplayName: fmt.Sprint("Other ", i),
+			Consent: vault.Consent{Kind: vault.ConsentGrant, DisclosureSHA256: strings.Repeat("ab", 32), Signature: "x", Purposes: purposes}})
+		require.NoError(t, err)
+		_, err = s.AddTemplate(a, sub.ID, vault.Template{Embedding: []float32{1, 2, 3, 4, 5, 6, 7, 8}, ModelID: "test-model"})
+		require.NoError(t, err)
+		restricted = sub.ID
+	}
+	_, err := s.SetStatus(vault.Actor{TokenID: "test", Role: vault.RoleTechnician}, restricted, vault.StatusRestricted)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	names := make([]string, 5)
+	for i := range names {
+		names[i] = fmt.Sprint("Research ", i)
+	}
+	st.research(t, names, 8, 3) // de-identifies the two above too
+
+	cfg := st.config()
+	cfg.SyncMinTemplates = 5
+	d := start(t, cfg, agent.WithClock(clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))))
+	admin, puller := st.tokens[vault.RoleAdmin], st.tokens[vault.RolePuller]
+	require.Equal(t, 7, d.status(t, st.tokens[vault.RoleTechnician]).Vault.Records["deidentified template"])
+	r := d.do(t, "POST", "/v1/sync/seal", admin, "")
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	r = d.do(t, "POST", "/v1/sync/seal", admin, "")
+	require.Equal(t, http.StatusNoContent, r.code, "templates went out twice: %s", r.body)
+	n := 0
+	for _, b := range pullAll(t, d, puller) {
+		for _, l := range b.records {
+			rec, err := vsync.DecodeRecord(l)
+			require.NoError(t, err)
+			if rec.Template != nil {
+				n++
+			}
+		}
+	}
+	assert.Equal(t, 5, n, "templates upstream: the 5 research subjects' only")
 }
 
 // pulled is one batch as a puller gets it through the API, verified.
