@@ -82,6 +82,7 @@ type App struct {
 	sess    *sessions
 	metrics *metrics
 	ret     *retentionJob
+	sync    *syncJob
 	disc    Disclosure // the consent text in force, generated from cfg
 
 	speakers *speakerModel // the shipped voiceprint model
@@ -95,6 +96,7 @@ type App struct {
 	mu       sync.Mutex
 	ran      bool
 	addr     net.Addr
+	syncAddr net.Addr // sync_listen's bound address, when configured
 	store    *vault.Store
 	deviceID string
 }
@@ -167,6 +169,9 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*App, error) {
 		a.pipe.onTurn = func(t turn) { emb, _ = a.labelTurn(ex, emb, t) }
 	}
 	a.ret = newRetentionJob(&a.cfg, o.clock, o.wrapRetention, logger.With("component", "retention"))
+	a.sync = newSyncJob(&a.cfg, o.clock, logger.With("component", "sync"))
+	a.sync.health = a.syncHealth
+	a.sess.onStart, a.sess.onStop = a.syncSessionStarted, a.syncSessionStopped
 	a.metrics = newMetrics(a)
 	a.disc = a.cfg.disclosure()
 	return a, nil
@@ -210,7 +215,7 @@ func (a *App) Run(ctx context.Context) (err error) {
 	a.mu.Unlock()
 	defer a.gate.Close()
 
-	store, deviceID, err := a.openState()
+	store, deviceID, pub, err := a.openState()
 	if err != nil {
 		return err
 	}
@@ -244,6 +249,17 @@ func (a *App) Run(ctx context.Context) (err error) {
 	a.addr, a.store, a.deviceID = ln.Addr(), store, deviceID
 	a.mu.Unlock()
 	a.ret.open(store) // retention runs before the API serves (PRIVACY.md rule 9)
+	a.sync.open(store, deviceID, pub)
+	var syncLn net.Listener
+	if a.cfg.SyncListen != "" {
+		if syncLn, err = net.Listen("tcp", a.cfg.SyncListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("agent: listen on %s (sync_listen): %w", a.cfg.SyncListen, err)
+		}
+		a.mu.Lock()
+		a.syncAddr = syncLn.Addr()
+		a.mu.Unlock()
+	}
 	a.log.Info("ready", "listen", ln.Addr().String(), "source", a.gate.Info().Spec, "device_id", deviceID, "version", Version)
 	close(a.ready)
 
@@ -251,6 +267,30 @@ func (a *App) Run(ctx context.Context) (err error) {
 	g.Go(func() error { return a.gate.Run(gctx) })
 	g.Go(func() error { return a.pipe.Run(gctx) })
 	g.Go(func() error { return a.ret.Run(gctx) })
+	g.Go(func() error { return a.sync.Run(gctx) })
+	if syncLn != nil {
+		syncSrv := &http.Server{
+			Handler:           a.syncHandler(),
+			BaseContext:       func(net.Listener) context.Context { return hctx },
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      5 * time.Minute,
+			IdleTimeout:       60 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          slog.NewLogLogger(a.base.With("component", "http").Handler(), slog.LevelWarn),
+		}
+		g.Go(func() error {
+			if err := syncSrv.Serve(syncLn); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("agent: serve sync: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			a.shutdownHTTP(syncSrv, cancelRequests)
+			return nil
+		})
+	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("agent: serve: %w", err)
@@ -363,31 +403,42 @@ func (a *App) closeInterruptedSessions(store *vault.Store) {
 	}
 }
 
-// openState opens the vault and loads the device key.
-func (a *App) openState() (*vault.Store, string, error) {
+// openState opens the vault and loads the device key's public half.
+func (a *App) openState() (*vault.Store, string, ed25519.PublicKey, error) {
 	path := filepath.Join(a.cfg.StateDir, vault.VaultFile)
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, "", fmt.Errorf("%w: no vault at %s (run \"voxward init --state-dir %s\")", ErrNotInitialised, path, a.cfg.StateDir)
+			return nil, "", nil, fmt.Errorf("%w: no vault at %s (run \"voxward init --state-dir %s\")", ErrNotInitialised, path, a.cfg.StateDir)
 		}
-		return nil, "", fmt.Errorf("agent: %w", err)
+		return nil, "", nil, fmt.Errorf("agent: %w", err)
 	}
 	priv, err := LoadDeviceKey(filepath.Join(a.cfg.StateDir, DeviceKeyFile))
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	deviceID := DeviceID(priv.Public().(ed25519.PublicKey))
+	pub := priv.Public().(ed25519.PublicKey)
+	deviceID := DeviceID(pub)
 	clear(priv)
 	store, err := vault.Open(path, &vault.Options{
 		Key:     a.key,
 		MaxSize: a.cfg.VaultMaxBytes,
-		Now:     a.clock.Now,
-		Logger:  a.base.With("component", "vault"),
+		// The outbox budget: records and batches waiting for a puller.
+		OutboxMaxBytes: a.cfg.OutboxMaxBytes,
+		Now:            a.clock.Now,
+		Logger:         a.base.With("component", "vault"),
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("agent: open vault: %w", err)
+		return nil, "", nil, fmt.Errorf("agent: open vault: %w", err)
 	}
-	return store, deviceID, nil
+	return store, deviceID, pub, nil
+}
+
+// SyncAddr returns the bound address of sync_listen (nil when it is not
+// configured, or before Ready).
+func (a *App) SyncAddr() net.Addr {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.syncAddr
 }
 
 // vaultStore returns the open vault (nil before Run has opened it).

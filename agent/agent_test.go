@@ -473,15 +473,21 @@ func TestSessionOpensAndClosesTheGate(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, r.code, "stopping twice")
 
 	// Nothing audio-derived reached the vault: a session record only,
-	// beside the subject and consent stored before.
+	// beside the subject and consent stored before, and the session's
+	// de-identified statistics in the sync outbox.
 	require.NoError(t, d.stop(t))
 	v := st.openVault(t)
 	defer v.Close()
 	stats, err := v.Stats()
 	require.NoError(t, err)
+	outbox, err := v.Outbox(0, 0)
+	require.NoError(t, err)
+	for _, e := range outbox {
+		assert.Contains(t, []string{"session_stats", "audio_quality"}, e.Kind, "outbox record after a session")
+	}
 	for kind, n := range stats.Records {
 		switch kind {
-		case "token", "session", "audit", "meta", "subject", "consent", "datakey":
+		case "token", "session", "audit", "meta", "subject", "consent", "datakey", "outbox entry":
 		default:
 			assert.Zero(t, n, "the vault holds %d %s record(s) after a session", n, kind)
 		}

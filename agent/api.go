@@ -34,7 +34,7 @@ type apiRoute struct {
 // and nothing else, and TestAPIDocMatchesRoutes checks docs/api.md lists
 // the same patterns and roles.
 func (a *App) routes() []apiRoute {
-	return append([]apiRoute{
+	rs := []apiRoute{
 		{"GET /v1/health", roleNone, a.handleHealth},
 		{"GET /v1/status", vault.RoleTechnician, a.handleStatus},
 		{"GET /metrics", a.cfg.MetricsRole, a.metrics.handler().ServeHTTP},
@@ -59,14 +59,27 @@ func (a *App) routes() []apiRoute {
 		{"POST /v1/deidentified/erase", roleNone, a.deidEraseHandler()},
 		{"GET /v1/audit", vault.RoleAdmin, a.handleAudit},
 		{"GET /v1/audit/verify", vault.RoleAdmin, a.handleAuditVerify},
-	}, a.webRoutes()...) // the web page (web.go)
+		{"POST /v1/sync/seal", vault.RoleAdmin, a.handleSyncSeal},
+	}
+	rs = append(rs, a.syncRoutes()...)
+	return append(rs, a.webRoutes()...) // the web page (web.go)
 }
 
 // handler is the local API: one versioned route table (routes) behind the
 // Host/Origin checks, the body limit and the request counter.
-func (a *App) handler() http.Handler {
+func (a *App) handler() http.Handler { return a.handlerFor(a.routes()) }
+
+// syncHandler serves the pull protocol alone (and GET /v1/health), for
+// the separate listener of sync_listen.
+func (a *App) syncHandler() http.Handler {
+	rs := []apiRoute{{"GET /v1/health", roleNone, a.handleHealth}}
+	return a.handlerFor(append(rs, a.syncRoutes()...))
+}
+
+// handlerFor serves routes behind the guard.
+func (a *App) handlerFor(routes []apiRoute) http.Handler {
 	mux := http.NewServeMux()
-	for _, rt := range a.routes() {
+	for _, rt := range routes {
 		mux.Handle(rt.pattern, a.authorize(rt.role, rt.h))
 	}
 	return a.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -401,11 +414,6 @@ type VaultStatus struct {
 	KEKEpoch     uint32         `json:"kek_epoch"`
 }
 
-// OutboxStatus counts the de-identified records waiting for sync.
-type OutboxStatus struct {
-	Entries int `json:"entries"`
-}
-
 func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
 	gs := a.gate.Status()
 	st, err := a.vaultStore().Stats()
@@ -432,7 +440,7 @@ func (a *App) handleStatus(w http.ResponseWriter, _ *http.Request) {
 			Records: st.Records, DataKeys: st.DataKeys, AuditEntries: st.AuditEntries,
 			FileBytes: st.FileBytes, MaxBytes: st.MaxBytes, KEKEpoch: st.KEKEpoch,
 		},
-		Outbox:   OutboxStatus{Entries: st.Records["outbox entry"]},
+		Outbox:   a.sync.status(),
 		Speakers: a.labels.status(a.speakers),
 		Device:   device,
 		Version:  version(),

@@ -70,7 +70,9 @@ func readDocRoutes(t *testing.T, name string) []docRoute {
 	require.NoError(t, sc.Err())
 	require.True(t, seen, "%s has no %s ... %s block", apiDoc, begin, end)
 	require.False(t, inside, "%s: %s is never closed", apiDoc, begin)
-	require.NotEmpty(t, rows, "%s: the %s table has no rows", apiDoc, name)
+	if name != "planned" { // every API.md route may be built
+		require.NotEmpty(t, rows, "%s: the %s table has no rows", apiDoc, name)
+	}
 	return rows
 }
 

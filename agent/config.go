@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/voxward/voxward/capture"
+	vsync "github.com/voxward/voxward/sync"
 	"github.com/voxward/voxward/vault"
 )
 
@@ -92,6 +93,32 @@ type Config struct {
 	// the 30 days identifiable data may be kept, and every rotation also
 	// ends the use of older backups, so much shorter is a cost.
 	KeyRotationInterval Duration `toml:"key_rotation_interval"`
+
+	// SyncListen is an optional second address that serves the pull
+	// protocol alone (GET /v1/sync/..., POST /v1/sync/batches/{id}/ack,
+	// for puller tokens) besides the API's address. Loopback only, like
+	// listen: a TLS proxy or tunnel fronts it. Empty: none.
+	SyncListen string `toml:"sync_listen"`
+	// SyncSealInterval is how often the outbox is sealed into a batch (a
+	// device_health record is appended first); POST /v1/sync/seal seals
+	// at once. 1m to 24h.
+	SyncSealInterval Duration `toml:"sync_seal_interval"`
+	// OutboxMaxBytes is the budget of the sync outbox: de-identified
+	// records and the sealed batches no puller has acknowledged yet, as
+	// stored. When it is reached new records are refused (counted, and a
+	// warning in status and metrics); old ones are kept. 64 KiB to 32 MiB.
+	OutboxMaxBytes int64 `toml:"outbox_max_bytes"`
+	// SyncMinGroup is the minimum group size: a count in a record below
+	// it (exact or after noise) is suppressed. 2 to 100.
+	SyncMinGroup int `toml:"sync_min_group"`
+	// SyncEpsilon is ε of the two-sided geometric noise added to every
+	// count in a record (smaller: more noise). 0.1 to 5.
+	SyncEpsilon float64 `toml:"sync_epsilon"`
+	// SyncMinTemplates is the fewest research templates (of one model) a
+	// batch carries; fewer wait for more. 0 sends none at all; else 5 to
+	// 1000. A batch carries at most 4 Mi template values (136 templates
+	// of 30,720 values); more wait for the next batch.
+	SyncMinTemplates int `toml:"sync_min_templates"`
 }
 
 // Bounds of the retention job's schedule.
@@ -157,6 +184,13 @@ const (
 
 	DefaultRetentionInterval   = MaxRetentionInterval
 	DefaultKeyRotationInterval = MaxKeyRotationInterval
+
+	DefaultSyncSealInterval = time.Hour
+	DefaultOutboxMaxBytes   = 16 << 20
+	MaxOutboxMaxBytes       = 32 << 20 // a batch body stays well under vault.MaxBatchBody
+	DefaultSyncMinGroup     = vsync.DefaultMinGroup
+	DefaultSyncEpsilon      = vsync.DefaultEpsilon
+	DefaultSyncMinTemplates = vsync.DefaultMinTemplates
 )
 
 // DefaultConfig returns the configuration with every default filled in;
@@ -178,6 +212,12 @@ func DefaultConfig() Config {
 
 		RetentionInterval:   Duration(DefaultRetentionInterval),
 		KeyRotationInterval: Duration(DefaultKeyRotationInterval),
+
+		SyncSealInterval: Duration(DefaultSyncSealInterval),
+		OutboxMaxBytes:   DefaultOutboxMaxBytes,
+		SyncMinGroup:     DefaultSyncMinGroup,
+		SyncEpsilon:      DefaultSyncEpsilon,
+		SyncMinTemplates: DefaultSyncMinTemplates,
 	}
 }
 
@@ -285,6 +325,33 @@ func (c *Config) Validate() error {
 	}
 	if d := time.Duration(c.KeyRotationInterval); d < time.Hour || d > MaxKeyRotationInterval {
 		return bad("key_rotation_interval %v: want 1h to 30d", d)
+	}
+	if c.SyncListen != "" {
+		host, _, err := net.SplitHostPort(c.SyncListen)
+		if err != nil {
+			return bad("sync_listen %q: %v", c.SyncListen, err)
+		}
+		if !isLoopback(host) {
+			return bad("sync_listen %q: loopback only (127.0.0.1, [::1] or localhost); put a TLS proxy in front", c.SyncListen)
+		}
+		if c.SyncListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+			return bad("sync_listen %q: the same address as listen", c.SyncListen)
+		}
+	}
+	if d := time.Duration(c.SyncSealInterval); d < time.Minute || d > 24*time.Hour {
+		return bad("sync_seal_interval %v: want 1m to 24h", d)
+	}
+	if c.OutboxMaxBytes < 64<<10 || c.OutboxMaxBytes > MaxOutboxMaxBytes {
+		return bad("outbox_max_bytes %d: want 64 KiB to 32 MiB", c.OutboxMaxBytes)
+	}
+	if c.SyncMinGroup < 2 || c.SyncMinGroup > 100 {
+		return bad("sync_min_group %d: want 2 to 100", c.SyncMinGroup)
+	}
+	if !(c.SyncEpsilon >= 0.1 && c.SyncEpsilon <= 5) {
+		return bad("sync_epsilon %g: want 0.1 to 5", c.SyncEpsilon)
+	}
+	if c.SyncMinTemplates != 0 && (c.SyncMinTemplates < 5 || c.SyncMinTemplates > 1000) {
+		return bad("sync_min_templates %d: want 0 (send none) or 5 to 1000", c.SyncMinTemplates)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,12 @@ retain_sessions = "7d"
 retain_deidentified = "365d"
 retention_interval = "30m"
 key_rotation_interval = "7d"
+sync_listen = "127.0.0.1:9001"
+sync_seal_interval = "15m"
+outbox_max_bytes = 1048576
+sync_min_group = 10
+sync_epsilon = 0.5
+sync_min_templates = 20
 `
 
 func TestParseConfig(t *testing.T) {
@@ -44,6 +51,8 @@ func TestParseConfig(t *testing.T) {
 		RetainIdentifiable: agent.Duration(14 * 24 * time.Hour), RetainSessions: agent.Duration(7 * 24 * time.Hour),
 		RetainDeidentified: agent.Duration(365 * 24 * time.Hour),
 		RetentionInterval:  agent.Duration(30 * time.Minute), KeyRotationInterval: agent.Duration(7 * 24 * time.Hour),
+		SyncListen: "127.0.0.1:9001", SyncSealInterval: agent.Duration(15 * time.Minute), OutboxMaxBytes: 1 << 20,
+		SyncMinGroup: 10, SyncEpsilon: 0.5, SyncMinTemplates: 20,
 	}
 	assert.Equal(t, want, cfg)
 	require.NoError(t, cfg.Validate())
@@ -114,6 +123,14 @@ func TestValidate(t *testing.T) {
 		{"retention every 10 minutes", func(c *agent.Config) { c.RetentionInterval = agent.Duration(10 * time.Minute) }, ""},
 		{"rotation beyond 30 days", func(c *agent.Config) { c.KeyRotationInterval = agent.Duration(31 * 24 * time.Hour) }, "key_rotation_interval"},
 		{"rotation unset", func(c *agent.Config) { c.KeyRotationInterval = 0 }, "key_rotation_interval"},
+		{"sync listen not loopback", func(c *agent.Config) { c.SyncListen = "0.0.0.0:7481" }, "sync_listen"},
+		{"sync listen same as listen", func(c *agent.Config) { c.SyncListen = c.Listen }, "sync_listen"},
+		{"seal interval too short", func(c *agent.Config) { c.SyncSealInterval = agent.Duration(time.Second) }, "sync_seal_interval"},
+		{"outbox budget too large", func(c *agent.Config) { c.OutboxMaxBytes = 1 << 30 }, "outbox_max_bytes"},
+		{"outbox budget zero", func(c *agent.Config) { c.OutboxMaxBytes = 0 }, "outbox_max_bytes"},
+		{"min group of one", func(c *agent.Config) { c.SyncMinGroup = 1 }, "sync_min_group"},
+		{"epsilon NaN", func(c *agent.Config) { c.SyncEpsilon = math.NaN() }, "sync_epsilon"},
+		{"min templates too small", func(c *agent.Config) { c.SyncMinTemplates = 2 }, "sync_min_templates"},
 		{"weekly rotation", func(c *agent.Config) { c.KeyRotationInterval = agent.Duration(7 * 24 * time.Hour) }, ""},
 		{"operator too long", func(c *agent.Config) { c.Operator = strings.Repeat("x", 300) }, "operator"},
 		{"shorter retention", func(c *agent.Config) {

@@ -78,8 +78,9 @@ func (d *daemon) events(t *testing.T, token, session string) <-chan agent.TurnEv
 }
 
 // retentionTimers is how many timers the daemon keeps pending on its
-// clock whatever it does: the retention job's next run.
-const retentionTimers = 1
+// clock whatever it does: the retention job's next run and the sync
+// job's next seal.
+const retentionTimers = 2
 
 // playUntil advances the fake clock in 100 ms steps, each once the
 // pipeline waits on it (the source's pacing timer beside the retention

@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/voxward/voxward/vault"
 )
 
 // metrics is the daemon's Prometheus registry. Labels are route patterns
@@ -74,6 +76,7 @@ func newMetrics(a *App) *metrics {
 	)
 	reg.MustRegister(a.labels.collectors(a)...)
 	reg.MustRegister(retentionMetrics(a.ret)...)
+	reg.MustRegister(syncMetrics(a.sync)...)
 	return m
 }
 
@@ -140,6 +143,33 @@ func retentionMetrics(j *retentionJob) []prometheus.Collector {
 		}))
 	}
 	return cs
+}
+
+// syncMetrics report the sync outbox and its batches. Alert on
+// voxward_outbox_full: new de-identified records are being refused.
+func syncMetrics(j *syncJob) []prometheus.Collector {
+	usage := func() vault.OutboxUsage {
+		if j.store == nil {
+			return vault.OutboxUsage{}
+		}
+		u, _ := j.store.OutboxUsage()
+		return u
+	}
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "voxward_outbox_full", Help: "1 when the sync outbox has reached outbox_max_bytes: new de-identified records are refused (old ones kept) until a puller acknowledges batches."}, func() float64 {
+			if usage().Full() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "voxward_outbox_bytes", Help: "Bytes the sync outbox and the unacknowledged batches take in the vault."}, func() float64 { return float64(usage().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "voxward_outbox_entries", Help: "De-identified records waiting to be sealed into a batch."}, func() float64 { return float64(usage().Entries) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "voxward_sync_batches_pending", Help: "Sealed batches no puller has acknowledged yet."}, func() float64 { return float64(usage().Batches) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "voxward_outbox_refused_total", Help: "De-identified records refused because the outbox was full."}, func() float64 { return float64(j.refused.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "voxward_sync_batches_sealed_total", Help: "Sync batches sealed (on the interval and by POST /v1/sync/seal)."}, func() float64 { return float64(j.sealed.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "voxward_sync_pulls_total", Help: "Batch bodies served to pullers (each audited)."}, func() float64 { return float64(j.pulls.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "voxward_sync_acks_total", Help: "Batch acknowledgements from pullers."}, func() float64 { return float64(j.acks.Load()) }),
+	}
 }
 
 func (m *metrics) handler() http.Handler {

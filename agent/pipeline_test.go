@@ -64,8 +64,9 @@ func TestWAVSourceEndsAndReopens(t *testing.T) {
 			assert.Equal(t, 2*perSession, s.Pipeline.Samples, "the second session did not replay the file from its start")
 		}
 		// No timer of the pipeline's is pending while it waits: it is not
-		// polling. The one timer is the retention job's next run.
-		assert.Equal(t, 1, clk.Waiters(), "the pipeline polls after the end of the source")
+		// polling. The timers are the retention job's next run and the
+		// sync job's next seal.
+		assert.Equal(t, retentionTimers, clk.Waiters(), "the pipeline polls after the end of the source")
 		r = d.do(t, "POST", "/v1/sessions/"+sr.SessionID+"/stop", tech, "")
 		require.Equal(t, http.StatusOK, r.code, "%s", r.body)
 		assert.False(t, d.status(t, tech).Capture.Open)

@@ -51,14 +51,15 @@ func (st state) enrolled(t *testing.T, clk *clocktest.Fake, purposes ...vault.Pu
 	return sub.ID
 }
 
-// waitJob returns once the retention job waits on the clock: its last
-// run is over. In these tests it is the only thing that waits on it.
+// waitJob returns once the retention job and the sync job wait on the
+// clock: their last runs are over. In these tests they are the only
+// things that wait on it.
 func waitJob(t *testing.T, clk *clocktest.Fake) {
 	t.Helper()
 	giveUp := make(chan struct{})
 	timer := time.AfterFunc(10*time.Second, func() { close(giveUp) })
 	defer timer.Stop()
-	require.True(t, clk.BlockUntil(1, giveUp), "the retention job does not wait on the clock")
+	require.True(t, clk.BlockUntil(retentionTimers, giveUp), "the retention and sync jobs do not wait on the clock")
 }
 
 // step moves the fake clock by d once the retention job waits, and

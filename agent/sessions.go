@@ -50,6 +50,11 @@ type sessions struct {
 	// afterChecks, when set (tests), runs between start's consent checks
 	// and the session going live.
 	afterChecks func()
+
+	// onStart and onStop, when set, hear of each session that went live
+	// and each stop recorded in the vault (the sync outbox's records).
+	onStart func(vault.ID)
+	onStop  func(sess vault.Session, enrolled int)
 }
 
 type liveSession struct {
@@ -230,6 +235,9 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 	s.live[sess.ID] = ls
 	s.starts++
 	s.mu.Unlock()
+	if s.onStart != nil {
+		s.onStart(sess.ID)
+	}
 	s.notify()
 	s.log.Info("session started", "session", sess.ID.String(), "participants", len(participants))
 	return sess, nil
@@ -251,7 +259,11 @@ func (s *sessions) stop(store *vault.Store, actor vault.Actor, id vault.ID) (vau
 	s.notify()
 	s.log.Info("session stopped", "session", id.String())
 	// Speaker turns arrive with voiceprints; none are counted yet.
-	return store.StopSession(actor, id, nil)
+	sess, err := store.StopSession(actor, id, nil)
+	if err == nil && s.onStop != nil {
+		s.onStop(sess, len(ls.cands))
+	}
+	return sess, err
 }
 
 // drop takes a subject out of every live session at once, because their

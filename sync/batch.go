@@ -130,6 +130,12 @@ func Seal(key ed25519.PrivateKey, device, batchID string, created time.Time, rec
 }
 
 // Digest is the lower-case hex SHA-256 of b, as a manifest states it.
+//
+// It uses crypto/sha256: on the box's CPU (with the SHA extensions, which
+// both use) github.com/minio/sha256-simd was not faster in
+// BenchmarkSHA256 (benchstat, n=10: 1.50 vs 1.51 GiB/s at 4 KiB, p=0.80;
+// no significant difference at 256 KiB or 4 MiB either), so the standard
+// library stays.
 func Digest(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

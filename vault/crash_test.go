@@ -91,6 +91,25 @@ func crashChild(dir string) int {
 			if ep, err = s.RotateKey(admin); err == nil {
 				ack("rotated %d", ep)
 			}
+		case i%13 == 12:
+			// Seal the outbox into a batch whose body lists the entries'
+			// sequence numbers, so the parent can tell where each went.
+			id := fmt.Sprintf("c%d-%d", os.Getpid(), i)
+			if _, _, err = s.SealOutbox(admin, vault.SealOutboxOptions{}, func(in vault.SealInput) (vault.SealedBatch, error) {
+				if len(in.Entries) == 0 {
+					return vault.SealedBatch{}, nil
+				}
+				sb := vault.SealedBatch{ID: id, Manifest: []byte("m"), Signature: []byte("s")}
+				var seqs []string
+				for _, e := range in.Entries {
+					sb.Entries = append(sb.Entries, e.Seq)
+					seqs = append(seqs, strconv.FormatUint(e.Seq, 10))
+				}
+				sb.Body = []byte(strings.Join(seqs, ","))
+				return sb, nil
+			}); err == nil {
+				ack("sealed %s", id)
+			}
 		case i%5 == 4:
 			var es []vault.OutboxEntry
 			if es, err = s.AppendOutbox(vault.OutboxEntry{Kind: "stats", Payload: []byte(strconv.Itoa(i))}); err == nil {
@@ -142,7 +161,7 @@ func TestCrashKill9(t *testing.T) {
 	outbox := map[uint64]bool{}
 	r := rand.New(rand.NewPCG(61, 62))
 	iters := crashIterations()
-	acks, midRotation, pendingRotation := 0, 0, 0
+	acks, midRotation, pendingRotation, sealedBatches := 0, 0, 0, 0
 	for it := range iters {
 		lines := runAndKill(t, e.dir, time.Duration(20+r.IntN(180))*time.Millisecond)
 		for _, l := range lines {
@@ -218,13 +237,31 @@ func TestCrashKill9(t *testing.T) {
 		for _, o := range ob {
 			have[o.Seq] = true
 		}
+		// A seal moves entries into a batch in one transaction: every
+		// entry is in the outbox or in one batch, never both, never
+		// neither.
+		bs, err := s.Batches(0, 0)
+		require.NoError(t, err)
+		inBatch := map[uint64]int{}
+		for _, b := range bs {
+			for _, f := range strings.Split(string(b.Body), ",") {
+				q, err := strconv.ParseUint(f, 10, 64)
+				require.NoError(t, err)
+				inBatch[q]++
+				require.Falsef(t, have[q], "iteration %d: outbox entry %d is both in the outbox and in batch %s", it, q, b.ID)
+			}
+		}
+		sealedBatches = len(bs)
+		for q, n := range inBatch {
+			require.Equalf(t, 1, n, "iteration %d: outbox entry %d in %d batches", it, q, n)
+		}
 		for q := range outbox {
-			require.Truef(t, have[q], "iteration %d: acknowledged outbox entry %d lost", it, q)
+			require.Truef(t, have[q] || inBatch[q] == 1, "iteration %d: acknowledged outbox entry %d lost (in neither the outbox nor a batch)", it, q)
 		}
 		require.NoError(t, s.Close())
 	}
-	t.Logf("%d iterations, %d acknowledged writes, %d subjects, %d erased; killed mid-rotation %d times, between erasure and rotation %d times",
-		iters, acks, len(subjects), len(erased), midRotation, pendingRotation)
+	t.Logf("%d iterations, %d acknowledged writes, %d subjects, %d erased, %d sync batches; killed mid-rotation %d times, between erasure and rotation %d times",
+		iters, acks, len(subjects), len(erased), sealedBatches, midRotation, pendingRotation)
 	require.Positive(t, len(subjects), "the children acknowledged no write: the test proved nothing")
 }
 

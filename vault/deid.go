@@ -22,6 +22,9 @@ type DeidTemplate struct {
 	// Research is true when the subject granted the research purpose: only
 	// then may anything derived from it be synced.
 	Research bool `json:"research"`
+	// Synced is true once a transformed copy went into a sealed sync
+	// batch: it is sealed once, never again.
+	Synced bool `json:"synced,omitempty"`
 	// DeletionTokenHash lets the subject's deletion token reach this
 	// template without any linkage key on the box.
 	DeletionTokenHash []byte `json:"deletion_token_hash"`

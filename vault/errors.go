@@ -16,6 +16,10 @@ var (
 	// system has no space left (ENOSPC, EDQUOT) for the vault file or its
 	// keyring. The transaction was rolled back whole.
 	ErrFull = errors.New("vault: full")
+	// ErrOutboxFull means the outbox and the sealed batches waiting for a
+	// puller have reached their budget (Options.OutboxMaxBytes): the new
+	// records were refused, the old ones are kept.
+	ErrOutboxFull = errors.New("vault: outbox full")
 	// ErrNotFound means no record with that id exists (or it was erased).
 	ErrNotFound = errors.New("vault: not found")
 	// ErrWrongKey means the master secret does not open this vault's keyring

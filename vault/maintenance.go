@@ -52,6 +52,8 @@ func newRecord(k kind) any {
 		return &tokenWire{}
 	case kSecret:
 		return &systemSecret{}
+	case kBatch:
+		return &batchWire{}
 	default:
 		return &OutboxEntry{}
 	}

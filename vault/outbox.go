@@ -20,7 +20,10 @@ const MaxOutboxPayload = 1 << 20
 
 // AppendOutbox adds entries (Kind and Payload set; the payload copied) in
 // one transaction and returns them with their sequence numbers.
-// Errors: ErrInvalid, ErrFull (nothing appended).
+// Errors: ErrInvalid, ErrOutboxFull (the outbox budget,
+// Options.OutboxMaxBytes, would be passed, or less than 512 bytes of it
+// are left), ErrFull; nothing is appended
+// then, and nothing already held is dropped.
 func (s *Store) AppendOutbox(entries ...OutboxEntry) ([]OutboxEntry, error) {
 	out := make([]OutboxEntry, len(entries))
 	for i, e := range entries {
@@ -30,6 +33,12 @@ func (s *Store) AppendOutbox(entries ...OutboxEntry) ([]OutboxEntry, error) {
 		out[i] = OutboxEntry{Kind: e.Kind, Payload: slices.Clone(e.Payload), Created: s.now().UTC()}
 	}
 	err := s.update(func(t *txn) error {
+		var used int64
+		if t.s.outboxMax > 0 {
+			if used = t.outboxBytes(); used+outboxSlack > t.s.outboxMax {
+				return fmt.Errorf("%w: %d of %d bytes", ErrOutboxFull, used, t.s.outboxMax)
+			}
+		}
 		b := t.bucket(kOutbox)
 		for i := range out {
 			seq, err := b.NextSequence()
@@ -37,9 +46,14 @@ func (s *Store) AppendOutbox(entries ...OutboxEntry) ([]OutboxEntry, error) {
 				return err
 			}
 			out[i].Seq = seq
+			before := t.written
 			if err := t.put(kOutbox, binary.BigEndian.AppendUint64(nil, seq), &out[i]); err != nil {
 				return err
 			}
+			used += t.written - before
+		}
+		if t.s.outboxMax > 0 && used > t.s.outboxMax {
+			return fmt.Errorf("%w: %d of %d bytes", ErrOutboxFull, used, t.s.outboxMax)
 		}
 		return nil
 	})
@@ -81,4 +95,48 @@ func (s *Store) AckOutbox(seqs ...uint64) error {
 		}
 		return nil
 	})
+}
+
+// outboxBytes is what the outbox and the sealed batches occupy: keys and
+// sealed values, counted without opening anything.
+func (t *txn) outboxBytes() int64 {
+	var n int64
+	for _, k := range []kind{kOutbox, kBatch} {
+		_ = t.bucket(k).ForEach(func(key, v []byte) error {
+			n += int64(len(key) + len(v))
+			return nil
+		})
+	}
+	return n
+}
+
+// OutboxUsage is what the sync outbox holds, counted without decrypting.
+type OutboxUsage struct {
+	Entries  int   `json:"entries"`   // records waiting to be sealed
+	Batches  int   `json:"batches"`   // sealed batches waiting for a puller's acknowledgement
+	Bytes    int64 `json:"bytes"`     // both, as stored
+	MaxBytes int64 `json:"max_bytes"` // the budget (0: none)
+}
+
+// Full reports whether the budget is reached: AppendOutbox refuses every
+// record until batches are acknowledged.
+func (u OutboxUsage) Full() bool {
+	return u.MaxBytes > 0 && u.Bytes+outboxSlack > u.MaxBytes
+}
+
+// outboxSlack is the room an outbox must have left to take any record:
+// with less it is full and refuses every one, however small. A record
+// that would pass the budget itself is refused too.
+const outboxSlack = 512
+
+// OutboxUsage counts the outbox and the sealed batches.
+func (s *Store) OutboxUsage() (OutboxUsage, error) {
+	u := OutboxUsage{MaxBytes: s.outboxMax}
+	err := s.view(func(t *txn) error {
+		u.Entries = t.bucket(kOutbox).Stats().KeyN
+		u.Batches = t.bucket(kBatch).Stats().KeyN
+		u.Bytes = t.outboxBytes()
+		return nil
+	})
+	return u, err
 }

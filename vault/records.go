@@ -40,8 +40,9 @@ var (
 	kSession   = kind{"session", "sess", 6, scopeSelf, false}
 	kToken     = kind{"token", "tok", 7, scopeSystem, false}
 	kOutbox    = kind{"outbox entry", "outbox", 8, scopeSystem, false}
+	kBatch     = kind{"sync batch", "batch", 11, scopeSystem, false}
 
-	kinds = []kind{kSubject, kConsent, kTemplate, kRecording, kRecChunk, kDeid, kSession, kToken, kOutbox, kSecret}
+	kinds = []kind{kSubject, kConsent, kTemplate, kRecording, kRecChunk, kDeid, kSession, kToken, kOutbox, kSecret, kBatch}
 )
 
 // keyID returns the data key that seals the record stored under key.

@@ -47,6 +47,11 @@ type Options struct {
 	// Ordinary writes stop a reserve short of it (see checkHeadroom) so
 	// that erasures, withdrawals, retention and rotation always fit.
 	MaxSize int64
+	// OutboxMaxBytes is the budget of the sync outbox: the outbox entries
+	// and the sealed batches not yet acknowledged, counted as stored
+	// (sealed) bytes (0: none). AppendOutbox refuses records past it with
+	// ErrOutboxFull and keeps what it holds.
+	OutboxMaxBytes int64
 	// Now is the clock (default time.Now). Retention and audit times use it.
 	Now func() time.Time
 	// Logger receives operational messages (default: discard). Nothing
@@ -64,6 +69,7 @@ type Store struct {
 	path        string
 	keyringPath string
 	maxSize     int64
+	outboxMax   int64
 	lockTimeout time.Duration
 	now         func() time.Time
 	log         *slog.Logger
@@ -128,6 +134,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		path:        path,
 		keyringPath: opts.KeyringPath,
 		maxSize:     opts.MaxSize,
+		outboxMax:   opts.OutboxMaxBytes,
 		lockTimeout: opts.LockTimeout,
 		now:         opts.Now,
 		log:         opts.Logger,
@@ -386,6 +393,10 @@ func (s *Store) ensureBuckets() error {
 		return nil
 	}
 	if s.readOnly {
+		if len(missing) == 1 && missing[0] == kBatch.bucket {
+			// Added with sync batches: the vault predates them.
+			return fmt.Errorf("%w: %s was made before sync batches; open it read-write once (start the daemon) to add their bucket", ErrReadOnly, s.path)
+		}
 		return fmt.Errorf("%w: %s lacks %d bucket(s)", ErrCorrupt, s.path, len(missing))
 	}
 	return mapErr(s.db.Load().Update(func(tx *bolt.Tx) error {

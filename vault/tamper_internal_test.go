@@ -42,6 +42,13 @@ func fixture(t *testing.T) (*Store, string, *Options) {
 	require.NoError(t, err)
 	_, _, err = s.CreateToken(actor, RoleKiosk)
 	require.NoError(t, err)
+	_, err = s.AppendOutbox(OutboxEntry{Kind: "stats", Payload: []byte(`{"n":2}`)})
+	require.NoError(t, err)
+	// A sealed sync batch, of the first entry.
+	_, _, err = s.SealOutbox(actor, SealOutboxOptions{}, func(in SealInput) (SealedBatch, error) {
+		return SealedBatch{ID: "b1", Manifest: []byte("m"), Signature: []byte("s"), Body: in.Entries[0].Payload, Entries: []uint64{in.Entries[0].Seq}}, nil
+	})
+	require.NoError(t, err)
 	_, err = s.AppendOutbox(OutboxEntry{Kind: "stats", Payload: []byte(`{"n":3}`)})
 	require.NoError(t, err)
 	require.NoError(t, s.PutSystemSecret(actor, "sync.signing_key", []byte("seed")))

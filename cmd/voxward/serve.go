@@ -74,6 +74,18 @@ script can start the daemon without one. Keys, with their defaults:
   key_rotation_interval = "30d"        the vault's key-encryption key is
                                        rotated at least this often (and
                                        after erasures): 1h to 30d
+  sync_listen      = ""                a second loopback address serving the
+                                       pull protocol alone ("": none)
+  sync_seal_interval = "1h"            seal the sync outbox into a signed
+                                       batch this often: 1m to 24h
+  outbox_max_bytes = 16777216          the outbox's budget (records and
+                                       unacknowledged batches): 64 KiB to
+                                       32 MiB; when full, new records are
+                                       refused and status warns
+  sync_min_group   = 5                 counts below it are suppressed: 2-100
+  sync_epsilon     = 1.0               ε of the noise on counts: 0.1 to 5
+  sync_min_templates = 10              research templates per batch at
+                                       least (0: send none; else 5-1000)
 
 Unknown keys are an error. Once the vault is open and the listener bound it
 prints "listening on http://ADDR" on stdout and sends READY=1 to systemd
