@@ -296,7 +296,7 @@ func TestTrainSmall(t *testing.T) {
 	for _, br := range m.Branches {
 		assert.Equal(t, 8, br.Config.Components)
 		assert.Equal(t, 6, br.Config.CohortSize)
-		assert.True(t, br.Config.CohortFloat16)
+		assert.True(t, br.Config.CompactRows, "NAP int8, cohort 4-bit")
 	}
 	assert.Equal(t, 6, m.Config.CohortSize)
 	assert.Len(t, m.Config.CohortLabels, 6)

@@ -40,8 +40,10 @@ flags' single recipe:
     with those of its 3-second pieces
     (--nap-crops 1: clean pieces), the nuisance (channel, session and
     short-segment) directions removed by NAP (--nap, 20); a cohort of one
-    voiceprint per speaker (channels alternating; stored as float16 in a
-    fused model) for adaptive s-norm (top 100);
+    voiceprint per speaker (channels alternating) for adaptive s-norm (top
+    100); with --compact (the default) NAP directions are stored as int8
+    and cohort voiceprints as 4-bit values, each with a power-of-two scale,
+    which keeps the model within 4 MiB;
  4. the branches are fused: the voiceprint is the branch voiceprints side by
     side, the score the mean of their s-normalised scores (equal weights,
     not tuned);
@@ -85,8 +87,10 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs.IntVar(&c.NAPRank, "nap", c.NAPRank, "nuisance directions removed")
 	fs.IntVar(&c.CohortTop, "cohort-top", c.CohortTop, "adaptive s-norm: top cohort scores used")
 	fs.IntVar(&tc.NAPCrops, "nap-crops", tc.NAPCrops, "NAP also learns from the 3-s pieces of this many channels (0–3: clean, telephone, noise)")
-	fs.BoolVar(&tc.Fusion, "fusion", tc.Fusion, "train a second, plain-CMN branch and fuse the two (equal weights); cohorts stored as float16")
+	fs.BoolVar(&tc.Fusion, "fusion", tc.Fusion, "train a second, plain-CMN branch and fuse the two (equal weights)")
 	fs.Float64Var(&tc.CMNRelevance, "cmn-relevance", tc.CMNRelevance, "MAP relevance factor of the plain-CMN branch (with --fusion)")
+	fs.IntVar(&tc.CohortEvery, "cohort-every", tc.CohortEvery, "the s-norm cohort takes every Nth training speaker (1: all 200)")
+	fs.BoolVar(&tc.Compact, "compact", tc.Compact, "store NAP directions as int8 and cohort voiceprints as 4-bit values (false: the cohort as float16, NAP as float32)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -98,7 +98,7 @@ func TestShippedModel(t *testing.T) {
 	assert.False(t, m.Branches[1].Config.FeatureWarp)
 	for _, br := range m.Branches {
 		assert.Equal(t, c.CohortLabels, br.Config.CohortLabels)
-		assert.True(t, br.Config.CohortFloat16)
+		assert.True(t, br.Config.CompactRows)
 		assert.Contains(t, br.Config.Training, "CC BY 4.0")
 	}
 	// Calibration tables: a lower false-accept rate needs a higher
@@ -124,7 +124,7 @@ func TestShippedModel(t *testing.T) {
 	}
 	b, err := m.MarshalBinary()
 	require.NoError(t, err)
-	assert.LessOrEqual(t, len(b), 20<<20, "model larger than 20 MB")
+	assert.LessOrEqual(t, len(b), 4<<20, "model larger than 4 MiB")
 }
 
 func TestEmbedDeterministicUnit(t *testing.T) {

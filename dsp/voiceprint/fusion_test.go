@@ -199,13 +199,13 @@ func TestFusedStatsPoolLikeEnrolment(t *testing.T) {
 	assert.Greater(t, voiceprint.Cosine(v, w), 0.5, "pooled halves resemble the whole")
 }
 
-// Int8 rows: NAP directions and cohort voiceprints stored as a scale and
-// int8 values; a quarter of the float32 size, and the model round-trips
-// bit for bit (NewModel already holds the values storage gives back).
-func TestInt8Rows(t *testing.T) {
+// Compact rows: NAP directions as int8 and cohort voiceprints as 4-bit
+// values, each row with a scale; the model round-trips bit for bit
+// (NewModel already holds the values storage gives back).
+func TestCompactRows(t *testing.T) {
 	m := tinyModel(t, 3)
 	cfg, p := m.Config, m.Params()
-	cfg.Int8Rows = true
+	cfg.CompactRows = true
 	q, err := voiceprint.NewModel(cfg, p)
 	require.NoError(t, err)
 	b, err := q.MarshalBinary()
@@ -220,9 +220,13 @@ func TestInt8Rows(t *testing.T) {
 	again, err := back.MarshalBinary()
 	require.NoError(t, err)
 	assert.Equal(t, b, again, "marshal, parse, marshal gives the same bytes")
-	for i, v := range p.Cohort {
-		assert.InDelta(t, v, q.Cohort[i], 2*float64(maxAbs(p.Cohort))/127, "cohort value %d", i)
+	for i, v := range p.NAP {
+		assert.InDelta(t, v, q.NAP[i], 2*float64(maxAbs(p.NAP))/127, "NAP value %d", i)
 	}
+	for i, v := range p.Cohort {
+		assert.InDelta(t, v, q.Cohort[i], 2*float64(maxAbs(p.Cohort))/7, "cohort value %d", i)
+	}
+	assert.NotEqual(t, p.Cohort, q.Cohort, "the cohort is rounded")
 	_, err = voiceprint.ParseModel(b[:len(b)-1])
 	require.ErrorIs(t, err, voiceprint.ErrInvalidModel)
 	cfg.CohortFloat16 = true

@@ -181,13 +181,15 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 	}
 	say("NAP: %d nuisance directions", cfg.NAPRank)
 
-	// Cohort: one voiceprint per speaker (its first utterance), channels
-	// alternating.
+	// Cohort: one voiceprint per speaker (its first utterance) of every
+	// CohortEvery-th speaker, channels alternating.
 	first := make([]bool, len(utts))
 	seen := map[int]bool{}
 	for i, u := range utts {
-		first[i] = !seen[u.Speaker]
-		seen[u.Speaker] = true
+		first[i] = !seen[u.Speaker] && len(seen)%tc.CohortEvery == 0
+		if !seen[u.Speaker] {
+			seen[u.Speaker] = true
+		}
 	}
 	for i, u := range utts {
 		if !first[i] {

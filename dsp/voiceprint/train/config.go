@@ -29,6 +29,8 @@ type Config struct {
 	Fusion       bool                   // add a plain-CMN branch and fuse the two
 	NAPCrops     int                    // calibration channels whose 3-s pieces join the NAP variants (0–3)
 	CMNRelevance float64                // MAP relevance of the CMN branch (with Fusion)
+	CohortEvery  int                    // the s-norm cohort takes every CohortEvery-th training speaker (1: all)
+	Compact      bool                   // store NAP rows as int8 and cohort rows as 4-bit values (ModelConfig.CompactRows) rather than the cohort as float16
 	Log          io.Writer              // progress lines; nil discards them
 }
 
@@ -45,7 +47,7 @@ func DefaultConfig() Config {
 			Relevance: 8, NAPRank: 20, CohortTop: 100,
 		},
 		FARs:   []float64{0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
-		Fusion: true, NAPCrops: 1, CMNRelevance: 16,
+		Fusion: true, NAPCrops: 1, CMNRelevance: 16, CohortEvery: 1, Compact: true,
 	}
 }
 
@@ -61,6 +63,9 @@ func (tc Config) Validate() error {
 	if c.Components < c.Parents || c.Parents < 1 || c.Components%c.Parents != 0 || tc.Jobs < 1 || tc.Frames < 1000 {
 		return fmt.Errorf("%w: components must be a multiple of parents, jobs ≥ 1, frames ≥ 1000", ErrConfig)
 	}
+	if tc.CohortEvery < 1 {
+		return fmt.Errorf("%w: cohort-every must be at least 1", ErrConfig)
+	}
 	if len(tc.FARs) == 0 {
 		return fmt.Errorf("%w: no false-accept rates to calibrate", ErrConfig)
 	}
@@ -75,14 +80,14 @@ func (tc Config) ModelID() string {
 		return tc.Model.ID
 	}
 	if !tc.Fusion {
-		return branchID(tc.Model, tc.NAPCrops)
+		return branchID(tc.branches()[0], tc.NAPCrops, tc.CohortEvery)
 	}
 	id := strings.Replace(tc.branches()[0].ID, "gsv-", "gsvfuse-", 1)
 	return strings.Replace(id, "-nap", fmt.Sprintf("+cmn-r%g-nap", tc.CMNRelevance), 1)
 }
 
 // branchID derives a single model's id from its recipe.
-func branchID(c voiceprint.ModelConfig, napCrops int) string {
+func branchID(c voiceprint.ModelConfig, napCrops, cohortEvery int) string {
 	ns := ""
 	if c.NoiseSubtraction > 0 {
 		ns = fmt.Sprintf("-ns%g", c.NoiseSubtraction)
@@ -93,7 +98,7 @@ func branchID(c voiceprint.ModelConfig, napCrops int) string {
 	if c.FrameSNRDB > 0 {
 		ns += fmt.Sprintf("-fs%g", c.FrameSNRDB)
 	}
-	if c.CohortFloat16 { // a fusion branch: name its normalisation and relevance
+	if c.CohortFloat16 || c.CompactRows { // a fusion branch: name its normalisation and relevance
 		if !c.FeatureWarp {
 			ns += "-cmn"
 		}
@@ -103,8 +108,17 @@ func branchID(c voiceprint.ModelConfig, napCrops int) string {
 	if napCrops > 0 {
 		nap += fmt.Sprintf("s%d", napCrops) // NAP also learned from 3-s pieces
 	}
-	// v2: the band-limited training copies include 8 kHz recordings.
-	return fmt.Sprintf("gsv-ubm%d-mfcc%dd%d%s-%s-v2", c.Components, c.NumCeps, c.DeltaOrder, ns, nap)
+	// v2: the band-limited training copies include 8 kHz recordings; v3:
+	// rows stored as int8, and the cohort size named when it is not every
+	// training speaker.
+	if !c.CompactRows {
+		return fmt.Sprintf("gsv-ubm%d-mfcc%dd%d%s-%s-v2", c.Components, c.NumCeps, c.DeltaOrder, ns, nap)
+	}
+	cohort := ""
+	if cohortEvery > 1 {
+		cohort = fmt.Sprintf("-c1of%d", cohortEvery)
+	}
+	return fmt.Sprintf("gsv-ubm%d-mfcc%dd%d%s-%s%s-v3", c.Components, c.NumCeps, c.DeltaOrder, ns, nap, cohort)
 }
 
 // branches returns the configuration of each branch: the flags' recipe,
@@ -112,14 +126,16 @@ func branchID(c voiceprint.ModelConfig, napCrops int) string {
 // relevance --cmn-relevance.
 func (tc Config) branches() []voiceprint.ModelConfig {
 	if !tc.Fusion {
-		return []voiceprint.ModelConfig{tc.Model}
+		a := tc.Model
+		a.CompactRows = tc.Compact
+		return []voiceprint.ModelConfig{a}
 	}
 	a := tc.Model
-	a.CohortFloat16 = true
-	a.ID = branchID(a, tc.NAPCrops)
+	a.CohortFloat16, a.CompactRows = !tc.Compact, tc.Compact
+	a.ID = branchID(a, tc.NAPCrops, tc.CohortEvery)
 	b := a
 	b.FeatureWarp = false
 	b.Relevance = tc.CMNRelevance
-	b.ID = branchID(b, tc.NAPCrops)
+	b.ID = branchID(b, tc.NAPCrops, tc.CohortEvery)
 	return []voiceprint.ModelConfig{a, b}
 }

@@ -18,6 +18,11 @@ func TestDefaultConfigNamesTheShippedModel(t *testing.T) {
 	c := train.DefaultConfig()
 	require.NoError(t, c.Validate())
 	require.Equal(t, m.Config.ID, c.ModelID())
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-v3", c.ModelID())
+	c.CohortEvery = 2
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-c1of2-v3", c.ModelID(), "a cohort of part of the speakers is named")
+	c.CohortEvery, c.Compact = 1, false
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-v2", c.ModelID(), "the float16-cohort recipe keeps its v2 id")
 	require.Equal(t, "gsv-ubm256-mfcc20d2-warp-nap20s1-v2", func() string { c.Fusion = false; return c.ModelID() }())
 }
 
@@ -35,6 +40,7 @@ func TestConfigValidate(t *testing.T) {
 		"negative nap crops":      func(c *train.Config) { c.NAPCrops = -1 },
 		"zero parents":            func(c *train.Config) { c.Model.Parents = 0 },
 		"negative workers":        func(c *train.Config) { c.Jobs = -3 },
+		"no cohort speakers":      func(c *train.Config) { c.CohortEvery = 0 },
 	} {
 		c := train.DefaultConfig()
 		mod(&c)

@@ -1,0 +1,971 @@
+//go:build research
+
+package train
+
+// Research harness behind the back-end choices of the voiceprint model
+// (dsp/voiceprint/model/README.md, "What was tried"): Baum-Welch
+// statistics of the training and dev audio through the model's UBMs,
+// cached in $VOXWARD_RESEARCH_CACHE (default /tmp/vxexp), then back ends
+// compared on the dev lists in every channel with EER, minDCF and the
+// false-accept and miss rates at each back end's own calibrated 1 %
+// threshold. Not part of any default run; each experiment is a test:
+//
+//	go test -tags research -run TestExpShipped -v -timeout 2h ./dsp/voiceprint/train/
+//	EXP_CFGS="256,0,20,100,1;2048,0,20,100,1;2048,256,20,100,1" go test -tags research -run TestExpCompact -v …
+//	go test -tags research -run 'TestExp(Cohort|CohortSize|DomainCohort)$' -v …
+//
+// (EXP_CFGS: SRHT size, PCA size, NAP rank, s-norm top-K, short-short
+// calibration pairs 0/1 per configuration.) The shared data comes from
+// $VOXWARD_SHARED/data (default ../shared/data from the repository).
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/dsp/voiceprint/eval"
+	"github.com/voxward/voxward/internal/parallel"
+)
+
+var dataDir = func() string {
+	if d := os.Getenv("VOXWARD_SHARED"); d != "" {
+		return filepath.Join(d, "data")
+	}
+	return filepath.Join("..", "..", "..", "..", "shared", "data")
+}()
+
+type item struct {
+	n, f   [2][]float32
+	speech float64
+}
+
+func writeItems(path string, its []item) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	for _, it := range its {
+		for b := 0; b < 2; b++ {
+			binary.Write(fh, binary.LittleEndian, it.n[b])
+			binary.Write(fh, binary.LittleEndian, it.f[b])
+		}
+		binary.Write(fh, binary.LittleEndian, it.speech)
+	}
+	return nil
+}
+
+func readItems(path string, count, c, fd int) ([]item, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	out := make([]item, count)
+	for i := range out {
+		for b := 0; b < 2; b++ {
+			out[i].n[b] = make([]float32, c)
+			out[i].f[b] = make([]float32, c*fd)
+			if err := binary.Read(fh, binary.LittleEndian, out[i].n[b]); err != nil {
+				return nil, err
+			}
+			if err := binary.Read(fh, binary.LittleEndian, out[i].f[b]); err != nil {
+				return nil, err
+			}
+		}
+		binary.Read(fh, binary.LittleEndian, &out[i].speech)
+	}
+	return out, nil
+}
+
+func statsOf(ex *voiceprint.Extractor, x []float32) item {
+	st := ex.NewStats()
+	a := ex.Accumulate(st, x)
+	var it item
+	for b := 0; b < 2; b++ {
+		bs := st.Branches[b]
+		it.n[b] = make([]float32, len(bs.N))
+		it.f[b] = make([]float32, len(bs.F))
+		for i, v := range bs.N {
+			it.n[b][i] = float32(v)
+		}
+		for i, v := range bs.F {
+			it.f[b][i] = float32(v)
+		}
+	}
+	it.speech = a.SpeechSeconds
+	return it
+}
+
+func pool(its ...item) item {
+	out := item{}
+	for b := 0; b < 2; b++ {
+		out.n[b] = make([]float32, len(its[0].n[b]))
+		out.f[b] = make([]float32, len(its[0].f[b]))
+		for _, it := range its {
+			for i, v := range it.n[b] {
+				out.n[b][i] += v
+			}
+			for i, v := range it.f[b] {
+				out.f[b][i] += v
+			}
+		}
+	}
+	for _, it := range its {
+		out.speech += it.speech
+	}
+	return out
+}
+
+// raw returns branch b's raw supervector of it.
+func raw(m *voiceprint.Model, b int, it item) []float32 {
+	st := &voiceprint.GMMStats{N: make([]float64, len(it.n[b])), F: make([]float64, len(it.f[b]))}
+	for i, v := range it.n[b] {
+		st.N[i] = float64(v)
+	}
+	for i, v := range it.f[b] {
+		st.F[i] = float64(v)
+	}
+	return m.Branches[b].RawSupervector(nil, st)
+}
+
+var devChannels = []string{"none", "telephone", "noise10", "narrowband"}
+
+type expData struct {
+	m        *voiceprint.Model
+	utts     []Utterance
+	train    []item // utt*numVariants+v
+	trainLen []int
+	devFiles []string
+	dev      map[string]item // file|channel
+	lists    map[string][]eval.Trial
+}
+
+func loadExp(t *testing.T) *expData {
+	m, err := voiceprint.DefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &expData{m: m, dev: map[string]item{}, lists: map[string][]eval.Trial{}}
+	d.utts, err = ListUtterances(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, fd := m.Branches[0].Config.Components, m.Branches[0].Config.FeatureDim()
+	jobs := runtime.NumCPU()
+	exs := make([]*voiceprint.Extractor, jobs)
+	for w := range exs {
+		exs[w], _ = voiceprint.NewExtractor(m)
+	}
+	ctx := context.Background()
+	cache := os.Getenv("VOXWARD_RESEARCH_CACHE")
+	if cache == "" {
+		cache = "/tmp/vxexp"
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d.trainLen = make([]int, len(d.utts))
+	for i, u := range d.utts {
+		x, _ := readWAV(u.Path)
+		d.trainLen[i] = len(x)
+	}
+	tp := filepath.Join(cache, "train.bin")
+	if d.train, err = readItems(tp, len(d.utts)*numVariants, c, fd); err != nil {
+		d.train = make([]item, len(d.utts)*numVariants)
+		parallel.For(ctx, len(d.utts), jobs, func(w, i int) error {
+			x, _ := readWAV(d.utts[i].Path)
+			for v := 0; v < numVariants; v++ {
+				d.train[i*numVariants+v] = statsOf(exs[w], variantAudio(x, d.utts[i].Speaker, v))
+			}
+			return nil
+		})
+		writeItems(tp, d.train)
+	}
+	seen := map[string]bool{}
+	for _, l := range []string{"dev_testother_1v1", "dev_testother_3v1", "dev_multilingual_1v1"} {
+		fh, err := os.Open(filepath.Join(dataDir, "trials", l+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := eval.ParseTrials(fh)
+		fh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.lists[l] = tr
+		for _, x := range tr {
+			for _, f := range append(slices.Clone(x.Enroll), x.Test) {
+				if !seen[f] {
+					seen[f] = true
+					d.devFiles = append(d.devFiles, f)
+				}
+			}
+		}
+	}
+	sort.Strings(d.devFiles)
+	dp := filepath.Join(cache, "dev.bin")
+	n := len(d.devFiles) * len(devChannels)
+	its, err := readItems(dp, n, c, fd)
+	if err != nil {
+		its = make([]item, n)
+		parallel.For(ctx, len(d.devFiles), jobs, func(w, i int) error {
+			x, _ := readWAV(filepath.Join(dataDir, d.devFiles[i]))
+			for k, ch := range devChannels {
+				its[i*len(devChannels)+k] = statsOf(exs[w], eval.Augment(x, ch, d.devFiles[i]))
+			}
+			return nil
+		})
+		writeItems(dp, its)
+	}
+	for i, f := range d.devFiles {
+		for k, ch := range devChannels {
+			d.dev[f+"|"+ch] = its[i*len(devChannels)+k]
+		}
+	}
+	return d
+}
+
+// backend turns per-branch raw supervectors into a voiceprint and scores.
+type backend interface {
+	name() string
+	embed(raw [2][]float32) []float32
+	norm(v []float32, skip func(k int) bool) []voiceprint.CohortNorm
+	score(a, b []float32, na, nb []voiceprint.CohortNorm) float64
+	threshold() float64
+}
+
+// shipped: the model as it is.
+type shipped struct {
+	m  *voiceprint.Model
+	sc *voiceprint.Scorer
+}
+
+func (s shipped) name() string { return "shipped" }
+func (s shipped) embed(r [2][]float32) []float32 {
+	var out []float32
+	for b := 0; b < 2; b++ {
+		v := slices.Clone(r[b])
+		s.m.Branches[b].Project(v)
+		for i := range v {
+			v[i] /= float32(math.Sqrt2)
+		}
+		out = append(out, v...)
+	}
+	return out
+}
+func (s shipped) norm(v []float32, skip func(int) bool) []voiceprint.CohortNorm {
+	return []voiceprint.CohortNorm{s.sc.CohortNormExcluding(v, skip)}
+}
+func (s shipped) score(a, b []float32, na, nb []voiceprint.CohortNorm) float64 {
+	return s.sc.ScoreWithNorms(a, b, na[0], nb[0])
+}
+func (s shipped) threshold() float64 { t, _ := s.sc.Threshold(0.01); return t }
+
+type side struct {
+	v []float32
+	n []voiceprint.CohortNorm
+}
+
+func evalBackend(t *testing.T, d *expData, be backend, lists []string) {
+	cache := map[string]side{}
+	get := func(files []string, ch string) side {
+		key := strings.Join(files, ",") + "|" + ch
+		if s, ok := cache[key]; ok {
+			return s
+		}
+		var its []item
+		for _, f := range files {
+			its = append(its, d.dev[f+"|"+ch])
+		}
+		it := pool(its...)
+		v := be.embed([2][]float32{raw(d.m, 0, it), raw(d.m, 1, it)})
+		s := side{v: v, n: be.norm(v, nil)}
+		cache[key] = s
+		return s
+	}
+	thr := be.threshold()
+	for _, l := range lists {
+		for _, ch := range []string{"none", "telephone", "noise10", "narrowband", "nb-both"} {
+			tch, ech := ch, "none"
+			if ch == "nb-both" {
+				tch, ech = "narrowband", "narrowband"
+			}
+			var tar, non []float64
+			for _, tr := range d.lists[l] {
+				a, b := get(tr.Enroll, ech), get([]string{tr.Test}, tch)
+				s := be.score(a.v, b.v, a.n, b.n)
+				if tr.Target {
+					tar = append(tar, s)
+				} else {
+					non = append(non, s)
+				}
+			}
+			eer, _, _ := eval.EER(tar, non)
+			dcf, _, _ := eval.MinDCF(tar, non, eval.DefaultDCF)
+			far, frr := eval.RatesAt(tar, non, thr)
+			t.Logf("%-10s %-22s %-10s EER %6.2f%%  minDCF %.3f  thr %.2f  FAR %6.2f%%  FRR %6.2f%%", be.name(), l, ch, 100*eer, dcf, thr, 100*far, 100*frr)
+		}
+	}
+}
+
+func TestExpShipped(t *testing.T) {
+	d := loadExp(t)
+	evalBackend(t, d, shipped{m: d.m, sc: voiceprint.NewScorer(d.m)}, []string{"dev_testother_1v1", "dev_multilingual_1v1"})
+}
+
+// srht is a subsampled randomised Hadamard transform from d to m values.
+type srht struct {
+	n     int // padded length, a power of two
+	signs []float32
+	pick  []int
+}
+
+func newSRHT(d, m int, seed uint64) *srht {
+	n := 1
+	for n < d {
+		n *= 2
+	}
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	s := &srht{n: n, signs: make([]float32, d)}
+	for i := range s.signs {
+		s.signs[i] = float32(1 - 2*int(r.Uint32()&1))
+	}
+	s.pick = r.Perm(n)[:m]
+	sort.Ints(s.pick)
+	return s
+}
+
+func (s *srht) apply(x []float32) []float32 {
+	buf := make([]float32, s.n)
+	for i, v := range x {
+		buf[i] = v * s.signs[i]
+	}
+	for h := 1; h < s.n; h *= 2 {
+		for i := 0; i < s.n; i += 2 * h {
+			for j := i; j < i+h; j++ {
+				a, b := buf[j], buf[j+h]
+				buf[j], buf[j+h] = a+b, a-b
+			}
+		}
+	}
+	out := make([]float32, len(s.pick))
+	sc := float32(1 / math.Sqrt(float64(len(s.pick))))
+	for k, p := range s.pick {
+		out[k] = buf[p] * sc
+	}
+	return out
+}
+
+func unit(v []float32) []float32 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	s := float32(1 / math.Sqrt(max(n, 1e-30)))
+	for i := range v {
+		v[i] *= s
+	}
+	return v
+}
+
+func dot(a, b []float32) float32 {
+	var s float32
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// topEig returns the top k eigenvectors (rows, orthonormal) of the scatter
+// Σ x xᵀ of xs, by subspace iteration on the covariance.
+func topEig(xs [][]float32, k, iters int) [][]float32 {
+	d := len(xs[0])
+	c := make([]float64, d*d)
+	parallel.For(context.Background(), d, runtime.NumCPU(), func(_, i int) error {
+		row := c[i*d : (i+1)*d]
+		for _, x := range xs {
+			xi := float64(x[i])
+			if xi == 0 {
+				continue
+			}
+			for j, v := range x {
+				row[j] += xi * float64(v)
+			}
+		}
+		return nil
+	})
+	v := make([][]float64, k)
+	for a := range v {
+		v[a] = make([]float64, d)
+		for i := range v[a] {
+			v[a][i] = math.Sin(float64((a+1)*(i+1))*0.7071) + 1e-3*float64(i%7)
+		}
+	}
+	orth := func() {
+		for a := range v {
+			for b := 0; b < a; b++ {
+				var p float64
+				for i := range v[a] {
+					p += v[a][i] * v[b][i]
+				}
+				for i := range v[a] {
+					v[a][i] -= p * v[b][i]
+				}
+			}
+			var n float64
+			for _, x := range v[a] {
+				n += x * x
+			}
+			n = 1 / math.Sqrt(max(n, 1e-300))
+			for i := range v[a] {
+				v[a][i] *= n
+			}
+		}
+	}
+	orth()
+	for it := 0; it < iters; it++ {
+		nv := make([][]float64, k)
+		parallel.For(context.Background(), k, runtime.NumCPU(), func(_, a int) error {
+			out := make([]float64, d)
+			for i := 0; i < d; i++ {
+				row := c[i*d : (i+1)*d]
+				var s float64
+				for j, x := range v[a] {
+					s += row[j] * x
+				}
+				out[i] = s
+			}
+			nv[a] = out
+			return nil
+		})
+		v = nv
+		orth()
+	}
+	out := make([][]float32, k)
+	for a := range v {
+		out[a] = make([]float32, d)
+		for i, x := range v[a] {
+			out[a][i] = float32(x)
+		}
+	}
+	return out
+}
+
+type compactBranch struct {
+	rp     *srht
+	center []float32
+	pca    [][]float32 // k×m (nil: none)
+	nap    [][]float32 // r×k
+	cohort [][]float32
+	cspk   []int
+}
+
+func (c *compactBranch) embed(r []float32) []float32 {
+	v := c.rp.apply(r)
+	for i := range v {
+		v[i] -= c.center[i]
+	}
+	unit(v)
+	if c.pca != nil {
+		p := make([]float32, len(c.pca))
+		for a, u := range c.pca {
+			p[a] = dot(u, v)
+		}
+		v = p
+	}
+	for _, u := range c.nap {
+		p := dot(u, v)
+		for i := range v {
+			v[i] -= p * u[i]
+		}
+	}
+	return unit(v)
+}
+
+type compactCfg struct {
+	m, k, r, top   int
+	cohortVariants []int
+	shortShort     bool
+}
+
+type compact struct {
+	cfg compactCfg
+	br  [2]*compactBranch
+	thr float64
+	tag string
+}
+
+func (c *compact) name() string { return c.tag }
+
+func (c *compact) embed(r [2][]float32) []float32 {
+	var out []float32
+	for b := 0; b < 2; b++ {
+		out = append(out, c.br[b].embed(r[b])...)
+	}
+	return out
+}
+
+func asnorm(v []float32, cohort [][]float32, cspk []int, top int, skip func(int) bool) voiceprint.CohortNorm {
+	sc := make([]float64, 0, len(cohort))
+	for k, u := range cohort {
+		if skip != nil && skip(cspk[k]) {
+			continue
+		}
+		sc = append(sc, float64(dot(v, u)))
+	}
+	slices.Sort(sc)
+	t := sc[max(0, len(sc)-top):]
+	var mean, sq float64
+	for _, x := range t {
+		mean += x
+	}
+	mean /= float64(len(t))
+	for _, x := range t {
+		sq += (x - mean) * (x - mean)
+	}
+	return voiceprint.CohortNorm{Mean: mean, Std: max(math.Sqrt(sq/float64(len(t))), 1e-6)}
+}
+
+func (c *compact) norm(v []float32, skip func(int) bool) []voiceprint.CohortNorm {
+	h := len(v) / 2
+	return []voiceprint.CohortNorm{
+		asnorm(v[:h], c.br[0].cohort, c.br[0].cspk, c.cfg.top, skip),
+		asnorm(v[h:], c.br[1].cohort, c.br[1].cspk, c.cfg.top, skip),
+	}
+}
+
+func (c *compact) score(a, b []float32, na, nb []voiceprint.CohortNorm) float64 {
+	h := len(a) / 2
+	var s float64
+	for k, r := range [][2]int{{0, h}, {h, len(a)}} {
+		cos := float64(dot(a[r[0]:r[1]], b[r[0]:r[1]]))
+		s += 0.5 * ((cos-na[k].Mean)/na[k].Std + (cos-nb[k].Mean)/nb[k].Std)
+	}
+	return s / 2
+}
+
+func (c *compact) threshold() float64 { return c.thr }
+
+// fitCompact learns a compact back end from the training utterances keep
+// accepts.
+func fitCompact(d *expData, cfg compactCfg, keep func(i int) bool) *compact {
+	out := &compact{cfg: cfg}
+	for b := 0; b < 2; b++ {
+		br := &compactBranch{rp: newSRHT(len(d.train[0].f[b]), cfg.m, uint64(1000+b))}
+		// projected raw vectors
+		pr := map[int][]float32{}
+		get := func(i, v int) []float32 {
+			key := i*numVariants + v
+			if x, ok := pr[key]; ok {
+				return x
+			}
+			x := br.rp.apply(raw(d.m, b, d.train[key]))
+			pr[key] = x
+			return x
+		}
+		vs := func(i int) []int {
+			var out []int
+			for v := 0; v < napVariants; v++ {
+				out = append(out, v)
+			}
+			for c := 0; c < calibCrops && (c+1)*cropSamples <= d.trainLen[i]; c++ {
+				out = append(out, vCrop+c)
+			}
+			return out
+		}
+		br.center = make([]float32, cfg.m)
+		cnt := 0
+		for i := range d.utts {
+			if !keep(i) {
+				continue
+			}
+			for v := 0; v < napVariants; v++ {
+				for j, x := range get(i, v) {
+					br.center[j] += x
+				}
+				cnt++
+			}
+		}
+		for j := range br.center {
+			br.center[j] /= float32(cnt)
+		}
+		prep := func(x []float32) []float32 {
+			y := slices.Clone(x)
+			for j := range y {
+				y[j] -= br.center[j]
+			}
+			return unit(y)
+		}
+		if cfg.k > 0 {
+			var xs [][]float32
+			for i := range d.utts {
+				if keep(i) {
+					for _, v := range vs(i) {
+						xs = append(xs, prep(get(i, v)))
+					}
+				}
+			}
+			br.pca = topEig(xs, cfg.k, 12)
+		}
+		toK := func(x []float32) []float32 {
+			y := prep(x)
+			if br.pca == nil {
+				return y
+			}
+			p := make([]float32, len(br.pca))
+			for a, u := range br.pca {
+				p[a] = dot(u, y)
+			}
+			return p
+		}
+		if cfg.r > 0 {
+			var dev [][]float32
+			for i := range d.utts {
+				if !keep(i) {
+					continue
+				}
+				var us [][]float32
+				for _, v := range vs(i) {
+					us = append(us, unit(toK(get(i, v))))
+				}
+				mean := make([]float32, len(us[0]))
+				for _, u := range us {
+					for j, x := range u {
+						mean[j] += x / float32(len(us))
+					}
+				}
+				for _, u := range us {
+					for j := range u {
+						u[j] -= mean[j]
+					}
+				}
+				dev = append(dev, us...)
+			}
+			br.nap = topEig(dev, cfg.r, 20)
+		}
+		for i, u := range d.utts {
+			if !keep(i) {
+				continue
+			}
+			for _, v := range cfg.cohortVariants {
+				br.cohort = append(br.cohort, br.embed(raw(d.m, b, d.train[i*numVariants+v])))
+				br.cspk = append(br.cspk, u.Speaker)
+			}
+		}
+		out.br[b] = br
+	}
+	return out
+}
+
+// calibrate sets c.thr (FAR 1 %, strictest channel) from cross-fitted folds.
+func calibrate(t *testing.T, d *expData, cfg compactCfg, full *compact) {
+	var folds [2]*compact
+	for f := range folds {
+		folds[f] = fitCompact(d, cfg, func(i int) bool { return d.utts[i].Speaker%2 != f })
+	}
+	type sd struct {
+		v   []float32
+		n   []voiceprint.CohortNorm
+		spk int
+		ch  int
+	}
+	mk := func(i, v, ch int) sd {
+		f := d.utts[i].Speaker % 2
+		be := folds[f] // folds[f] was fitted without speakers of parity f
+		it := d.train[i*numVariants+v]
+		e := be.embed([2][]float32{raw(d.m, 0, it), raw(d.m, 1, it)})
+		spk := d.utts[i].Speaker
+		return sd{v: e, n: be.norm(e, func(s int) bool { return s == spk }), spk: spk, ch: ch}
+	}
+	var as, bs []sd
+	for i := range d.utts {
+		for c := 0; c < calibCrops && (c+1)*cropSamples <= d.trainLen[i]; c++ {
+			for ch := range calibChannels {
+				bs = append(bs, mk(i, vCrop+ch*calibCrops+c, ch))
+			}
+		}
+		if d.trainLen[i] >= 8*16000 {
+			for ch, v := range calibEnrolment {
+				as = append(as, mk(i, v, ch))
+			}
+		}
+	}
+	non := make([][]float64, calibChannels*2)
+	for _, a := range as {
+		for _, b := range bs {
+			if a.ch == b.ch && a.spk != b.spk && a.spk%2 == b.spk%2 {
+				non[a.ch] = append(non[a.ch], folds[a.spk%2].score(a.v, b.v, a.n, b.n))
+			}
+		}
+	}
+	if cfg.shortShort {
+		for x, a := range bs {
+			for _, b := range bs[x+1:] {
+				if a.ch == b.ch && a.spk != b.spk && a.spk%2 == b.spk%2 {
+					non[calibChannels+a.ch] = append(non[calibChannels+a.ch], folds[a.spk%2].score(a.v, b.v, a.n, b.n))
+				}
+			}
+		}
+	} else {
+		non = non[:calibChannels]
+	}
+	var per []string
+	for _, s := range non {
+		th, _ := eval.ThresholdForFAR(s, 0.01)
+		per = append(per, fmt.Sprintf("%.2f", th))
+	}
+	full.thr, _ = strictestThreshold(non, 0.01)
+	t.Logf("%s: threshold %.3f (per set %s)", full.tag, full.thr, strings.Join(per, " "))
+}
+
+func runCompact(t *testing.T, d *expData, cfg compactCfg, lists []string) {
+	c := fitCompact(d, cfg, func(int) bool { return true })
+	c.tag = fmt.Sprintf("m%dk%dr%d", cfg.m, cfg.k, cfg.r)
+	calibrate(t, d, cfg, c)
+	evalBackend(t, d, c, lists)
+}
+
+func TestExpCompact(t *testing.T) {
+	d := loadExp(t)
+	lists := []string{"dev_testother_1v1", "dev_multilingual_1v1"}
+	var cfgs []compactCfg
+	for _, s := range strings.Split(os.Getenv("EXP_CFGS"), ";") {
+		var c compactCfg
+		var ss int
+		fmt.Sscanf(s, "%d,%d,%d,%d,%d", &c.m, &c.k, &c.r, &c.top, &ss)
+		c.shortShort = ss == 1
+		c.cohortVariants = []int{vClean, vTel, vNarrow, vNoise}
+		if os.Getenv("EXP_COHORT1") != "" {
+			c.cohortVariants = []int{vClean}
+		}
+		cfgs = append(cfgs, c)
+	}
+	for _, c := range cfgs {
+		runCompact(t, d, c, lists)
+	}
+}
+
+// shippedX: the shipped projection (centre, NAP) with its own cohort and
+// calibration, to see what cohort and calibration choices do.
+func shippedX(t *testing.T, d *expData, cohortVariants []int, top int, shortShort bool, cohortUtts func(i int) bool) *compact {
+	c := &compact{cfg: compactCfg{top: top, shortShort: shortShort}}
+	for b := 0; b < 2; b++ {
+		br := &compactBranch{}
+		for i, u := range d.utts {
+			if cohortUtts != nil && !cohortUtts(i) {
+				continue
+			}
+			for _, v := range cohortVariants {
+				x := raw(d.m, b, d.train[i*numVariants+v])
+				d.m.Branches[b].Project(x)
+				br.cohort = append(br.cohort, x)
+				br.cspk = append(br.cspk, u.Speaker)
+			}
+		}
+		c.br[b] = br
+	}
+	return c
+}
+
+type shipEmb struct {
+	*compact
+	m *voiceprint.Model
+}
+
+func (s shipEmb) embed(r [2][]float32) []float32 {
+	var out []float32
+	for b := 0; b < 2; b++ {
+		v := slices.Clone(r[b])
+		s.m.Branches[b].Project(v)
+		out = append(out, v...)
+	}
+	return out
+}
+
+func calibrateOne(t *testing.T, d *expData, be backend, shortShort bool) float64 {
+	type sd struct {
+		v   []float32
+		n   []voiceprint.CohortNorm
+		spk int
+		ch  int
+	}
+	mk := func(i, v, ch int) sd {
+		it := d.train[i*numVariants+v]
+		e := be.embed([2][]float32{raw(d.m, 0, it), raw(d.m, 1, it)})
+		spk := d.utts[i].Speaker
+		return sd{v: e, n: be.norm(e, func(s int) bool { return s == spk }), spk: spk, ch: ch}
+	}
+	var as, bs []sd
+	for i := range d.utts {
+		for c := 0; c < calibCrops && (c+1)*cropSamples <= d.trainLen[i]; c++ {
+			for ch := range calibChannels {
+				bs = append(bs, mk(i, vCrop+ch*calibCrops+c, ch))
+			}
+		}
+		if d.trainLen[i] >= 8*16000 {
+			for ch, v := range calibEnrolment {
+				as = append(as, mk(i, v, ch))
+			}
+		}
+	}
+	non := make([][]float64, calibChannels*2)
+	for _, a := range as {
+		for _, b := range bs {
+			if a.ch == b.ch && a.spk != b.spk {
+				non[a.ch] = append(non[a.ch], be.score(a.v, b.v, a.n, b.n))
+			}
+		}
+	}
+	for x, a := range bs {
+		for _, b := range bs[x+1:] {
+			if a.ch == b.ch && a.spk != b.spk {
+				non[calibChannels+a.ch] = append(non[calibChannels+a.ch], be.score(a.v, b.v, a.n, b.n))
+			}
+		}
+	}
+	var per []string
+	for _, s := range non {
+		th, _ := eval.ThresholdForFAR(s, 0.01)
+		per = append(per, fmt.Sprintf("%.2f", th))
+	}
+	if !shortShort {
+		non = non[:calibChannels]
+	}
+	thr, _ := strictestThreshold(non, 0.01)
+	t.Logf("%s: threshold %.3f (per set %s)", be.name(), thr, strings.Join(per, " "))
+	return thr
+}
+
+func TestExpCohort(t *testing.T) {
+	d := loadExp(t)
+	lists := []string{"dev_testother_1v1", "dev_multilingual_1v1"}
+	for _, cv := range []struct {
+		tag string
+		vs  []int
+		top int
+		ss  bool
+	}{
+		{"ship-c1", []int{vClean}, 100, false},
+		{"ship-c1-ss", []int{vClean}, 100, true},
+		{"ship-c4", []int{vClean, vTel, vNarrow, vNoise}, 100, false},
+		{"ship-c4-ss", []int{vClean, vTel, vNarrow, vNoise}, 100, true},
+		{"ship-c4-t200", []int{vClean, vTel, vNarrow, vNoise}, 200, true},
+	} {
+		c := shippedX(t, d, cv.vs, cv.top, cv.ss, nil)
+		c.tag = cv.tag
+		be := shipEmb{compact: c, m: d.m}
+		c.thr = calibrateOne(t, d, be, cv.ss)
+		evalBackend(t, d, be, lists)
+	}
+}
+
+func spkOfPath(p string) string { return filepath.Base(filepath.Dir(p)) }
+
+// TestExpDomainCohort: the shipped back end with the cohort enriched by
+// in-domain voiceprints of half the dev speakers; trials of the other
+// half only.
+func TestExpDomainCohort(t *testing.T) {
+	d := loadExp(t)
+	for _, l := range []string{"dev_testother_1v1", "dev_multilingual_1v1"} {
+		// speakers of the list, split in two by order of appearance within each corpus folder
+		idx := map[string]int{}
+		corpusCount := map[string]int{}
+		for _, f := range d.devFiles {
+			s := spkOfPath(f)
+			if _, ok := idx[s]; !ok {
+				c := filepath.Dir(filepath.Dir(f))
+				idx[s] = corpusCount[c]
+				corpusCount[c]++
+			}
+		}
+		inA := func(f string) bool { return idx[spkOfPath(f)]%2 == 0 }
+		var sub []eval.Trial
+		for _, tr := range d.lists[l] {
+			if !inA(tr.Test) && !inA(tr.Enroll[0]) {
+				sub = append(sub, tr)
+			}
+		}
+		listFiles := map[string]bool{}
+		for _, tr := range d.lists[l] {
+			listFiles[tr.Test] = true
+			for _, e := range tr.Enroll {
+				listFiles[e] = true
+			}
+		}
+		name := l + "-B"
+		d.lists[name] = sub
+		for _, withDomain := range []bool{false, true} {
+			for _, top := range []int{100} {
+				c := shippedX(t, d, []int{vClean, vTel, vNarrow, vNoise}, top, false, nil)
+				c.tag = fmt.Sprintf("dom%v-t%d", withDomain, top)
+				if withDomain {
+					for b := 0; b < 2; b++ {
+						for _, f := range d.devFiles {
+							if !listFiles[f] || !inA(f) {
+								continue
+							}
+							for _, ch := range []string{"none", "narrowband"} {
+								x := raw(d.m, b, d.dev[f+"|"+ch])
+								d.m.Branches[b].Project(x)
+								c.br[b].cohort = append(c.br[b].cohort, x)
+								c.br[b].cspk = append(c.br[b].cspk, -1)
+							}
+						}
+					}
+				}
+				be := shipEmb{compact: c, m: d.m}
+				c.thr = calibrateOne(t, d, be, false)
+				t.Logf("%s: %d trials, cohort %d", name, len(sub), len(c.br[0].cohort))
+				evalBackend(t, d, be, []string{name})
+			}
+		}
+	}
+}
+
+// TestExpCohortSize: a smaller cohort (every other training speaker),
+// one voiceprint each with channels alternating over 3 or 4 channels.
+func TestExpCohortSize(t *testing.T) {
+	d := loadExp(t)
+	lists := []string{"dev_testother_1v1", "dev_multilingual_1v1"}
+	alt := func(chs []int, keepEvery, top int, tag string) {
+		c := &compact{cfg: compactCfg{top: top}}
+		for b := 0; b < 2; b++ {
+			br := &compactBranch{}
+			k := 0
+			for i, u := range d.utts {
+				if i%keepEvery != 0 {
+					continue
+				}
+				v := chs[k%len(chs)]
+				k++
+				x := raw(d.m, b, d.train[i*numVariants+v])
+				d.m.Branches[b].Project(x)
+				br.cohort = append(br.cohort, x)
+				br.cspk = append(br.cspk, u.Speaker)
+			}
+			c.br[b] = br
+		}
+		c.tag = tag
+		be := shipEmb{compact: c, m: d.m}
+		c.thr = calibrateOne(t, d, be, false)
+		evalBackend(t, d, be, lists)
+	}
+	if os.Getenv("EXP_ALL") != "" {
+		alt([]int{vClean, vTel, vNoise}, 1, 100, "alt3-200")
+		alt([]int{vClean, vTel, vNarrow, vNoise}, 1, 100, "alt4-200")
+		alt([]int{vClean, vTel, vNarrow, vNoise}, 2, 50, "alt4-100")
+	}
+	alt([]int{vClean, vTel, vNoise}, 2, 50, "alt3-100")
+	alt([]int{vClean, vTel, vNoise}, 2, 100, "alt3-100t100")
+}
