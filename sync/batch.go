@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	stdsync "sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -105,7 +106,7 @@ func Seal(key ed25519.PrivateKey, device, batchID string, created time.Time, rec
 		plain.Write(r)
 		plain.WriteByte('\n')
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1))
+	enc, err := batchEncoder()
 	if err != nil {
 		return Batch{}, err
 	}
@@ -128,6 +129,13 @@ func Seal(key ed25519.PrivateKey, device, batchID string, created time.Time, rec
 	}
 	return Batch{Manifest: m, ManifestBytes: mb, Signature: ed25519.Sign(key, mb), Body: body}, nil
 }
+
+// batchEncoder is one zstd encoder for every Seal: EncodeAll is safe for
+// concurrent use, and a new encoder allocates its tables (about 20 MB at
+// this level) each time.
+var batchEncoder = stdsync.OnceValues(func() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1))
+})
 
 // Digest is the lower-case hex SHA-256 of b, as a manifest states it.
 //
