@@ -75,6 +75,7 @@ func crashChild(dir string) int {
 	}
 	r := rand.New(rand.NewPCG(uint64(os.Getpid()), uint64(time.Now().UnixNano())))
 	ack := func(format string, args ...any) { fmt.Fprintf(os.Stdout, format+"\n", args...) }
+	ack("open") // the parent's kill timer starts now, whatever the start-up took
 	var live []vault.ID
 	for i := 0; ; i++ {
 		var err error
@@ -166,6 +167,9 @@ func TestCrashKill9(t *testing.T) {
 		lines := runAndKill(t, e.dir, time.Duration(20+r.IntN(180))*time.Millisecond)
 		for _, l := range lines {
 			f := strings.Fields(l)
+			if f[0] == "open" {
+				continue
+			}
 			switch f[0] {
 			case "subject":
 				subjects[mustID(t, f[1])] = true
@@ -271,8 +275,10 @@ func mustID(t *testing.T, s string) vault.ID {
 	return id
 }
 
-// runAndKill starts the writer child, kills it with SIGKILL after d and
-// returns the complete lines it printed.
+// runAndKill starts the writer child, kills it with SIGKILL d after it
+// has opened the vault (so that a slow start, under -race on a loaded
+// machine, does not eat the writing time) and returns the complete lines
+// it printed.
 func runAndKill(t *testing.T, dir string, d time.Duration) []string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -284,6 +290,7 @@ func runAndKill(t *testing.T, dir string, d time.Duration) []string {
 	require.NoError(t, cmd.Start())
 	var lines []string
 	var wg sync.WaitGroup
+	opened := make(chan struct{})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -293,12 +300,24 @@ func runAndKill(t *testing.T, dir string, d time.Duration) []string {
 			if err != nil {
 				return // a partial last line was never acknowledged
 			}
+			if len(lines) == 0 {
+				close(opened)
+			}
 			lines = append(lines, strings.TrimSpace(l))
 		}
 	}()
-	timer := time.NewTimer(d)
 	done := make(chan error, 1)
 	go func() { wg.Wait(); done <- cmd.Wait() }()
+	select {
+	case <-opened:
+	case err := <-done:
+		t.Fatalf("writer child exited before opening the vault: %v\n%s", err, stderr.String())
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+		t.Fatalf("writer child did not open the vault within a minute\n%s", stderr.String())
+	}
+	timer := time.NewTimer(d)
 	select {
 	case <-timer.C:
 		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
