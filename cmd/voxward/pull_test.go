@@ -158,7 +158,8 @@ func TestPullCommandLoops(t *testing.T) {
 	box := newPullBox(t, "pt", 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb bytes.Buffer
+	var out syncBuffer
+	var errb bytes.Buffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, &stdio{in: strings.NewReader(""), out: &out, err: &errb},
@@ -170,9 +171,11 @@ func TestPullCommandLoops(t *testing.T) {
 	require.NoError(t, err)
 	box.store.Add(bt)
 	require.Eventually(t, func() bool { return box.store.Len() == 0 }, 10*time.Second, 5*time.Millisecond)
+	// The round that stored it prints its summary after the ack: wait for
+	// it before stopping the loop.
+	require.Eventually(t, func() bool { return strings.Count(out.String(), "\n") >= 2 }, 10*time.Second, 5*time.Millisecond)
 	cancel()
 	require.Equal(t, 0, <-done, errb.String())
-	require.GreaterOrEqual(t, strings.Count(out.String(), "\n"), 2)
 	require.Contains(t, errb.String(), "stopped")
 }
 
