@@ -220,6 +220,9 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 			ls.wipe()
 			s.mu.Unlock()
 			lease.Release()
+			if _, serr := store.StopSession(actor, sess.ID, nil); serr != nil {
+				s.log.Warn("record refused session", "session", sess.ID.String(), "err", serr)
+			}
 			return vault.Session{}, err
 		}
 	}
