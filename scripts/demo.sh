@@ -157,7 +157,7 @@ proved "consent is recorded against the SHA-256 of the disclosure in force, with
 if "$BIN" --version | grep -q "voiceprint model none"; then
 	step "enrolment and live labels: skipped"
 	echo "   this build has no voiceprint model: it is made from the shared speech data (../shared/data)"
-	echo "   by \"make voiceprint-model\", and is not kept in the repository (15 MB). Without it the daemon"
+	echo "   by \"make voiceprint-model\", and is not kept in the repository (3.9 MiB). Without it the daemon"
 	echo "   still gates capture on consent, but enrols nobody and names nobody."
 	SESSION=$("$HTTP" -token "$TECH" -get session_id POST "$URL/v1/sessions" '{"title":"demo","participants":["'"$ADA"'","'"$BEN"'"]}' | tr -d '"') || die "session start failed"
 	[ "$("$HTTP" -token "$TECH" -get capture.open GET "$URL/v1/status")" = true ] || die "the capture gate did not open for the session"
