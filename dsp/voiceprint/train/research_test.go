@@ -969,3 +969,114 @@ func TestExpCohortSize(t *testing.T) {
 	alt([]int{vClean, vTel, vNoise}, 2, 50, "alt3-100")
 	alt([]int{vClean, vTel, vNoise}, 2, 100, "alt3-100t100")
 }
+
+// TestExpOpenSetMultilingual: open-set identification on the multilingual
+// speakers, the shipped scorer with and without a venue cohort. The
+// speakers of each corpus alternate (sorted by folder): odd ones are the
+// venue cohort (all their recordings), even ones take part: in each of
+// 20 seeded draws, 5 are enrolled (their first two recordings pooled) and
+// 5 are unknown; probes are the other recordings of all ten.
+func TestExpOpenSetMultilingual(t *testing.T) {
+	m, err := voiceprint.DefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := voiceprint.NewExtractor(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type spk struct {
+		files []string
+		enrol []float32
+		tests [][]float32
+	}
+	var cohort [][]float32
+	var speakers []*spk
+	for _, corpus := range []string{"arabic_commands", "malayalam_msc"} {
+		dirs, err := filepath.Glob(filepath.Join(dataDir, "multilingual", corpus, "*"))
+		if err != nil || len(dirs) == 0 {
+			t.Fatalf("no speakers in %s: %v", corpus, err)
+		}
+		sort.Strings(dirs)
+		for k, d := range dirs {
+			files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
+			sort.Strings(files)
+			if k%2 == 0 { // the venue cohort
+				for _, f := range files {
+					x, err := readWAV(f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					v, _ := ex.Embed(nil, x)
+					cohort = append(cohort, v)
+				}
+				continue
+			}
+			if len(files) < 3 {
+				continue
+			}
+			s := &spk{files: files}
+			st := ex.NewStats()
+			for _, f := range files[:2] {
+				x, _ := readWAV(f)
+				ex.Accumulate(st, x)
+			}
+			s.enrol = m.Voiceprint(nil, st)
+			for _, f := range files[2:] {
+				x, _ := readWAV(f)
+				v, _ := ex.Embed(nil, x)
+				s.tests = append(s.tests, v)
+			}
+			speakers = append(speakers, s)
+		}
+	}
+	base := voiceprint.NewScorer(m)
+	venue, err := base.WithCohort(cohort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range []struct {
+		name string
+		s    *voiceprint.Scorer
+	}{{"training cohort", base}, {"venue cohort", venue}} {
+		r := rand.New(rand.NewPCG(13, 13))
+		var named, known, accepted, unknown int
+		for range 20 {
+			perm := r.Perm(len(speakers))
+			enrolled, strangers := perm[:5], perm[5:10]
+			var cands []voiceprint.Candidate
+			for _, i := range enrolled {
+				cands = append(cands, voiceprint.Candidate{ID: fmt.Sprint(i), Emb: speakers[i].enrol, Norm: sc.s.CohortNorm(speakers[i].enrol)})
+			}
+			thr, err := sc.s.IdentifyThreshold(0.01, len(cands))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, i := range enrolled {
+				for _, v := range speakers[i].tests {
+					known++
+					if mt := sc.s.Identify(v, cands, thr); mt.Known && mt.ID == fmt.Sprint(i) {
+						named++
+					}
+				}
+			}
+			for _, i := range strangers {
+				for _, v := range speakers[i].tests {
+					unknown++
+					if sc.s.Identify(v, cands, thr).Known {
+						accepted++
+					}
+				}
+			}
+		}
+		t.Logf("%s (%d entries added): %d/%d = %.1f%% of enrolled speakers' recordings named correctly; %d/%d = %.2f%% of unknown speakers' recordings accepted",
+			sc.name, len(cohort)*btoi(sc.s == venue), named, known, 100*float64(named)/float64(known), accepted, unknown, 100*float64(accepted)/float64(unknown))
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
