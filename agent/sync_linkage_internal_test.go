@@ -12,59 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/dsp/voiceprint/eval"
 	"github.com/voxward/voxward/internal/modeltest"
 	"github.com/voxward/voxward/internal/testenv"
 	vsync "github.com/voxward/voxward/sync"
 )
-
-// eer is the equal error rate of scores: the rate at the threshold where
-// false rejections of targets and false acceptances of non-targets meet.
-func eer(targets, nontargets []float64) float64 {
-	type s struct {
-		v      float64
-		target bool
-	}
-	all := make([]s, 0, len(targets)+len(nontargets))
-	for _, v := range targets {
-		all = append(all, s{v, true})
-	}
-	for _, v := range nontargets {
-		all = append(all, s{v, false})
-	}
-	sort.Slice(all, func(i, k int) bool { return all[i].v < all[k].v })
-	// Threshold above all[i]: targets at or below it are rejected.
-	rejected, accepted := 0, len(nontargets)
-	best, bestGap := 0.5, math.Inf(1)
-	for _, x := range all {
-		if x.target {
-			rejected++
-		} else {
-			accepted--
-		}
-		frr, far := float64(rejected)/float64(len(targets)), float64(accepted)/float64(len(nontargets))
-		if gap := math.Abs(frr - far); gap < bestGap {
-			best, bestGap = (frr+far)/2, gap
-		}
-	}
-	return best
-}
-
-// cosine is the cosine of a and b whose lengths are na and nb.
-func cosine(a, b []float32, na, nb float64) float64 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return float64(s0+s1+s2+s3) / (na * nb)
-}
 
 func norms(vs [][][]float32) [][]float64 {
 	out := make([][]float64, len(vs))
@@ -165,7 +117,11 @@ func TestSyncTemplatesDoNotLink(t *testing.T) {
 			}
 			tOwn, nOwn, tCross, nCross = trials(up, box, len(speakers), tOwn, nOwn, tCross, nCross)
 		}
-		return eer(tOwn, nOwn), eer(tCross, nCross)
+		eo, _, err := eval.EER(tOwn, nOwn)
+		require.NoError(t, err)
+		ec, _, err := eval.EER(tCross, nCross)
+		require.NoError(t, err)
+		return eo, ec
 	}
 	ownPlain, crossPlain := measure(false)
 	own, cross := measure(true)
@@ -187,7 +143,7 @@ func trials(up, box [][][]float32, nSpeakers int, tOwn, nOwn, tCross, nCross []f
 		for i, u := range up[b] {
 			for c := range box {
 				for j := range nSpeakers {
-					s := cosine(u, box[c][j], nUp[b][i], nBox[c][j])
+					s := voiceprint.Cosine(u, box[c][j]) / (nUp[b][i] * nBox[c][j])
 					if i == j {
 						tOwn = append(tOwn, s)
 					} else {
@@ -196,7 +152,7 @@ func trials(up, box [][][]float32, nSpeakers int, tOwn, nOwn, tCross, nCross []f
 					if c <= b {
 						continue
 					}
-					s = cosine(u, up[c][j], nUp[b][i], nUp[c][j])
+					s = voiceprint.Cosine(u, up[c][j]) / (nUp[b][i] * nUp[c][j])
 					if i == j {
 						tCross = append(tCross, s)
 					} else {
@@ -207,10 +163,4 @@ func trials(up, box [][][]float32, nSpeakers int, tOwn, nOwn, tCross, nCross []f
 		}
 	}
 	return tOwn, nOwn, tCross, nCross
-}
-
-func TestEER(t *testing.T) {
-	assert.InDelta(t, 0.0, eer([]float64{0.9, 0.8}, []float64{0.1, 0.2}), 1e-9)
-	assert.InDelta(t, 1.0, eer([]float64{0.1, 0.2}, []float64{0.9, 0.8}), 1e-9)
-	assert.InDelta(t, 0.5, eer([]float64{0.1, 0.3, 0.5, 0.7}, []float64{0.2, 0.4, 0.6, 0.8}), 0.13)
 }
