@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	stdsync "sync"
 	"time"
 	"unicode"
+
+	"github.com/voxward/voxward/internal/atomicfile"
 )
 
 // ErrKeyChanged: a box served a signing key other than the one pinned for
@@ -157,7 +158,7 @@ func (k *KnownDevices) Pin(box string, pub ed25519.PublicKey) (first bool, err e
 	if err != nil {
 		return false, err
 	}
-	if err := writeFileAtomic(k.path, append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(k.path, append(b, '\n'), 0o600); err != nil {
 		return false, fmt.Errorf("sync: pin the key of box %s: %w", box, err)
 	}
 	k.boxes = next
@@ -170,51 +171,4 @@ func (k *KnownDevices) Known(box string) (KnownDevice, bool) {
 	defer k.mu.Unlock()
 	d, ok := k.boxes[box]
 	return d, ok
-}
-
-// writeFileAtomic replaces path with b: a temporary file beside it,
-// written, fsynced, renamed over path, and the directory fsynced.
-func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	return syncDir(dir)
-}
-
-// syncDir fsyncs a directory so that a rename in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

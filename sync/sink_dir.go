@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	stdsync "sync"
+
+	"github.com/voxward/voxward/internal/atomicfile"
 )
 
 // DirSink stores batches in a directory:
@@ -94,7 +96,7 @@ func (s *DirSink) Store(ctx context.Context, b Batch) (bool, error) {
 				return false, err
 			}
 		}
-		return true, syncDir(ddir)
+		return true, atomicfile.SyncDir(ddir)
 	case !errors.Is(err, os.ErrNotExist):
 		return false, fmt.Errorf("sync: %w", err)
 	}
@@ -106,13 +108,13 @@ func (s *DirSink) Store(ctx context.Context, b Batch) (bool, error) {
 	}
 	// The body and signature renames are durable before the manifest,
 	// the commit mark, appears.
-	if err := syncDir(ddir); err != nil {
+	if err := atomicfile.SyncDir(ddir); err != nil {
 		return false, fmt.Errorf("sync: fsync %s: %w", ddir, err)
 	}
 	if err := writeDurable(manPath, b.ManifestBytes); err != nil {
 		return false, err
 	}
-	if err := syncDir(ddir); err != nil {
+	if err := atomicfile.SyncDir(ddir); err != nil {
 		return false, fmt.Errorf("sync: fsync %s: %w", ddir, err)
 	}
 	return false, nil
@@ -126,7 +128,7 @@ func (s *DirSink) mkdevice(ddir string) error {
 	if err := os.Mkdir(ddir, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("sync: %w", err)
 	}
-	return syncDir(s.dir)
+	return atomicfile.SyncDir(s.dir)
 }
 
 // lock holds the device's in-process mutex and its lock file.
@@ -147,29 +149,10 @@ func (s *DirSink) lock(ddir, device string) (func(), error) {
 	return func() { unlockFile(); mu.Unlock() }, nil
 }
 
-// writeDurable writes b to a temporary file beside path, fsyncs it and
-// renames it over path. The caller fsyncs the directory.
+// writeDurable replaces path with b (mode 0640), fsynced; the caller
+// fsyncs the directory.
 func writeDurable(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Chmod(0o640)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
+	if err := atomicfile.Replace(path, b, 0o640); err != nil {
 		return fmt.Errorf("sync: write %s: %w", path, err)
 	}
 	return nil

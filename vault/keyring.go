@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+
+	"github.com/voxward/voxward/internal/atomicfile"
 )
 
 // KeyringFile is the default name of the keyring file beside the vault.
@@ -88,7 +90,7 @@ func writeKeyring(path string, k *keyring, macKey []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: encode: %v", ErrKeyring, err)
 	}
-	if err := writeFileAtomic(path, append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("%w: write %s: %w", ErrKeyring, path, mapErr(err))
 	}
 	return nil

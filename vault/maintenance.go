@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/voxward/voxward/internal/atomicfile"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -288,7 +289,7 @@ func (s *Store) BackupFile(path string) (int64, error) {
 		os.Remove(tmp)
 		return 0, fmt.Errorf("vault: backup %s: %w", path, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return n, fmt.Errorf("vault: backup %s: sync dir: %w", path, err)
 	}
 	return n, nil
@@ -350,7 +351,7 @@ func (s *Store) Compact() (before, after int64, err error) {
 	if err := os.Rename(tmp, s.path); err != nil {
 		return fail(err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return before, 0, fmt.Errorf("vault: compact: sync dir: %w", err)
 	}
 	if err := old.Close(); err != nil {
