@@ -233,15 +233,7 @@ func (a *App) Run(ctx context.Context) (err error) {
 	// starts: requests in flight get ShutdownTimeout to finish).
 	hctx, cancelRequests := context.WithCancel(context.Background())
 	defer cancelRequests()
-	srv := &http.Server{
-		Handler:           a.handler(),
-		BaseContext:       func(net.Listener) context.Context { return hctx },
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(a.base.With("component", "http").Handler(), slog.LevelWarn),
-	}
+	srv := a.httpServer(a.handler(), hctx)
 	// Event streams never finish on their own: end them when shutdown
 	// starts, so that the graceful drain does not wait for them.
 	srv.RegisterOnShutdown(a.sess.endStreams)
@@ -269,44 +261,48 @@ func (a *App) Run(ctx context.Context) (err error) {
 	g.Go(func() error { return a.ret.Run(gctx) })
 	g.Go(func() error { return a.sync.Run(gctx) })
 	if syncLn != nil {
-		syncSrv := &http.Server{
-			Handler:           a.syncHandler(),
-			BaseContext:       func(net.Listener) context.Context { return hctx },
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      5 * time.Minute,
-			IdleTimeout:       60 * time.Second,
-			MaxHeaderBytes:    16 << 10,
-			ErrorLog:          slog.NewLogLogger(a.base.With("component", "http").Handler(), slog.LevelWarn),
-		}
-		g.Go(func() error {
-			if err := syncSrv.Serve(syncLn); !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("agent: serve sync: %w", err)
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			a.shutdownHTTP(syncSrv, cancelRequests)
-			return nil
-		})
+		syncSrv := a.httpServer(a.syncHandler(), hctx)
+		// Batch bodies are bounded (sync.MaxBodyBytes); a puller that
+		// stalls longer than this loses its connection.
+		syncSrv.WriteTimeout = 5 * time.Minute
+		a.serveHTTP(g, gctx, syncSrv, syncLn, "sync", cancelRequests)
 	}
+	a.serveHTTP(g, gctx, srv, ln, "API", cancelRequests)
+	err = g.Wait()
+	a.sess.stopAll(store)
+	a.log.Info("stopped", "err", err)
+	return err
+}
+
+// httpServer is a server of the daemon's: its timeouts and header cap,
+// requests' contexts derived from hctx, errors logged through slog.
+func (a *App) httpServer(h http.Handler, hctx context.Context) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		BaseContext:       func(net.Listener) context.Context { return hctx },
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(a.base.With("component", "http").Handler(), slog.LevelWarn),
+	}
+}
+
+// serveHTTP serves srv on ln in g, and shuts it down gracefully when gctx
+// ends.
+func (a *App) serveHTTP(g *errgroup.Group, gctx context.Context, srv *http.Server, ln net.Listener, what string, cancelRequests context.CancelFunc) {
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("agent: serve: %w", err)
+			return fmt.Errorf("agent: serve %s: %w", what, err)
 		}
 		return nil
 	})
 	g.Go(func() error {
 		<-gctx.Done()
-		a.log.Info("shutting down")
+		a.log.Info("shutting down", "server", what)
 		a.shutdownHTTP(srv, cancelRequests)
 		return nil
 	})
-	err = g.Wait()
-	a.sess.stopAll(store)
-	a.log.Info("stopped", "err", err)
-	return err
 }
 
 // handlerGrace is how long shutdown waits for handlers to return once it

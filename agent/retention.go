@@ -180,20 +180,35 @@ func (j *retentionJob) Run(ctx context.Context) error {
 	if j.store == nil {
 		return errors.New("agent: retention job run before open")
 	}
-	for {
+	next := func() time.Time {
 		j.mu.Lock()
-		next := j.st.nextRun
-		j.mu.Unlock()
+		defer j.mu.Unlock()
+		return j.st.nextRun
+	}
+	return runAt(ctx, j.clock, next, func() error {
+		if err := j.run(); errors.Is(err, vault.ErrClosed) {
+			return fmt.Errorf("agent: retention: %w", err)
+		}
+		return nil
+	})
+}
+
+// runAt runs step each time the clock reaches next(), until ctx ends
+// (then it returns nil) or step returns an error (then it returns that).
+// One timer is pending on the clock at a time, which the fake-clock tests
+// count on.
+func runAt(ctx context.Context, clock Clock, next func() time.Time, step func() error) error {
+	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-j.clock.After(next.Sub(j.clock.Now())):
+		case <-clock.After(next().Sub(clock.Now())):
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := j.run(); errors.Is(err, vault.ErrClosed) {
-			return fmt.Errorf("agent: retention: %w", err)
+		if err := step(); err != nil {
+			return err
 		}
 	}
 }

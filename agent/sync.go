@@ -89,18 +89,12 @@ func (j *syncJob) Run(ctx context.Context) error {
 	if j.store == nil {
 		return errors.New("agent: sync job run before open")
 	}
-	for {
+	next := func() time.Time {
 		j.mu.Lock()
-		next := j.nextSeal
-		j.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-j.clock.After(next.Sub(j.clock.Now())):
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
+		defer j.mu.Unlock()
+		return j.nextSeal
+	}
+	return runAt(ctx, j.clock, next, func() error {
 		j.mu.Lock()
 		j.nextSeal = j.clock.Now().Add(j.interval)
 		j.mu.Unlock()
@@ -114,7 +108,8 @@ func (j *syncJob) Run(ctx context.Context) error {
 		if _, _, err := j.seal(syncActor); errors.Is(err, vault.ErrClosed) {
 			return fmt.Errorf("agent: sync: %w", err)
 		}
-	}
+		return nil
+	})
 }
 
 // append stores one de-identified record in the outbox. A full outbox
