@@ -668,65 +668,16 @@ func fitCompact(d *expData, cfg compactCfg, keep func(i int) bool) *compact {
 	return out
 }
 
-// calibrate sets c.thr (FAR 1 %, strictest channel) from cross-fitted folds.
+// calibrate sets full.thr (FAR 1 %, strictest channel) from cross-fitted
+// folds: speakers of parity f are scored, against each other only, by a
+// back end fitted without them.
 func calibrate(t *testing.T, d *expData, cfg compactCfg, full *compact) {
 	var folds [2]*compact
 	for f := range folds {
 		folds[f] = fitCompact(d, cfg, func(i int) bool { return d.utts[i].Speaker%2 != f })
 	}
-	type sd struct {
-		v   []float32
-		n   []voiceprint.CohortNorm
-		spk int
-		ch  int
-	}
-	mk := func(i, v, ch int) sd {
-		f := d.utts[i].Speaker % 2
-		be := folds[f] // folds[f] was fitted without speakers of parity f
-		it := d.train[i*numVariants+v]
-		e := be.embed([2][]float32{raw(d.m, 0, it), raw(d.m, 1, it)})
-		spk := d.utts[i].Speaker
-		return sd{v: e, n: be.norm(e, func(s int) bool { return s == spk }), spk: spk, ch: ch}
-	}
-	var as, bs []sd
-	for i := range d.utts {
-		for c := 0; c < calibCrops && (c+1)*cropSamples <= d.trainLen[i]; c++ {
-			for ch := range calibChannels {
-				bs = append(bs, mk(i, vCrop+ch*calibCrops+c, ch))
-			}
-		}
-		if d.trainLen[i] >= 8*16000 {
-			for ch, v := range calibEnrolment {
-				as = append(as, mk(i, v, ch))
-			}
-		}
-	}
-	non := make([][]float64, calibChannels*2)
-	for _, a := range as {
-		for _, b := range bs {
-			if a.ch == b.ch && a.spk != b.spk && a.spk%2 == b.spk%2 {
-				non[a.ch] = append(non[a.ch], folds[a.spk%2].score(a.v, b.v, a.n, b.n))
-			}
-		}
-	}
-	if cfg.shortShort {
-		for x, a := range bs {
-			for _, b := range bs[x+1:] {
-				if a.ch == b.ch && a.spk != b.spk && a.spk%2 == b.spk%2 {
-					non[calibChannels+a.ch] = append(non[calibChannels+a.ch], folds[a.spk%2].score(a.v, b.v, a.n, b.n))
-				}
-			}
-		}
-	} else {
-		non = non[:calibChannels]
-	}
-	var per []string
-	for _, s := range non {
-		th, _ := eval.ThresholdForFAR(s, 0.01)
-		per = append(per, fmt.Sprintf("%.2f", th))
-	}
-	full.thr, _ = strictestThreshold(non, 0.01)
-	t.Logf("%s: threshold %.3f (per set %s)", full.tag, full.thr, strings.Join(per, " "))
+	full.thr = calibrateWith(t, d, full.tag, func(spk int) backend { return folds[spk%2] },
+		func(a, b int) bool { return a%2 == b%2 }, cfg.shortShort)
 }
 
 func runCompact(t *testing.T, d *expData, cfg compactCfg, lists []string) {
@@ -793,7 +744,18 @@ func (s shipEmb) embed(r [2][]float32) []float32 {
 	return out
 }
 
+// calibrateOne is calibrate for one back end scoring every training
+// speaker.
 func calibrateOne(t *testing.T, d *expData, be backend, shortShort bool) float64 {
+	return calibrateWith(t, d, be.name(), func(int) backend { return be }, func(int, int) bool { return true }, shortShort)
+}
+
+// calibrateWith returns the 1 % threshold, the strictest of the channels',
+// on non-target pairs of training speakers in the same channel: whole
+// enrolments against 3-second pieces, and with shortShort also pieces
+// against pieces. beOf gives the back end that scores a speaker; only
+// pairs of speakers that together allows are scored.
+func calibrateWith(t *testing.T, d *expData, tag string, beOf func(spk int) backend, together func(a, b int) bool, shortShort bool) float64 {
 	type sd struct {
 		v   []float32
 		n   []voiceprint.CohortNorm
@@ -801,9 +763,10 @@ func calibrateOne(t *testing.T, d *expData, be backend, shortShort bool) float64
 		ch  int
 	}
 	mk := func(i, v, ch int) sd {
+		spk := d.utts[i].Speaker
+		be := beOf(spk)
 		it := d.train[i*numVariants+v]
 		e := be.embed([2][]float32{raw(d.m, 0, it), raw(d.m, 1, it)})
-		spk := d.utts[i].Speaker
 		return sd{v: e, n: be.norm(e, func(s int) bool { return s == spk }), spk: spk, ch: ch}
 	}
 	var as, bs []sd
@@ -820,18 +783,19 @@ func calibrateOne(t *testing.T, d *expData, be backend, shortShort bool) float64
 		}
 	}
 	non := make([][]float64, calibChannels*2)
+	add := func(set int, a, b sd) {
+		if a.ch == b.ch && a.spk != b.spk && together(a.spk, b.spk) {
+			non[set] = append(non[set], beOf(a.spk).score(a.v, b.v, a.n, b.n))
+		}
+	}
 	for _, a := range as {
 		for _, b := range bs {
-			if a.ch == b.ch && a.spk != b.spk {
-				non[a.ch] = append(non[a.ch], be.score(a.v, b.v, a.n, b.n))
-			}
+			add(a.ch, a, b)
 		}
 	}
 	for x, a := range bs {
 		for _, b := range bs[x+1:] {
-			if a.ch == b.ch && a.spk != b.spk {
-				non[calibChannels+a.ch] = append(non[calibChannels+a.ch], be.score(a.v, b.v, a.n, b.n))
-			}
+			add(calibChannels+a.ch, a, b)
 		}
 	}
 	var per []string
@@ -843,7 +807,7 @@ func calibrateOne(t *testing.T, d *expData, be backend, shortShort bool) float64
 		non = non[:calibChannels]
 	}
 	thr, _ := strictestThreshold(non, 0.01)
-	t.Logf("%s: threshold %.3f (per set %s)", be.name(), thr, strings.Join(per, " "))
+	t.Logf("%s: threshold %.3f (per set %s)", tag, thr, strings.Join(per, " "))
 	return thr
 }
 
