@@ -22,19 +22,9 @@ import (
 // goes live must not leave the withdrawn subject in it: start re-checks
 // its participants when a drop overlapped it.
 func TestWithdrawalDuringSessionStart(t *testing.T) {
-	dir := t.TempDir()
-	key := filepath.Join(dir, vault.MasterKeyFile)
-	require.NoError(t, vault.CreateKeyFile(key))
-	store, err := vault.Open(filepath.Join(dir, vault.VaultFile), &vault.Options{Key: vault.FileKey(key)})
-	require.NoError(t, err)
-	defer store.Close()
+	store := testVault(t)
 	a := vault.Actor{TokenID: "t", Role: vault.RoleKiosk}
-	subject := func(name string) vault.ID {
-		sub, _, err := store.CreateSubject(a, vault.NewSubject{DisplayName: name, Consent: vault.Consent{
-			Kind: vault.ConsentGrant, DisclosureSHA256: strings.Repeat("ab", 32), Signature: name, Purposes: []vault.Purpose{vault.PurposeRecognition}}})
-		require.NoError(t, err)
-		return sub.ID
-	}
+	subject := func(name string) vault.ID { return consenting(t, store, a, name, vault.PurposeRecognition) }
 	ana, ben := subject("Ana"), subject("Ben")
 	dev, err := capture.ParseSource("tone", nil)
 	require.NoError(t, err)
@@ -73,34 +63,27 @@ func TestWithdrawalDuringSessionStart(t *testing.T) {
 // subjects), and a subject whose consent ends leaves every session's
 // cohort at once, their copy wiped.
 func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
-	dir := t.TempDir()
-	key := filepath.Join(dir, vault.MasterKeyFile)
-	require.NoError(t, vault.CreateKeyFile(key))
-	store, err := vault.Open(filepath.Join(dir, vault.VaultFile), &vault.Options{Key: vault.FileKey(key)})
-	require.NoError(t, err)
-	defer store.Close()
+	store := testVault(t)
 	a := vault.Actor{TokenID: "t", Role: vault.RoleTechnician}
 	m := modeltest.Model(t)
 	r := rand.New(rand.NewPCG(3, 4))
 	enrolled := func(name string, purposes ...vault.Purpose) vault.ID {
-		sub, _, err := store.CreateSubject(a, vault.NewSubject{DisplayName: name, Consent: vault.Consent{
-			Kind: vault.ConsentGrant, DisclosureSHA256: strings.Repeat("ab", 32), Signature: name, Purposes: purposes}})
-		require.NoError(t, err)
+		id := consenting(t, store, a, name, purposes...)
 		v := make([]float32, m.EmbeddingDim())
 		for i := range v {
 			v[i] = float32(r.NormFloat64())
 		}
 		m.Normalize(v)
-		_, err = store.AddTemplate(a, sub.ID, vault.Template{ModelID: m.Config.ID, Embedding: v})
+		_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: v})
 		require.NoError(t, err)
-		return sub.ID
+		return id
 	}
 	ana := enrolled("Ana", vault.PurposeRecognition)
 	ben := enrolled("Ben", vault.PurposeRecognition)
 	cid := enrolled("Cid", vault.PurposeRecognition, vault.PurposeResearch)
 	dee := enrolled("Dee", vault.PurposeResearch) // no recognition consent: never used
 	eve := enrolled("Eve", vault.PurposeRecognition)
-	_, err = store.SetStatus(a, eve, vault.StatusRestricted)
+	_, err := store.SetStatus(a, eve, vault.StatusRestricted)
 	require.NoError(t, err)
 
 	dev, err := capture.ParseSource("tone", nil)
@@ -132,4 +115,26 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 	s.mu.Unlock()
 	_, err = s.stop(store, a, sess.ID)
 	require.NoError(t, err)
+}
+
+// testVault opens a new vault in a temporary directory, closed when the
+// test ends.
+func testVault(t *testing.T) *vault.Store {
+	t.Helper()
+	dir := t.TempDir()
+	key := filepath.Join(dir, vault.MasterKeyFile)
+	require.NoError(t, vault.CreateKeyFile(key))
+	store, err := vault.Open(filepath.Join(dir, vault.VaultFile), &vault.Options{Key: vault.FileKey(key)})
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// consenting stores a subject who consented to purposes.
+func consenting(t *testing.T, store *vault.Store, a vault.Actor, name string, purposes ...vault.Purpose) vault.ID {
+	t.Helper()
+	sub, _, err := store.CreateSubject(a, vault.NewSubject{DisplayName: name, Consent: vault.Consent{
+		Kind: vault.ConsentGrant, DisclosureSHA256: strings.Repeat("ab", 32), Signature: name, Purposes: purposes}})
+	require.NoError(t, err)
+	return sub.ID
 }
