@@ -155,14 +155,32 @@ func cohortNorm(m *Model, extra, v []float32, scale float64, skip func(k int) bo
 		return CohortNorm{Mean: 0, Std: 1}
 	}
 	sc := make([]float64, 0, c.CohortSize+len(extra)/ed)
+	// dotRows gives dotf's bits, eight rows a call.
+	var rows [batch][]float32
+	var out [batch]float32
+	n := 0
+	add := func(row []float32) {
+		rows[n] = row
+		if n++; n == batch {
+			dotRows(&out, v, &rows, n)
+			for _, x := range out[:n] {
+				sc = append(sc, scale*float64(x))
+			}
+			n = 0
+		}
+	}
 	for k := 0; k < c.CohortSize; k++ {
 		if skip != nil && skip(k) {
 			continue
 		}
-		sc = append(sc, scale*float64(dotf(v, m.Cohort[k*ed:(k+1)*ed])))
+		add(m.Cohort[k*ed : (k+1)*ed])
 	}
 	for off := 0; off+ed <= len(extra); off += ed {
-		sc = append(sc, scale*float64(dotf(v, extra[off:off+ed])))
+		add(extra[off : off+ed])
+	}
+	dotRows(&out, v, &rows, n)
+	for _, x := range out[:n] {
+		sc = append(sc, scale*float64(x))
 	}
 	slices.Sort(sc)
 	top := sc[max(0, len(sc)-c.CohortTop):]
