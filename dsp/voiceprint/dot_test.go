@@ -2,6 +2,7 @@ package voiceprint
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -256,4 +257,85 @@ func BenchmarkDot(b *testing.B) {
 		sink += out[0]
 	})
 	_ = sink
+}
+
+// dequantised returns the float32 voiceprint c's compact copy stands for.
+func dequantised(s *Scorer, c Candidate) []float32 {
+	var pbuf [maxParts]int
+	x := make([]float32, len(c.packed.q))
+	off := 0
+	for p, n := range s.parts(pbuf[:0]) {
+		for i := off; i < off+n; i++ {
+			x[i] = float32(c.packed.q[i]) * c.packed.scales[p]
+		}
+		off += n
+	}
+	return x
+}
+
+// TestIdentifyBitIdentical holds IdentifyWithNorm's batched scoring to
+// ScoreWithNorms bit for bit, with every kernel set: a candidate made with
+// Emb alone, or by NewCandidate, scores as ScoreWithNorms of Emb (alone in
+// its list, it is the best and is rescored); one made by NewCandidate
+// whose Emb is gone as ScoreWithNorms of the voiceprint its compact copy
+// stands for; the best of a mixed list (not a multiple of the batch) is
+// the first best.
+func TestIdentifyBitIdentical(t *testing.T) {
+	m, err := DefaultModel()
+	if err != nil {
+		t.Skip(err)
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	sc := NewScorer(m)
+	vp := func() []float32 {
+		v := randomUnit(r, m.EmbeddingDim())
+		m.Normalize(v)
+		return v
+	}
+	test := vp()
+	tn := sc.CohortNorm(test)
+	var cands []Candidate
+	var want []float64
+	for i := range 19 {
+		e := vp()
+		if i%3 == 0 {
+			c := Candidate{ID: fmt.Sprint(i), Emb: e, Norm: sc.CohortNorm(e)}
+			cands = append(cands, c)
+			want = append(want, sc.ScoreWithNorms(c.Emb, test, c.Norm, tn))
+			continue
+		}
+		c := sc.NewCandidate(fmt.Sprint(i), e)
+		if i%3 == 1 { // without Emb: the compact score
+			want = append(want, sc.ScoreWithNorms(dequantised(sc, c), test, c.Norm, tn))
+			c.Emb = nil
+		} else { // with Emb: rescored in float32
+			want = append(want, sc.ScoreWithNorms(c.Emb, test, c.Norm, tn))
+		}
+		cands = append(cands, c)
+	}
+	cands[6].Emb = cands[6].Emb[:100] // a float candidate of another length is skipped
+	want[6] = math.Inf(-1)
+	best := Match{Score: math.Inf(-1)}
+	for i, w := range want {
+		if w > best.Score {
+			best = Match{ID: cands[i].ID, Score: w}
+		}
+	}
+	forEachKernel(t, func(name string) {
+		for i, c := range cands {
+			got := sc.IdentifyWithNorm(test, tn, []Candidate{c}, 0)
+			if got.Score != want[i] {
+				t.Fatalf("%s: candidate %d scores %v, want %v", name, i, got.Score, want[i])
+			}
+		}
+		got := sc.IdentifyWithNorm(test, tn, cands, best.Score)
+		if got.ID != best.ID || got.Score != best.Score || !got.Known {
+			t.Fatalf("%s: best %+v, want %+v", name, got, best)
+		}
+	})
+	cands[2].Wipe()
+	if slices.ContainsFunc(cands[2].Emb, func(x float32) bool { return x != 0 }) ||
+		slices.ContainsFunc(cands[2].packed.q, func(x int8) bool { return x != 0 }) {
+		t.Fatal("Wipe left values")
+	}
 }

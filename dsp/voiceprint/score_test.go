@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/internal/modeltest"
+	"github.com/voxward/voxward/internal/testenv"
 )
 
 func TestScorerSymmetricAndThreshold(t *testing.T) {
@@ -122,4 +123,53 @@ func TestScorerWithCohort(t *testing.T) {
 	assert.Equal(t, before, sc1.CohortNorm(a), "the scorer it was made from is unchanged")
 	_, err = sc.WithCohort([][]float32{make([]float32, 3)})
 	require.ErrorIs(t, err, voiceprint.ErrDimMismatch)
+}
+
+// TestCandidateScoreError measures what the compact copy NewCandidate
+// makes (int8 values, one scale per branch part) changes in identification
+// scores on real voiceprints: LibriSpeech test-other utterances, each
+// scored against every other as an enrolled candidate, in float32 and
+// through the compact copy alone (Emb dropped). Thresholds lie near 3 and
+// the scores spread over twenty units; the compact scores differ by a few
+// hundredths at most, which IdentifyWithNorm's float32 rescoring of the
+// candidates within rescoreMargin (0.25) of the best covers six times
+// over. With Emb kept, the match is the float32 one exactly.
+func TestCandidateScoreError(t *testing.T) {
+	skipUnderRace(t)
+	data := testenv.SharedData(t)
+	ex := shippedExtractor(t)
+	m := ex.Model()
+	sc := voiceprint.NewScorer(m)
+	files := testenv.TestOtherFiles(t, data)
+	var vps [][]float32
+	for i, f := range files {
+		if i%2 == 0 { // 50 of the 100 files, five of each speaker
+			e, _ := ex.Embed(nil, testenv.ReadPCM16(t, f))
+			vps = append(vps, e)
+		}
+	}
+	var maxDiff, sq, lo, hi float64
+	lo, hi = math.Inf(1), math.Inf(-1)
+	n := 0
+	for i, e := range vps {
+		plain := voiceprint.Candidate{ID: "x", Emb: e, Norm: sc.CohortNorm(e)}
+		packed := sc.NewCandidate("x", e)
+		require.Equal(t, plain.Norm, packed.Norm)
+		compact := packed
+		compact.Emb = nil
+		for j, test := range vps {
+			if i == j {
+				continue
+			}
+			tn := sc.CohortNorm(test)
+			want := sc.IdentifyWithNorm(test, tn, []voiceprint.Candidate{plain}, 0).Score
+			got := sc.IdentifyWithNorm(test, tn, []voiceprint.Candidate{compact}, 0).Score
+			require.Equal(t, want, sc.IdentifyWithNorm(test, tn, []voiceprint.Candidate{packed}, 0).Score)
+			d := got - want
+			maxDiff, sq, n = max(maxDiff, math.Abs(d)), sq+d*d, n+1
+			lo, hi = min(lo, want), max(hi, want)
+		}
+	}
+	t.Logf("%d voiceprints, %d pairs: scores %.2f to %.2f; compact − float32: max |Δ| %.4f, rms %.4f", len(vps), n, lo, hi, maxDiff, math.Sqrt(sq/float64(n)))
+	assert.Less(t, maxDiff, 0.1, "the compact scores must stay well inside rescoreMargin (0.25)")
 }

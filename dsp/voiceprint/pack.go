@@ -1,0 +1,86 @@
+package voiceprint
+
+import "math"
+
+// packedVoiceprint is the compact copy of an enrolled voiceprint that
+// identification reads: each part (the whole voiceprint of a single
+// model, each branch's part of a fused one) as int8 values q with one
+// float32 scale, max|x|/127, standing for float32(q)·scale. It takes a
+// quarter of the float32 voiceprint's memory and memory traffic (30,720
+// bytes and two scales for the shipped model against 122,880 bytes).
+type packedVoiceprint struct {
+	q      []int8
+	scales []float32 // one per part
+}
+
+// fits reports whether p is a compact copy for voiceprints whose parts
+// have the lengths parts (false for nil).
+func (p *packedVoiceprint) fits(parts []int) bool {
+	if p == nil || len(p.scales) != len(parts) {
+		return false
+	}
+	n := 0
+	for _, l := range parts {
+		n += l
+	}
+	return len(p.q) == n
+}
+
+// parts appends to dst the lengths of the parts of s's voiceprints: one
+// for a single model, one per branch for a fused one.
+func (s *Scorer) parts(dst []int) []int {
+	if len(s.m.Branches) == 0 {
+		return append(dst, s.m.EmbeddingDim())
+	}
+	for _, b := range s.m.Branches {
+		dst = append(dst, b.Config.EmbeddingDim())
+	}
+	return dst
+}
+
+// packVoiceprint quantises v, parts of the lengths parts, to int8 values
+// with one scale per part (max|x|/127; values rounded to the nearest
+// step).
+func packVoiceprint(v []float32, parts []int) *packedVoiceprint {
+	p := &packedVoiceprint{q: make([]int8, len(v)), scales: make([]float32, len(parts))}
+	off := 0
+	for i, n := range parts {
+		x := v[off : off+n]
+		var m float32
+		for _, e := range x {
+			m = max(m, float32(math.Abs(float64(e))))
+		}
+		sc := m / 127
+		p.scales[i] = sc
+		if sc > 0 {
+			q := p.q[off : off+n]
+			for k, e := range x {
+				q[k] = int8(max(-127, min(127, math.Round(float64(e)/float64(sc)))))
+			}
+		}
+		off += n
+	}
+	return p
+}
+
+// NewCandidate returns emb (a voiceprint of the scorer's model, not
+// copied) as a candidate for identification: its cohort statistics with
+// this scorer and a compact copy, int8 values with one scale per branch
+// part, which IdentifyWithNorm reads instead of the float32 values: a
+// quarter of the memory traffic per match. The compact copy changes a
+// score by well under 0.01 (TestCandidateScoreError measures it on real
+// voiceprints), where thresholds lie near 3. Wipe clears both copies.
+func (s *Scorer) NewCandidate(id string, emb []float32) Candidate {
+	var pbuf [maxParts]int
+	return Candidate{ID: id, Emb: emb, Norm: s.CohortNorm(emb), packed: packVoiceprint(emb, s.parts(pbuf[:0]))}
+}
+
+// Wipe zeroes the candidate's voiceprint: Emb and the compact copy
+// NewCandidate made of it (copies of c share them).
+func (c Candidate) Wipe() {
+	clear(c.Emb)
+	if c.packed != nil {
+		clear(c.packed.q)
+		clear(c.packed.scales)
+	}
+}
