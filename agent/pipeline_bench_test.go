@@ -72,7 +72,7 @@ func BenchmarkLiveLabelling(b *testing.B) {
 			b.Fatal(err)
 		}
 		e, _ := ex.Embed(nil, y)
-		cands = append(cands, voiceprint.Candidate{ID: f, Emb: e, Norm: sm.sc.CohortNorm(e)})
+		cands = append(cands, sm.sc.NewCandidate(f, e))
 	}
 	a.sess = newSessions(nil, capture.SystemClock{}, 0, sm, slog.New(slog.DiscardHandler))
 	a.sess.live[vault.NewID()] = &liveSession{cands: cands, names: map[string]string{}, events: newHub()}
@@ -97,8 +97,17 @@ func BenchmarkLiveLabelling(b *testing.B) {
 
 // BenchmarkMatch1000 is matching one turn's voiceprint, in memory, against
 // 1,000 enrolled voiceprints (a session that large): the cohort
-// normalisation of the turn once, then a normalised score per candidate.
-func BenchmarkMatch1000(b *testing.B) {
+// normalisation of the turn once, then a normalised score per candidate,
+// as the daemon does it: candidates from Scorer.NewCandidate, scored
+// through their int8 copies (the few nearest the best rescored in
+// float32).
+func BenchmarkMatch1000(b *testing.B) { benchMatch(b, true) }
+
+// BenchmarkMatch1000Float32 is BenchmarkMatch1000 with candidates holding
+// only their float32 voiceprints (Candidate literals).
+func BenchmarkMatch1000Float32(b *testing.B) { benchMatch(b, false) }
+
+func benchMatch(b *testing.B, compact bool) {
 	m := modeltest.Model(b)
 	sc := voiceprint.NewScorer(m)
 	r := rand.New(rand.NewPCG(1, 2))
@@ -117,7 +126,11 @@ func BenchmarkMatch1000(b *testing.B) {
 	cands := make([]voiceprint.Candidate, 1000)
 	for i := range cands {
 		e := unit()
-		cands[i] = voiceprint.Candidate{ID: strconv.Itoa(i), Emb: e, Norm: sc.CohortNorm(e)}
+		if compact {
+			cands[i] = sc.NewCandidate(strconv.Itoa(i), e)
+		} else {
+			cands[i] = voiceprint.Candidate{ID: strconv.Itoa(i), Emb: e, Norm: sc.CohortNorm(e)}
+		}
 	}
 	probe := unit()
 	thr, err := sc.IdentifyThreshold(LabelFAR, len(cands))

@@ -95,8 +95,13 @@ func (ls *liveSession) rescore(base *voiceprint.Scorer) error {
 		ls.sc.Wipe()
 	}
 	ls.sc = sc
-	for i := range ls.cands {
-		ls.cands[i].Norm = sc.CohortNorm(ls.cands[i].Emb)
+	for i, c := range ls.cands {
+		// The candidate's cohort statistics with the new scorer, and its
+		// compact copy for matching; the old compact copy is wiped (the
+		// float32 voiceprint carries over).
+		ls.cands[i] = sc.NewCandidate(c.ID, c.Emb)
+		c.Emb = nil
+		c.Wipe()
 	}
 	return nil
 }
@@ -104,7 +109,7 @@ func (ls *liveSession) rescore(base *voiceprint.Scorer) error {
 // wipe clears every voiceprint the session holds.
 func (ls *liveSession) wipe() {
 	for _, c := range ls.cands {
-		clear(c.Emb)
+		c.Wipe()
 	}
 	for _, v := range ls.cohort {
 		clear(v)
@@ -198,7 +203,7 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 			delete(names, id.String())
 			cands = slices.DeleteFunc(cands, func(c voiceprint.Candidate) bool {
 				if c.ID == id.String() {
-					clear(c.Emb)
+					c.Wipe()
 					return true
 				}
 				return false
@@ -291,7 +296,7 @@ func (s *sessions) drop(store *vault.Store, subject vault.ID) []vault.ID {
 		delete(ls.consenting, subject)
 		ls.cands = slices.DeleteFunc(ls.cands, func(c voiceprint.Candidate) bool {
 			if c.ID == subject.String() {
-				clear(c.Emb)
+				c.Wipe()
 				return true
 			}
 			return false
@@ -338,7 +343,9 @@ func (s *sessions) loadCandidates(store *vault.Store, actor vault.Actor, partici
 			}
 		}
 		if best != nil {
-			out = append(out, voiceprint.Candidate{ID: id.String(), Emb: best.Embedding}) // Norm: the session's scorer's (rescore)
+			// Norm and the compact copy for matching: the session's
+			// scorer's NewCandidate (rescore).
+			out = append(out, voiceprint.Candidate{ID: id.String(), Emb: best.Embedding})
 		}
 	}
 	return out, nil
