@@ -178,7 +178,8 @@ func randomUnit(r *rand.Rand, n int) []float32 {
 // TestCohortNormBitIdentical holds the shipped model's cohort statistics,
 // with and without extra cohort voices, to the one-dotf-per-row
 // computation its calibration thresholds were made with, bit for bit,
-// with every kernel set.
+// with every kernel set; the model's cohort rows are read from their
+// int8 copy, the extra voices in float32.
 func TestCohortNormBitIdentical(t *testing.T) {
 	m, err := DefaultModel()
 	if err != nil {
@@ -195,6 +196,11 @@ func TestCohortNormBitIdentical(t *testing.T) {
 		t.Fatal(err)
 	}
 	inv := 1 / float64(m.branchScale())
+	for b, r := range base.cohort.get(m) {
+		if r == nil {
+			t.Fatalf("branch %d: the shipped model's cohort (compact rows) has no exact int8 copy", b)
+		}
+	}
 	forEachKernel(t, func(name string) {
 		for i := range 4 {
 			v := randomUnit(r, m.EmbeddingDim())

@@ -1,6 +1,9 @@
 package voiceprint
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // packedVoiceprint is the compact copy of an enrolled voiceprint that
 // identification reads: each part (the whole voiceprint of a single
@@ -83,4 +86,57 @@ func (c Candidate) Wipe() {
 		clear(c.packed.q)
 		clear(c.packed.scales)
 	}
+}
+
+// int8Cohort is the int8 copy of a model's cohort rows, made on first
+// use: per branch (one entry for a single model), the rows as int8 values
+// with a power-of-two scale each, or nil where the rows are not exactly
+// such values. A CompactRows model's cohort is stored in 4 bits with
+// power-of-two row scales, so int8 holds it exactly, and dotRowsInt8 then
+// gives cohortNorm the same bits as the float32 rows (TestCohortNormBitIdentical).
+type int8Cohort struct {
+	once sync.Once
+	rows []*int8Rows
+}
+
+// int8Rows are rows of int8 values, row k standing for float32(q)·scales[k].
+type int8Rows struct {
+	q      []int8
+	scales []float32
+}
+
+// get returns the int8 copy of m's cohort rows (m must be the model the
+// cohort was first asked for: a Scorer's).
+func (c *int8Cohort) get(m *Model) []*int8Rows {
+	c.once.Do(func() {
+		if len(m.Branches) == 0 {
+			c.rows = []*int8Rows{exactInt8Rows(m)}
+			return
+		}
+		for _, b := range m.Branches {
+			c.rows = append(c.rows, exactInt8Rows(b))
+		}
+	})
+	return c.rows
+}
+
+// exactInt8Rows returns m's cohort as int8 rows if that holds every value
+// exactly (a CompactRows model), else nil.
+func exactInt8Rows(m *Model) *int8Rows {
+	ed := m.Config.EmbeddingDim()
+	if !m.Config.CompactRows || m.Config.CohortSize == 0 || len(m.Cohort) != m.Config.CohortSize*ed {
+		return nil
+	}
+	r := &int8Rows{q: make([]int8, len(m.Cohort)), scales: make([]float32, m.Config.CohortSize)}
+	for k := range r.scales {
+		x, q := m.Cohort[k*ed:(k+1)*ed], r.q[k*ed:(k+1)*ed]
+		sc := quantRow(q, x, 8)
+		for i, v := range x {
+			if math.Float32bits(float32(q[i])*sc) != math.Float32bits(v) {
+				return nil
+			}
+		}
+		r.scales[k] = sc
+	}
+	return r
 }
