@@ -1044,3 +1044,211 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// mlSplit returns, for every multilingual dev file, whether its speaker is
+// in the model half (even-numbered speaker folders of each corpus, sorted:
+// the same split as the venue cohort of TestExpDomainCohort and
+// TestExpOpenSetMultilingual), and the speaker's index.
+func mlSplit(d *expData) (model func(f string) bool, spk func(f string) int) {
+	idx := map[string]int{}
+	global := map[string]int{}
+	corpusCount := map[string]int{}
+	for _, f := range d.devFiles {
+		if !strings.HasPrefix(f, "multilingual/") {
+			continue
+		}
+		s := filepath.Dir(f)
+		if _, ok := idx[s]; !ok {
+			c := filepath.Dir(s)
+			idx[s] = corpusCount[c]
+			corpusCount[c]++
+			global[s] = len(global)
+		}
+	}
+	return func(f string) bool { i, ok := idx[filepath.Dir(f)]; return ok && i%2 == 0 },
+		func(f string) int { return global[filepath.Dir(f)] }
+}
+
+// TestExpMultiCohort: the shipped projection with an English cohort (one
+// voiceprint per training speaker, channels alternating as shipped) plus
+// multilingual voiceprints of the model half of the multilingual speakers,
+// and a calibration that adds same-corpus non-target pairs of that half;
+// evaluated on the English lists and on the other half's trials.
+func TestExpMultiCohort(t *testing.T) {
+	d := loadExp(t)
+	inModel, spkOf := mlSplit(d)
+	var sub []eval.Trial
+	for _, tr := range d.lists["dev_multilingual_1v1"] {
+		if !inModel(tr.Test) && !inModel(tr.Enroll[0]) {
+			sub = append(sub, tr)
+		}
+	}
+	d.lists["ml-B"] = sub
+	var mlFiles []string
+	for _, f := range d.devFiles {
+		if inModel(f) {
+			mlFiles = append(mlFiles, f)
+		}
+	}
+	t.Logf("multilingual: %d files of the model half, %d trials of the other half", len(mlFiles), len(sub))
+	mode := os.Getenv("EXP_ML")
+	for _, cfg := range strings.Split(mode, ";") {
+		var engEvery, perSpk int
+		var mlChans, calChans string
+		fmt.Sscanf(cfg, "%d,%d,%s", &engEvery, &perSpk, &mlChans)
+		if i := strings.Index(mlChans, "/"); i >= 0 {
+			mlChans, calChans = mlChans[:i], mlChans[i+1:]
+		}
+		c := &compact{cfg: compactCfg{top: 100}}
+		c.tag = cfg
+		for b := 0; b < 2; b++ {
+			br := &compactBranch{}
+			for i, u := range d.utts {
+				if u.Speaker%engEvery != 0 || (i > 0 && d.utts[i-1].Speaker == u.Speaker) {
+					continue
+				}
+				x := raw(d.m, b, d.train[i*numVariants+[]int{vClean, vTel, vNoise}[u.Speaker%3]])
+				d.m.Branches[b].Project(x)
+				br.cohort = append(br.cohort, x)
+				br.cspk = append(br.cspk, u.Speaker)
+			}
+			count := map[int]int{}
+			k := 0
+			if perSpk == 99 { // one entry per speaker: all recordings pooled
+				bySpk := map[int][]item{}
+				var order []int
+				for _, f := range mlFiles {
+					s := spkOf(f)
+					if _, ok := bySpk[s]; !ok {
+						order = append(order, s)
+					}
+					chs := strings.Split(mlChans, "+")
+					bySpk[s] = append(bySpk[s], d.dev[f+"|"+chs[len(order)%len(chs)]])
+				}
+				for _, s := range order {
+					x := raw(d.m, b, pool(bySpk[s]...))
+					d.m.Branches[b].Project(x)
+					br.cohort = append(br.cohort, x)
+					br.cspk = append(br.cspk, -1-s)
+				}
+				perSpk = -1
+			}
+			for _, f := range mlFiles {
+				s := spkOf(f)
+				if perSpk < 0 || perSpk > 0 && count[s] >= perSpk {
+					continue
+				}
+				count[s]++
+				chs := strings.Split(mlChans, "+")
+				ch := chs[k%len(chs)]
+				k++
+				x := raw(d.m, b, d.dev[f+"|"+ch])
+				d.m.Branches[b].Project(x)
+				br.cohort = append(br.cohort, x)
+				br.cspk = append(br.cspk, -1-s)
+			}
+			c.br[b] = br
+		}
+		if bits := os.Getenv("EXP_BITS"); bits != "" {
+			var nb int
+			fmt.Sscanf(bits, "%d", &nb)
+			for b := 0; b < 2; b++ {
+				for _, row := range c.br[b].cohort {
+					quantRow(row, nb)
+				}
+			}
+		}
+		var be backend = shipEmb{compact: c, m: d.m}
+		if os.Getenv("EXP_MIN") != "" {
+			be = minGroups{shipEmb{compact: c, m: d.m}}
+		}
+		eng := calibrateOne(t, d, be, false)
+		thr := eng
+		if calChans != "" {
+			// same-corpus non-target pairs of the model half, each side
+			// normalised without its own speaker's entries
+			for _, ch := range strings.Split(calChans, "+") {
+				ech, tch := ch, ch
+				if ch == "nb-both" {
+					ech, tch = "narrowband", "narrowband"
+				} else if ch != "none" {
+					ech = "none"
+				}
+				type sd struct {
+					v   []float32
+					n   []voiceprint.CohortNorm
+					spk int
+					dir string
+				}
+				mk := func(f, ch string) sd {
+					it := d.dev[f+"|"+ch]
+					v := be.embed([2][]float32{raw(d.m, 0, it), raw(d.m, 1, it)})
+					s := -1 - spkOf(f)
+					return sd{v: v, n: be.norm(v, func(k int) bool { return k == s }), spk: s, dir: filepath.Dir(filepath.Dir(f))}
+				}
+				var es, ts []sd
+				for _, f := range mlFiles {
+					es = append(es, mk(f, ech))
+					ts = append(ts, mk(f, tch))
+				}
+				var non []float64
+				for _, a := range es {
+					for _, b := range ts {
+						if a.spk != b.spk && a.dir == b.dir {
+							non = append(non, be.score(a.v, b.v, a.n, b.n))
+						}
+					}
+				}
+				th, _ := eval.ThresholdForFAR(non, 0.01)
+				t.Logf("%s: multilingual %s calibration pairs %d: 1%% threshold %.3f", cfg, ch, len(non), th)
+				thr = max(thr, th)
+			}
+		}
+		c.thr = thr
+		t.Logf("%s: cohort %d entries; threshold %.3f (English alone %.3f)", cfg, len(c.br[0].cohort), thr, eng)
+		evalBackend(t, d, be, []string{"dev_testother_1v1", "ml-B"})
+	}
+}
+
+// quantRow rounds row to signed nb-bit values with a power-of-two scale.
+func quantRow(row []float32, nb int) {
+	var mx float64
+	for _, x := range row {
+		mx = max(mx, math.Abs(float64(x)))
+	}
+	lv := float64(int(1)<<(nb-1) - 1)
+	sc := math.Exp2(math.Ceil(math.Log2(mx / lv)))
+	for i, x := range row {
+		row[i] = float32(math.Max(-lv-1, math.Min(lv, math.Round(float64(x)/sc))) * sc)
+	}
+}
+
+// minGroups: each side s-normalised against the English cohort (cspk ≥ 0)
+// and against the multilingual one (cspk < 0) separately; the score is the
+// lower of the two fused scores.
+type minGroups struct{ shipEmb }
+
+func (g minGroups) name() string { return g.compact.tag + "-min" }
+func (g minGroups) norm(v []float32, skip func(int) bool) []voiceprint.CohortNorm {
+	h := len(v) / 2
+	var out []voiceprint.CohortNorm
+	for _, neg := range []bool{false, true} {
+		for b, r := range [][2]int{{0, h}, {h, len(v)}} {
+			br := g.compact.br[b]
+			var co [][]float32
+			var cs []int
+			for k, u := range br.cohort {
+				if (br.cspk[k] < 0) == neg {
+					co, cs = append(co, u), append(cs, br.cspk[k])
+				}
+			}
+			out = append(out, asnorm(v[r[0]:r[1]], co, cs, min(g.compact.cfg.top, len(co)/2), skip))
+		}
+	}
+	return out
+}
+func (g minGroups) score(a, b []float32, na, nb []voiceprint.CohortNorm) float64 {
+	e := g.compact.score(a, b, na[:2], nb[:2])
+	m := g.compact.score(a, b, na[2:], nb[2:])
+	return min(e, m)
+}
