@@ -21,11 +21,17 @@ func init() {
 
 const evalHelp = `Scores every trial of a trial list and prints one JSON object:
   {"trials","targets","nontargets","eer","min_dcf","threshold_at_eer","seconds",
-   "threshold","far_at_threshold","frr_at_threshold"}
+   "threshold","far_at_threshold","frr_at_threshold","training_trials_left_out"}
 "eer" is a fraction (0.0123 = 1.23 %), "min_dcf" the normalised minimum
 detection cost at p_target 0.01, "threshold_at_eer" the score there
 (normalised for voxward, raw for the peers), "seconds" the wall time. A
 progress bar runs on stderr.
+
+Trials with a speaker the model was trained with (a voice its s-norm
+cohort holds: the shipped model's cohort includes every other speaker
+folder of each multilingual corpus) are left out, for the peers too, and
+counted in "training_trials_left_out": every figure is for voices the
+model never met.
 
 --cohort FILE lists recordings of other speakers from the trials' own
 conditions (language, microphones), one path a line relative to
@@ -161,6 +167,21 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *trialsPath, err)
 	}
+	// Trials of speakers the model was trained with are left out, for the
+	// peers too: the figures are for voices it never met.
+	m, err := loadModel(*modelPath)
+	if err != nil && (*system == sysVoxward || !errors.Is(err, voiceprint.ErrNoModel)) {
+		return err
+	}
+	var trained int
+	if m != nil {
+		if trials, trained = eval.WithoutSpeakerNames(trials, m.Config.CohortLabels); len(trials) == 0 {
+			return fmt.Errorf("%s: every trial has a speaker the model %s was trained with", *trialsPath, m.Config.ID)
+		}
+		if trained > 0 {
+			fmt.Fprintf(sio.err, "model: %d trials of speakers %s was trained with left out\n", trained, m.Config.ID)
+		}
+	}
 	if *cohortList != "" {
 		if o.Cohort, err = readPathList(*cohortList); err != nil {
 			return err
@@ -192,10 +213,6 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 		}
 		res, err = peers.GMMUBM(ctx, ubm, *selector == "exact", trials, o)
 	default:
-		var m *voiceprint.Model
-		if m, err = loadModel(*modelPath); err != nil {
-			return err
-		}
 		if m, err = eval.Override(m, *cohortTop, *napRank, *topParents); errors.Is(err, eval.ErrOptions) {
 			return usagef("%s", strings.TrimPrefix(err.Error(), eval.ErrOptions.Error()+": "))
 		} else if err != nil {
@@ -207,6 +224,7 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	res.TrainingTrialsLeftOut = trained
 	if *det != "" {
 		b, err := eval.PlotDET(res.TargetScores, res.NontargetScores, fmt.Sprintf("%s — EER %.2f%%", title, 100*res.EER), strings.HasSuffix(*det, ".png"))
 		if err != nil {

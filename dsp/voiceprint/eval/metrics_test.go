@@ -194,4 +194,8 @@ func TestWithoutSpeakers(t *testing.T) {
 	assert.Equal(t, 0, dropped)
 	assert.Len(t, kept, 4)
 	assert.Equal(t, "c", eval.SpeakerOf("multilingual/x/c/9.wav"))
+	// By name, as a model's cohort labels give them.
+	kept, dropped = eval.WithoutSpeakerNames(trials, []string{"a", "zz"})
+	assert.Equal(t, 3, dropped)
+	assert.Equal(t, []eval.Trial{trials[2]}, kept)
 }

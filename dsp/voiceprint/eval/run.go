@@ -88,6 +88,11 @@ type Result struct {
 	// CohortFiles counts the recordings that joined the s-norm cohort
 	// (Options.Cohort).
 	CohortFiles int `json:"cohort_files,omitempty"`
+	// TrainingTrialsLeftOut counts the trials left out because one of
+	// their speakers is one the model was trained with (its cohort labels
+	// name them), for every system, so that figures are measured on voices
+	// the model never met.
+	TrainingTrialsLeftOut int `json:"training_trials_left_out,omitempty"`
 
 	// The scores of the same-speaker and different-speaker trials, for
 	// plots (PlotDET).
@@ -124,12 +129,23 @@ func SpeakerOf(path string) string { return filepath.Base(filepath.Dir(filepath.
 // of a speaker of paths (SpeakerOf), and how many it left out: a speaker
 // in the s-norm cohort must not be scored.
 func WithoutSpeakers(trials []Trial, paths []string) ([]Trial, int) {
-	if len(paths) == 0 {
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = SpeakerOf(p)
+	}
+	return WithoutSpeakerNames(trials, names)
+}
+
+// WithoutSpeakerNames is WithoutSpeakers for speaker names (folder names,
+// as SpeakerOf gives them): for instance a model's cohort labels, which
+// name the speakers it was trained with.
+func WithoutSpeakerNames(trials []Trial, names []string) ([]Trial, int) {
+	if len(names) == 0 {
 		return trials, 0
 	}
 	spk := map[string]bool{}
-	for _, p := range paths {
-		spk[SpeakerOf(p)] = true
+	for _, n := range names {
+		spk[n] = true
 	}
 	var out []Trial
 	for _, t := range trials {
