@@ -75,6 +75,19 @@ type ModelConfig struct {
 	// within 4 MiB. The rounding error of a cohort score is about 0.2/√dim
 	// of a cosine, far below the spread s-norm measures.
 	CompactRows bool `json:"compact_rows,omitempty"`
+	// ForeignFrom, when above 0, marks the cohort entries from that index
+	// on as voices of other languages and recordings than the training
+	// speakers' (the multilingual model half): a voiceprint closer to one
+	// of them than to any other cohort entry by more than ForeignMargin (a
+	// cosine difference, averaged over the branches of a fused model) is
+	// "foreign" (CohortNorm.Foreign), and each foreign side of a pair
+	// lowers its score by half of ForeignShift. Such pairs are
+	// normalised against few voices like them and score higher; the shift, calibrated
+	// with the thresholds, lets one threshold hold the false-accept rate
+	// for them without raising it for everyone else.
+	ForeignFrom   int     `json:"foreign_from,omitempty"`
+	ForeignMargin float64 `json:"foreign_margin,omitempty"`
+	ForeignShift  float64 `json:"foreign_shift,omitempty"`
 	// Branches, in the header of a fused model, is the number of branch
 	// models whose s-normalised scores are averaged (see NewFusedModel).
 	Branches int    `json:"branches,omitempty"`
@@ -137,7 +150,7 @@ func NewModel(cfg ModelConfig, p ModelParams) (*Model, error) {
 	if cfg.ID == "" || cfg.NumCeps < 2 || cfg.NumMelBins < cfg.NumCeps || cfg.DeltaOrder < 0 || cfg.DeltaOrder > 2 ||
 		cfg.DeltaWindow < 1 || cfg.Components < 1 || cfg.Parents < 1 || cfg.TopParents < 1 || cfg.TopN < 1 ||
 		!(cfg.Relevance > 0) || cfg.NAPRank < 0 || cfg.CohortSize < 0 || cfg.CohortTop < 0 || cfg.CohortTop > cfg.CohortSize ||
-		(cfg.CohortLabels != nil && len(cfg.CohortLabels) != cfg.CohortSize) {
+		(cfg.CohortLabels != nil && len(cfg.CohortLabels) != cfg.CohortSize) || !validForeign(cfg) {
 		return nil, fmt.Errorf("%w: config %+v", ErrInvalidModel, cfg)
 	}
 	dim, ed := cfg.FeatureDim(), cfg.EmbeddingDim()
@@ -380,8 +393,23 @@ func NewFusedModel(cfg ModelConfig, branches []*Model) (*Model, error) {
 		}
 	}
 	fc := ModelConfig{ID: cfg.ID, Calibration: cfg.Calibration, IdentifyCalibration: cfg.IdentifyCalibration,
-		CohortSize: b0.CohortSize, CohortLabels: b0.CohortLabels, Branches: len(branches), Training: cfg.Training}
+		CohortSize: b0.CohortSize, CohortLabels: b0.CohortLabels, Branches: len(branches), Training: cfg.Training,
+		ForeignFrom: cfg.ForeignFrom, ForeignMargin: cfg.ForeignMargin, ForeignShift: cfg.ForeignShift}
+	if !validForeign(fc) {
+		return nil, fmt.Errorf("%w: fused model %q: foreign cohort from %d of %d, shift %g", ErrInvalidModel, cfg.ID, cfg.ForeignFrom, fc.CohortSize, cfg.ForeignShift)
+	}
 	return &Model{Config: fc, Branches: slices.Clone(branches)}, nil
+}
+
+// validForeign checks ForeignFrom, ForeignMargin and ForeignShift: a
+// cohort index (0: none), a finite margin and a finite shift of at least
+// 0, both unset without a foreign part.
+func validForeign(c ModelConfig) bool {
+	if c.ForeignFrom == 0 {
+		return c.ForeignShift == 0 && c.ForeignMargin == 0
+	}
+	finite := func(x float64) bool { return !math.IsInf(x, 0) && !math.IsNaN(x) }
+	return c.ForeignFrom > 0 && c.ForeignFrom < c.CohortSize && c.ForeignShift >= 0 && finite(c.ForeignShift) && finite(c.ForeignMargin)
 }
 
 // EmbeddingDim is the dimension of the model's voiceprints.

@@ -26,6 +26,13 @@ func Cosine(a, b []float32) float64 {
 type CohortNorm struct {
 	Mean, Std float64
 	Branches  []CohortNorm
+	// Margin is how much closer the voiceprint is to the model's closest
+	// foreign cohort entry (ModelConfig.ForeignFrom) than to its closest
+	// other one (a cosine difference; the mean over the branches of a
+	// fused model; -Inf without foreign entries), and Foreign whether it
+	// exceeds the model's ForeignMargin.
+	Margin  float64
+	Foreign bool
 }
 
 // Scorer compares voiceprints of one model with adaptive symmetric score
@@ -137,16 +144,21 @@ func (s *Scorer) CohortNormExcluding(v []float32, skip func(k int) bool) CohortN
 	}
 	rows := s.cohort.get(s.m)
 	if len(s.m.Branches) == 0 {
-		return cohortNorm(s.m, rows[0], s.extraOf(0), v, 1, skip)
+		n := cohortNorm(s.m, rows[0], s.extraOf(0), v, 1, skip, s.m.Config.ForeignFrom)
+		n.Foreign = s.m.Config.ForeignFrom > 0 && n.Margin > s.m.Config.ForeignMargin
+		return n
 	}
 	n := CohortNorm{Mean: 0, Std: 1}
 	inv := 1 / float64(s.m.branchScale())
 	off := 0
 	for i, b := range s.m.Branches {
 		ed := b.Config.EmbeddingDim()
-		n.Branches = append(n.Branches, cohortNorm(b, rows[i], s.extraOf(i), v[off:off+ed], inv, skip))
+		bn := cohortNorm(b, rows[i], s.extraOf(i), v[off:off+ed], inv, skip, s.m.Config.ForeignFrom)
+		n.Margin += bn.Margin / float64(len(s.m.Branches))
+		n.Branches = append(n.Branches, bn)
 		off += ed
 	}
+	n.Foreign = s.m.Config.ForeignFrom > 0 && n.Margin > s.m.Config.ForeignMargin
 	return n
 }
 
@@ -154,7 +166,11 @@ func (s *Scorer) CohortNormExcluding(v []float32, skip func(k int) bool) CohortN
 // cohort rows (unit voiceprints of m, WithCohort), on v·scale. When q is
 // not nil it is m's cohort as int8 rows, holding the same values exactly,
 // and is read instead (a quarter of the memory traffic, the same bits).
-func cohortNorm(m *Model, q *int8Rows, extra, v []float32, scale float64, skip func(k int) bool) CohortNorm {
+//
+// Margin is the highest cohort score among entries foreignFrom and later
+// of m's cohort less the highest among the others and the extra rows
+// (-Inf with foreignFrom 0); Foreign is left to the caller.
+func cohortNorm(m *Model, q *int8Rows, extra, v []float32, scale float64, skip func(k int) bool, foreignFrom int) CohortNorm {
 	c := m.Config
 	ed := c.EmbeddingDim()
 	if c.CohortSize == 0 || c.CohortTop == 0 {
@@ -164,13 +180,25 @@ func cohortNorm(m *Model, q *int8Rows, extra, v []float32, scale float64, skip f
 	// dotRows gives dotf's bits, eight rows a call.
 	var rows [batch][]float32
 	var out [batch]float32
+	// The highest scores so far among foreign entries and the others.
+	bestF, bestH := math.Inf(-1), math.Inf(-1)
+	keep := func(x float32, f bool) {
+		s := scale * float64(x)
+		sc = append(sc, s)
+		if f {
+			bestF = max(bestF, s)
+		} else {
+			bestH = max(bestH, s)
+		}
+	}
+	var rowForeign, qForeign [batch]bool
 	n := 0
-	add := func(row []float32) {
-		rows[n] = row
+	add := func(row []float32, f bool) {
+		rows[n], rowForeign[n] = row, f
 		if n++; n == batch {
 			dotRows(&out, v, &rows, n)
-			for _, x := range out[:n] {
-				sc = append(sc, scale*float64(x))
+			for i, x := range out[:n] {
+				keep(x, rowForeign[i])
 			}
 			n = 0
 		}
@@ -178,35 +206,36 @@ func cohortNorm(m *Model, q *int8Rows, extra, v []float32, scale float64, skip f
 	var qrows [batch][]int8
 	var qscales [batch]float32
 	nq := 0
-	addInt8 := func(k int) {
-		qrows[nq], qscales[nq] = q.q[k*ed:(k+1)*ed], q.scales[k]
+	addInt8 := func(k int, f bool) {
+		qrows[nq], qscales[nq], qForeign[nq] = q.q[k*ed:(k+1)*ed], q.scales[k], f
 		if nq++; nq == batch {
 			dotRowsInt8(&out, v, &qrows, &qscales, nq)
-			for _, x := range out[:nq] {
-				sc = append(sc, scale*float64(x))
+			for i, x := range out[:nq] {
+				keep(x, qForeign[i])
 			}
 			nq = 0
 		}
 	}
 	for k := 0; k < c.CohortSize; k++ {
+		f := foreignFrom > 0 && k >= foreignFrom
 		switch {
 		case skip != nil && skip(k):
 		case q != nil:
-			addInt8(k)
+			addInt8(k, f)
 		default:
-			add(m.Cohort[k*ed : (k+1)*ed])
+			add(m.Cohort[k*ed:(k+1)*ed], f)
 		}
 	}
 	for off := 0; off+ed <= len(extra); off += ed {
-		add(extra[off : off+ed])
+		add(extra[off:off+ed], false)
 	}
 	dotRows(&out, v, &rows, n)
-	for _, x := range out[:n] {
-		sc = append(sc, scale*float64(x))
+	for i, x := range out[:n] {
+		keep(x, rowForeign[i])
 	}
 	dotRowsInt8(&out, v, &qrows, &qscales, nq)
-	for _, x := range out[:nq] {
-		sc = append(sc, scale*float64(x))
+	for i, x := range out[:nq] {
+		keep(x, qForeign[i])
 	}
 	slices.Sort(sc)
 	top := sc[max(0, len(sc)-c.CohortTop):]
@@ -222,12 +251,17 @@ func cohortNorm(m *Model, q *int8Rows, extra, v []float32, scale float64, skip f
 	if !(std > 1e-6) {
 		std = 1e-6
 	}
-	return CohortNorm{Mean: mean, Std: std}
+	margin := math.Inf(-1)
+	if foreignFrom > 0 && !math.IsInf(bestF, -1) && !math.IsInf(bestH, -1) {
+		margin = bestF - bestH
+	}
+	return CohortNorm{Mean: mean, Std: std, Margin: margin}
 }
 
 // NormScore s-normalises the cosine score of two voiceprints of a single
-// (not fused) model with their cohort statistics; ScoreWithNorms works
-// for every model.
+// (not fused) model with their cohort statistics, without the foreign
+// shift (ModelConfig.ForeignShift); ScoreWithNorms works for every model
+// and applies it.
 func (s *Scorer) NormScore(cos float64, a, b CohortNorm) float64 {
 	return 0.5 * ((cos-a.Mean)/a.Std + (cos-b.Mean)/b.Std)
 }
@@ -240,7 +274,7 @@ func (s *Scorer) ScoreWithNorms(a, b []float32, na, nb CohortNorm) float64 {
 		panic(fmt.Sprintf("voiceprint: cosine of %d and %d values", len(a), len(b)))
 	}
 	if len(s.m.Branches) == 0 {
-		return s.NormScore(Cosine(a, b), na, nb)
+		return s.scoreDots([]float32{dotf(a, b)}, na, nb)
 	}
 	if len(a) != s.m.EmbeddingDim() {
 		panic("voiceprint: voiceprints or cohort statistics do not fit the fused model")
@@ -263,8 +297,14 @@ const maxParts = 4
 // scoreDots is ScoreWithNorms from the dot products of the two voiceprints'
 // parts (one for a single model, one per branch for a fused one).
 func (s *Scorer) scoreDots(dots []float32, na, nb CohortNorm) float64 {
+	shift := 0.0 // half the foreign shift for each foreign side
+	for _, f := range []bool{na.Foreign, nb.Foreign} {
+		if f {
+			shift += s.m.Config.ForeignShift / 2
+		}
+	}
 	if len(s.m.Branches) == 0 {
-		return s.NormScore(float64(dots[0]), na, nb)
+		return s.NormScore(float64(dots[0]), na, nb) - shift
 	}
 	if len(na.Branches) != len(s.m.Branches) || len(nb.Branches) != len(s.m.Branches) {
 		panic("voiceprint: voiceprints or cohort statistics do not fit the fused model")
@@ -276,7 +316,7 @@ func (s *Scorer) scoreDots(dots []float32, na, nb CohortNorm) float64 {
 		cos := inv * float64(d)
 		sum += s.NormScore(cos, na.Branches[i], nb.Branches[i])
 	}
-	return sum / float64(len(s.m.Branches))
+	return sum/float64(len(s.m.Branches)) - shift
 }
 
 // Score returns the normalised score of two voiceprints.

@@ -173,3 +173,58 @@ func TestCandidateScoreError(t *testing.T) {
 	t.Logf("%d voiceprints, %d pairs: scores %.2f to %.2f; compact − float32: max |Δ| %.4f, rms %.4f", len(vps), n, lo, hi, maxDiff, math.Sqrt(sq/float64(n)))
 	assert.Less(t, maxDiff, 0.1, "the compact scores must stay well inside rescoreMargin (0.25)")
 }
+
+// A voiceprint closer to a foreign cohort entry (ForeignFrom on) than to
+// any other is Foreign (ForeignMargin 0), and each foreign side lowers a
+// pair's score by half of ForeignShift against the same model without
+// the shift; other pairs are untouched.
+func TestForeignShift(t *testing.T) {
+	plain := tinyModel(t, 11)
+	cfg := plain.Config
+	cfg.ForeignFrom, cfg.ForeignShift = 3, 1.5
+	m, err := voiceprint.NewModel(cfg, plain.Params())
+	require.NoError(t, err)
+	b, err := m.MarshalBinary()
+	require.NoError(t, err)
+	m2, err := voiceprint.ParseModel(b)
+	require.NoError(t, err)
+	require.Equal(t, m.Config, m2.Config, "the foreign part and shift survive the file")
+
+	ed := m.EmbeddingDim()
+	entry := func(k int) []float32 { return slices.Clone(m.Cohort[k*ed : (k+1)*ed]) }
+	home, home2, foreign := entry(0), entry(1), entry(4)
+	sc, sp := voiceprint.NewScorer(m), voiceprint.NewScorer(plain)
+	assert.False(t, sc.CohortNorm(home).Foreign)
+	assert.True(t, sc.CohortNorm(foreign).Foreign, "closest to cohort entry 4, a foreign one")
+	assert.False(t, sp.CohortNorm(foreign).Foreign, "no foreign part in the plain model")
+	assert.Equal(t, sp.Score(home, home2), sc.Score(home, home2))
+	assert.InDelta(t, sp.Score(home, foreign)-0.75, sc.Score(home, foreign), 1e-12, "one foreign side: half the shift")
+	foreign2 := slices.Clone(foreign)
+	for i := range foreign2 {
+		foreign2[i] += 0.2 * home2[i]
+	}
+	require.True(t, sc.CohortNorm(foreign2).Foreign)
+	assert.InDelta(t, sp.Score(foreign, foreign2)-1.5, sc.Score(foreign, foreign2), 1e-12)
+	assert.InDelta(t, sp.Score(foreign2, foreign)-1.5, sc.Score(foreign2, foreign), 1e-12)
+
+	// A voice added with WithCohort is the venue's own: closest to it is
+	// not foreign.
+	probe := slices.Clone(foreign)
+	for i := range probe {
+		probe[i] += 0.3 * home[i]
+	}
+	require.True(t, sc.CohortNorm(probe).Foreign)
+	venue, err := sc.WithCohort([][]float32{probe})
+	require.NoError(t, err)
+	assert.False(t, venue.CohortNorm(probe).Foreign)
+
+	for name, c := range map[string][2]float64{
+		"foreign part past the cohort": {5, 1}, "shift without a foreign part": {0, 1},
+		"negative shift": {3, -1}, "infinite shift": {3, math.Inf(1)},
+	} {
+		bad := plain.Config
+		bad.ForeignFrom, bad.ForeignShift = int(c[0]), c[1]
+		_, err := voiceprint.NewModel(bad, plain.Params())
+		require.ErrorIs(t, err, voiceprint.ErrInvalidModel, name)
+	}
+}
