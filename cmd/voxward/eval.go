@@ -28,10 +28,11 @@ detection cost at p_target 0.01, "threshold_at_eer" the score there
 progress bar runs on stderr.
 
 Trials with a speaker the model was trained with (a voice its s-norm
-cohort holds: the shipped model's cohort includes every other speaker
-folder of each multilingual corpus) are left out, for the peers too, and
-counted in "training_trials_left_out": every figure is for voices the
-model never met.
+cohort names: the shipped model's are English training speakers, none in
+a dev list; a model made with "voxward train --multilingual" also names
+every other speaker folder of each multilingual corpus) are left out, for
+the peers too, and counted in "training_trials_left_out": every figure is
+for voices the model never met.
 
 --cohort FILE lists recordings of other speakers from the trials' own
 conditions (language, microphones), one path a line relative to

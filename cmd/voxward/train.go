@@ -56,12 +56,27 @@ flags' single recipe:
     each threshold is the strictest of the channels', so the false-accept
     rate holds in each. The scores are cross-fitted: the speakers are split
     in two folds, and each fold is scored with a NAP learned from the other
-    fold only, as the shipped model meets voices it was not trained on.`
+    fold only, as the shipped model meets voices it was not trained on.
+
+Research options, off in the shipped recipe (dsp/voiceprint/model/README.md
+has their figures): --multilingual N adds the first N recordings of each
+speaker of the "model half" of DATA/multilingual (every other speaker
+folder of each corpus, sorted; the other half is never read, and voxward
+eval leaves out the trials of the speakers a model's cohort names) to the
+cohort, as recorded and as 8 kHz recordings in turn, and two calibration
+sets (those recordings against other speakers' of the same corpus, as
+recorded and both sides 8 kHz); a voiceprint closer to one of those
+cohort voices than to any other, by more than the margin 1 % of the
+English training sides exceed, is "foreign", and each foreign side of a
+pair lowers its score by half a shift, the smallest that brings every
+set's 1 % threshold down to the English sets'. --cohort-speakers N keeps
+N of the 200 training speakers in the cohort (room in 4 MiB for those
+entries).`
 
 func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs := newFlags(sio, "train", "train [--data DIR] [--out FILE] [flags]", trainHelp)
 	tc := train.DefaultConfig()
-	fs.StringVar(&tc.Data, "data", tc.Data, "speech data folder (holds librispeech/train-clean-100)")
+	fs.StringVar(&tc.Data, "data", tc.Data, "speech data folder (holds librispeech/train-clean-100 and, with --multilingual, multilingual/)")
 	out := fs.String("out", filepath.Join("dsp", "voiceprint", "model", "voiceprint.bin"), "model file to write")
 	fs.IntVar(&tc.Frames, "frames", tc.Frames, "speech frames sampled for the UBM")
 	fs.IntVar(&tc.Jobs, "jobs", tc.Jobs, "parallel workers")
@@ -90,6 +105,8 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs.BoolVar(&tc.Fusion, "fusion", tc.Fusion, "train a second, plain-CMN branch and fuse the two (equal weights)")
 	fs.Float64Var(&tc.CMNRelevance, "cmn-relevance", tc.CMNRelevance, "MAP relevance factor of the plain-CMN branch (with --fusion)")
 	fs.IntVar(&tc.CohortEvery, "cohort-every", tc.CohortEvery, "the s-norm cohort takes every Nth training speaker (1: all 200)")
+	fs.IntVar(&tc.CohortSpeakers, "cohort-speakers", tc.CohortSpeakers, "keep this many training speakers in the s-norm cohort, spread evenly (0: all)")
+	fs.IntVar(&tc.Multilingual, "multilingual", tc.Multilingual, "recordings of each model-half multilingual speaker (every other speaker folder of DATA/multilingual/*) in the cohort, whose non-target pairs the calibration also holds (0: LibriSpeech only)")
 	fs.BoolVar(&tc.Compact, "compact", tc.Compact, "store NAP directions as int8 and cohort voiceprints as 4-bit values (false: the cohort as float16, NAP as float32)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

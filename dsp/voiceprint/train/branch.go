@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/dsp/voiceprint/eval"
 	"github.com/voxward/voxward/internal/parallel"
 )
 
@@ -14,14 +15,20 @@ type trainedBranch struct {
 	m          *voiceprint.Model
 	uttSamples []int
 	cohortIdx  []int
-	folds      [2]struct {
+	// mlProj is the shipped branch's voiceprint of multilingual recording
+	// j in channel c (mlChannels).
+	mlProj func(j, c int) []float32
+	// foreignFrom is the index of the first multilingual cohort entry (0:
+	// none).
+	foreignFrom int
+	folds       [2]struct {
 		m    *voiceprint.Model
 		proj func(i, v int) []float32
 	}
 }
 
 // trainBranch runs steps 1–3 of the recipe for one branch configuration.
-func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg voiceprint.ModelConfig, utts []Utterance) (*trainedBranch, error) {
+func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg voiceprint.ModelConfig, utts, ml []Utterance) (*trainedBranch, error) {
 	var err error
 	dim := cfg.FeatureDim()
 	say("branch %s", cfg.ID)
@@ -120,6 +127,26 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 		return nil, err
 	}
 	say("supervectors of %d utterances × %d variants", len(utts), numVariants)
+	// The multilingual recordings of the model half, in each of mlChannels.
+	mlRaw := make([][]float32, len(ml)*len(mlChannels))
+	err = parallel.For(ctx, len(ml), tc.Jobs, func(w, j int) error {
+		x, err := readWAV(ml[j].Path)
+		if err != nil {
+			return err
+		}
+		for c, ch := range mlChannels {
+			st := exs[w].NewStats()
+			exs[w].Accumulate(st, eval.Augment(x, ch, ml[j].Path))
+			mlRaw[j*len(mlChannels)+c] = m0.RawSupervector(nil, st)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(ml) > 0 {
+		say("supervectors of %d multilingual recordings × %d channels", len(ml), len(mlChannels))
+	}
 	center := make([]float32, ed)
 	for i := range raw {
 		if i%numVariants >= napVariants {
@@ -183,10 +210,15 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 
 	// Cohort: one voiceprint per speaker (its first utterance) of every
 	// CohortEvery-th speaker, channels alternating.
+	// With CohortSpeakers, that many speakers spread evenly over the list.
+	speakers := utts[len(utts)-1].Speaker + 1
 	first := make([]bool, len(utts))
 	seen := map[int]bool{}
 	for i, u := range utts {
 		first[i] = !seen[u.Speaker] && len(seen)%tc.CohortEvery == 0
+		if k := tc.CohortSpeakers; k > 0 && k < speakers {
+			first[i] = first[i] && (u.Speaker+1)*k/speakers != u.Speaker*k/speakers
+		}
 		if !seen[u.Speaker] {
 			seen[u.Speaker] = true
 		}
@@ -195,6 +227,19 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 		if !first[i] {
 			continue
 		}
+		cfg.CohortLabels = append(cfg.CohortLabels, filepath.Base(filepath.Dir(u.Path)))
+	}
+	// Multilingual cohort entries: the first tc.Multilingual recordings of
+	// each model-half speaker, the channels of mlChannels taking turns.
+	var mlCohort, mlChan []int
+	perSpk := map[int]int{}
+	for j, u := range ml {
+		if perSpk[u.Speaker] >= tc.Multilingual {
+			continue
+		}
+		perSpk[u.Speaker]++
+		mlChan = append(mlChan, len(mlCohort)%len(mlChannels))
+		mlCohort = append(mlCohort, j)
 		cfg.CohortLabels = append(cfg.CohortLabels, filepath.Base(filepath.Dir(u.Path)))
 	}
 	cfg.Training = fmt.Sprintf("voxward train: %d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
@@ -221,6 +266,12 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 			p.Cohort = append(p.Cohort, proj(i, []int{vClean, vTel, vNoise}[u.Speaker%3])...)
 			cohortIdx = append(cohortIdx, u.Speaker)
 		}
+		for k, j := range mlCohort {
+			v := append([]float32(nil), mlRaw[j*len(mlChannels)+mlChan[k]]...)
+			m1.Project(v)
+			p.Cohort = append(p.Cohort, v...)
+			cohortIdx = append(cohortIdx, ml[j].Speaker)
+		}
 		c := cfg
 		c.CohortSize = len(cohortIdx)
 		c.CohortTop = min(c.CohortTop, max(c.CohortSize-2, 0))
@@ -230,6 +281,15 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 	out := &trainedBranch{uttSamples: uttSamples}
 	if out.m, _, out.cohortIdx, err = build(nap); err != nil {
 		return nil, err
+	}
+	if len(mlCohort) > 0 {
+		out.foreignFrom = len(out.cohortIdx) - len(mlCohort)
+	}
+	shipped := out.m
+	out.mlProj = func(j, c int) []float32 {
+		v := append([]float32(nil), mlRaw[j*len(mlChannels)+c]...)
+		shipped.Project(v)
+		return v
 	}
 	// Cross-fitted models for calibration: fold f's speakers are scored
 	// with a NAP learned without them, as the shipped model meets voices

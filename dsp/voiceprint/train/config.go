@@ -31,7 +31,17 @@ type Config struct {
 	CMNRelevance float64                // MAP relevance of the CMN branch (with Fusion)
 	CohortEvery  int                    // the s-norm cohort takes every CohortEvery-th training speaker (1: all)
 	Compact      bool                   // store NAP rows as int8 and cohort rows as 4-bit values (ModelConfig.CompactRows) rather than the cohort as float16
-	Log          io.Writer              // progress lines; nil discards them
+	// CohortSpeakers, when above 0, keeps that many training speakers in
+	// the s-norm cohort, spread evenly over the list (with CohortEvery 1):
+	// room in the model file for the multilingual entries.
+	CohortSpeakers int
+	// Multilingual is how many recordings of each model-half multilingual
+	// speaker (ListMultilingual) join the s-norm cohort (0: LibriSpeech
+	// only, the shipped recipe). With any, the calibration also holds the
+	// false-accept rate on that half's non-target pairs, and a foreign
+	// margin and shift are calibrated (ModelConfig.ForeignFrom).
+	Multilingual int
+	Log          io.Writer // progress lines; nil discards them
 }
 
 // DefaultConfig returns the recipe of the shipped model ("make
@@ -63,6 +73,12 @@ func (tc Config) Validate() error {
 	if c.Components < c.Parents || c.Parents < 1 || c.Components%c.Parents != 0 || tc.Jobs < 1 || tc.Frames < 1000 {
 		return fmt.Errorf("%w: components must be a multiple of parents, jobs ≥ 1, frames ≥ 1000", ErrConfig)
 	}
+	if tc.Multilingual < 0 || tc.Multilingual > 64 {
+		return fmt.Errorf("%w: multilingual cohort recordings per speaker must be 0 to 64", ErrConfig)
+	}
+	if tc.CohortSpeakers < 0 || tc.CohortSpeakers > 0 && tc.CohortEvery != 1 {
+		return fmt.Errorf("%w: cohort speakers must be 0 (all) or more, with cohort-every 1", ErrConfig)
+	}
 	if tc.CohortEvery < 1 {
 		return fmt.Errorf("%w: cohort-every must be at least 1", ErrConfig)
 	}
@@ -80,10 +96,28 @@ func (tc Config) ModelID() string {
 		return tc.Model.ID
 	}
 	if !tc.Fusion {
-		return branchID(tc.branches()[0], tc.NAPCrops, tc.CohortEvery)
+		return withMultilingual(branchID(tc.branches()[0], tc.NAPCrops, tc.CohortEvery), tc.CohortSpeakers, tc.Multilingual)
 	}
 	id := strings.Replace(tc.branches()[0].ID, "gsv-", "gsvfuse-", 1)
 	return strings.Replace(id, "-nap", fmt.Sprintf("+cmn-r%g-nap", tc.CMNRelevance), 1)
+}
+
+// withMultilingual names the cohort's make-up in a model id: "-c160" for
+// 160 training speakers, "-ml1" for one recording of each model-half
+// multilingual speaker, and then "-v4" (the cohort and the calibration
+// hold speech in other languages).
+func withMultilingual(id string, speakers, n int) string {
+	if n == 0 && speakers == 0 {
+		return id
+	}
+	id = strings.TrimSuffix(id, "-v3")
+	if speakers > 0 {
+		id += fmt.Sprintf("-c%d", speakers)
+	}
+	if n > 0 {
+		id += fmt.Sprintf("-ml%d", n)
+	}
+	return id + "-v4"
 }
 
 // branchID derives a single model's id from its recipe.
@@ -132,10 +166,10 @@ func (tc Config) branches() []voiceprint.ModelConfig {
 	}
 	a := tc.Model
 	a.CohortFloat16, a.CompactRows = !tc.Compact, tc.Compact
-	a.ID = branchID(a, tc.NAPCrops, tc.CohortEvery)
+	a.ID = withMultilingual(branchID(a, tc.NAPCrops, tc.CohortEvery), tc.CohortSpeakers, tc.Multilingual)
 	b := a
 	b.FeatureWarp = false
 	b.Relevance = tc.CMNRelevance
-	b.ID = branchID(b, tc.NAPCrops, tc.CohortEvery)
+	b.ID = withMultilingual(branchID(b, tc.NAPCrops, tc.CohortEvery), tc.CohortSpeakers, tc.Multilingual)
 	return []voiceprint.ModelConfig{a, b}
 }

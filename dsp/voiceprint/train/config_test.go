@@ -3,6 +3,9 @@ package train_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -19,6 +22,9 @@ func TestDefaultConfigNamesTheShippedModel(t *testing.T) {
 	require.NoError(t, c.Validate())
 	require.Equal(t, m.Config.ID, c.ModelID())
 	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-v3", c.ModelID())
+	c.CohortSpeakers, c.Multilingual = 160, 1
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-c160-ml1-v4", c.ModelID(), "a multilingual cohort is named")
+	c.CohortSpeakers, c.Multilingual = 0, 0
 	c.CohortEvery = 2
 	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-c1of2-v3", c.ModelID(), "a cohort of part of the speakers is named")
 	c.CohortEvery, c.Compact = 1, false
@@ -28,19 +34,22 @@ func TestDefaultConfigNamesTheShippedModel(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	for name, mod := range map[string]func(*train.Config){
-		"fusion without warping":  func(c *train.Config) { c.Model.FeatureWarp = false },
-		"nap crops out of range":  func(c *train.Config) { c.NAPCrops = 4 },
-		"components not multiple": func(c *train.Config) { c.Model.Components = 100 },
-		"no workers":              func(c *train.Config) { c.Jobs = 0 },
-		"too few frames":          func(c *train.Config) { c.Frames = 10 },
-		"no false-accept rates":   func(c *train.Config) { c.FARs = nil },
-		"parents larger than ubm": func(c *train.Config) { c.Model.Parents = 512 },
-		"fusion with frame snr":   func(c *train.Config) { c.Model.FrameSNRDB = 3 },
-		"fusion with subtraction": func(c *train.Config) { c.Model.NoiseSubtraction = 1 },
-		"negative nap crops":      func(c *train.Config) { c.NAPCrops = -1 },
-		"zero parents":            func(c *train.Config) { c.Model.Parents = 0 },
-		"negative workers":        func(c *train.Config) { c.Jobs = -3 },
-		"no cohort speakers":      func(c *train.Config) { c.CohortEvery = 0 },
+		"fusion without warping":    func(c *train.Config) { c.Model.FeatureWarp = false },
+		"nap crops out of range":    func(c *train.Config) { c.NAPCrops = 4 },
+		"components not multiple":   func(c *train.Config) { c.Model.Components = 100 },
+		"no workers":                func(c *train.Config) { c.Jobs = 0 },
+		"too few frames":            func(c *train.Config) { c.Frames = 10 },
+		"no false-accept rates":     func(c *train.Config) { c.FARs = nil },
+		"parents larger than ubm":   func(c *train.Config) { c.Model.Parents = 512 },
+		"fusion with frame snr":     func(c *train.Config) { c.Model.FrameSNRDB = 3 },
+		"fusion with subtraction":   func(c *train.Config) { c.Model.NoiseSubtraction = 1 },
+		"negative nap crops":        func(c *train.Config) { c.NAPCrops = -1 },
+		"zero parents":              func(c *train.Config) { c.Model.Parents = 0 },
+		"negative workers":          func(c *train.Config) { c.Jobs = -3 },
+		"no cohort speakers":        func(c *train.Config) { c.CohortEvery = 0 },
+		"negative multilingual":     func(c *train.Config) { c.Multilingual = -1 },
+		"cohort speakers and every": func(c *train.Config) { c.CohortEvery, c.CohortSpeakers = 2, 160 },
+		"negative cohort speakers":  func(c *train.Config) { c.CohortSpeakers = -1 },
 	} {
 		c := train.DefaultConfig()
 		mod(&c)
@@ -55,4 +64,34 @@ func TestConfigValidate(t *testing.T) {
 func TestListUtterancesNeedsData(t *testing.T) {
 	_, err := train.ListUtterances(t.TempDir())
 	require.ErrorContains(t, err, "no WAV files under")
+}
+
+// The model half of the multilingual speakers is every other speaker
+// folder of each corpus, sorted; the other half is never listed.
+func TestListMultilingualTakesEveryOtherSpeaker(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{
+		"arabic_commands/s1/u2.wav", "arabic_commands/s1/u1.wav", "arabic_commands/s2/u1.wav", "arabic_commands/s3/u1.wav",
+		"malayalam_msc/B/x.wav", "malayalam_msc/a/y.wav", "malayalam_msc/c/z.wav",
+	} {
+		p := filepath.Join(dir, "multilingual", f)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, nil, 0o644))
+	}
+	got, err := train.ListMultilingual(dir, 200)
+	require.NoError(t, err)
+	var rel []string
+	for _, u := range got {
+		r, _ := filepath.Rel(filepath.Join(dir, "multilingual"), u.Path)
+		rel = append(rel, fmt.Sprintf("%d %s %s", u.Speaker, u.Corpus, r))
+	}
+	require.Equal(t, []string{
+		"200 arabic_commands arabic_commands/s1/u1.wav", "200 arabic_commands arabic_commands/s1/u2.wav",
+		"201 arabic_commands arabic_commands/s3/u1.wav",
+		"202 malayalam_msc malayalam_msc/B/x.wav", // byte order: "B" < "a" < "c"
+		"203 malayalam_msc malayalam_msc/c/z.wav",
+	}, rel)
+	none, err := train.ListMultilingual(t.TempDir(), 0)
+	require.NoError(t, err)
+	require.Empty(t, none)
 }

@@ -1104,7 +1104,11 @@ func TestExpMultiCohort(t *testing.T) {
 		for b := 0; b < 2; b++ {
 			br := &compactBranch{}
 			for i, u := range d.utts {
-				if u.Speaker%engEvery != 0 || (i > 0 && d.utts[i-1].Speaker == u.Speaker) {
+				// engEvery > 1: keep that many English speakers, spread evenly
+				if keep := engEvery; keep > 1 && (u.Speaker+1)*keep/200 == u.Speaker*keep/200 {
+					continue
+				}
+				if i > 0 && d.utts[i-1].Speaker == u.Speaker {
 					continue
 				}
 				x := raw(d.m, b, d.train[i*numVariants+[]int{vClean, vTel, vNoise}[u.Speaker%3]])

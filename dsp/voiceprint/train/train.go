@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,12 +36,22 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	var ml []Utterance
+	if tc.Multilingual > 0 {
+		if ml, err = ListMultilingual(tc.Data, utts[len(utts)-1].Speaker+1); err != nil {
+			return nil, err
+		}
+		if len(ml) == 0 {
+			return nil, fmt.Errorf("no multilingual recordings under %s (train with a multilingual cohort of 0 to do without)",
+				filepath.Join(tc.Data, "multilingual"))
+		}
+	}
 	cfgs := tc.branches()
 	cfg := tc.Model
-	say("%d training utterances; model %s", len(utts), cfg.ID)
+	say("%d training utterances, %d multilingual recordings; model %s", len(utts), len(ml), cfg.ID)
 	var brs []*trainedBranch
 	for _, bc := range cfgs {
-		br, err := trainBranch(ctx, say, tc, bc, utts)
+		br, err := trainBranch(ctx, say, tc, bc, utts, ml)
 		if err != nil {
 			return nil, err
 		}
@@ -64,6 +75,7 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 		if len(ms) == 1 {
 			bc := ms[0].Config
 			bc.Calibration, bc.IdentifyCalibration = c.Calibration, c.IdentifyCalibration
+			bc.ForeignFrom, bc.ForeignMargin, bc.ForeignShift = c.ForeignFrom, c.ForeignMargin, c.ForeignShift
 			return voiceprint.NewModel(bc, ms[0].Params())
 		}
 		return voiceprint.NewFusedModel(c, ms)
@@ -88,30 +100,40 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	// 3-second piece of another speaker's utterance, in the same channel
 	// (clean, telephone or noisy: matched channels give the highest
 	// non-target scores), each side normalised against the cohort without
-	// its own speaker. Each threshold is the strictest of the channels', so
-	// the false-accept rate holds in each, not only on their average. The
-	// scores are cross-fitted: speakers of fold f (speaker index mod 2) are
-	// scored, against each other only, with the model whose NAP was
-	// learned without them.
+	// its own speaker. The scores are cross-fitted: speakers of fold f
+	// (speaker index mod 2) are scored, against each other only, with the
+	// model whose NAP was learned without them. With a multilingual cohort,
+	// two more sets: every recording of the model-half multilingual
+	// speakers against every recording of another speaker of the same
+	// corpus, as recorded and with both sides 8 kHz, scored with the
+	// shipped model (their voices are in no NAP). Each threshold is the
+	// strictest of the sets', so the false-accept rate holds in each, not
+	// only on their average.
+	foreignFrom := brs[0].foreignFrom
 	var scs [2]*voiceprint.Scorer
 	for f := range scs {
-		m, err := build(voiceprint.ModelConfig{ID: cfg.ID}, f)
+		m, err := build(voiceprint.ModelConfig{ID: cfg.ID, ForeignFrom: foreignFrom}, f)
 		if err != nil {
 			return nil, err
 		}
 		scs[f] = voiceprint.NewScorer(m)
 	}
 	type side struct {
-		emb  []float32
-		spk  int
-		norm voiceprint.CohortNorm
+		emb   []float32
+		spk   int
+		set   int // calibration set: the calibChannels, then the multilingual ones
+		group int // pairs are scored within a group: the English fold, or a corpus
+		sc    *voiceprint.Scorer
+		norm  voiceprint.CohortNorm
+		enrol bool // an enrolment of open-set identification: one per speaker and set
 	}
-	mk := func(i, v int) side {
+	mk := func(i, v, set int) side {
 		f := spkOf[i] % 2
 		e := proj(f, i, v)
-		return side{emb: e, spk: spkOf[i], norm: scs[f].CohortNormExcluding(e, func(k int) bool { return cohortIdx[k] == spkOf[i] })}
+		return side{emb: e, spk: spkOf[i], set: set, group: f, sc: scs[f], enrol: true,
+			norm: scs[f].CohortNormExcluding(e, func(k int) bool { return cohortIdx[k] == spkOf[i] })}
 	}
-	score := func(a, b side) float64 { return scs[a.spk%2].ScoreWithNorms(a.emb, b.emb, a.norm, b.norm) }
+	score := func(a, b side) float64 { return a.sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm) }
 	const enrolSamples = 8 * 16000
 	longEnough := 0
 	for _, n := range uttSamples {
@@ -119,33 +141,64 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 			longEnough++
 		}
 	}
-	var as, bs []side // channels take turns: index % calibChannels
+	var as, bs []side
 	var tar []float64 // same-speaker pairs: all but the last 3 s against the last 3 s
 	for i := range utts {
 		for c := 0; c < calibCrops && (c+1)*cropSamples <= uttSamples[i]; c++ {
 			for ch := range calibChannels {
-				bs = append(bs, mk(i, vCrop+ch*calibCrops+c))
+				bs = append(bs, mk(i, vCrop+ch*calibCrops+c, ch))
 			}
 		}
 		if uttSamples[i] < enrolSamples && longEnough >= 10 {
 			continue // too short for an enrolment
 		}
-		for _, v := range calibEnrolment {
-			as = append(as, mk(i, v))
+		for ch, v := range calibEnrolment {
+			as = append(as, mk(i, v, ch))
 		}
 		if uttSamples[i] >= cropSamples+5*16000 {
 			for _, v := range [][2]int{{vHead, vTail}, {vHeadTel, vTailTel}} {
-				h, t := mk(i, v[0]), mk(i, v[1])
+				h, t := mk(i, v[0], 0), mk(i, v[1], 0)
 				tar = append(tar, score(h, t))
 			}
 		}
 	}
-	scores := make([]float64, len(as)*len(bs)) // NaN: not a same-channel non-target pair
+	sets := []string{"clean", "telephone", "noise"}
+	if len(ml) > 0 {
+		ship, err := build(voiceprint.ModelConfig{ID: cfg.ID, ForeignFrom: foreignFrom}, -1)
+		if err != nil {
+			return nil, err
+		}
+		shipSc := voiceprint.NewScorer(ship)
+		corpus := map[string]int{}
+		firstOf := map[[2]int]bool{}
+		for c, ch := range mlChannels {
+			set := len(sets)
+			sets = append(sets, "multilingual "+ch)
+			for j, u := range ml {
+				if _, ok := corpus[u.Corpus]; !ok {
+					corpus[u.Corpus] = len(corpus)
+				}
+				var e []float32
+				for _, br := range brs {
+					for _, x := range br.mlProj(j, c) {
+						e = append(e, scale*x)
+					}
+				}
+				sd := side{emb: e, spk: u.Speaker, set: set, group: 2 + corpus[u.Corpus], sc: shipSc,
+					enrol: !firstOf[[2]int{u.Speaker, set}],
+					norm:  shipSc.CohortNormExcluding(e, func(k int) bool { return cohortIdx[k] == u.Speaker })}
+				firstOf[[2]int{u.Speaker, set}] = true
+				as, bs = append(as, sd), append(bs, sd)
+			}
+		}
+	}
+	scores := make([]float64, len(as)*len(bs)) // NaN: not a same-set non-target pair
 	err = parallel.For(ctx, len(as), tc.Jobs, func(_, ai int) error {
-		for bi := range bs {
+		a := as[ai]
+		for bi, b := range bs {
 			s := math.NaN()
-			if ai%calibChannels == bi%calibChannels && as[ai].spk != bs[bi].spk && as[ai].spk%2 == bs[bi].spk%2 {
-				s = score(as[ai], bs[bi])
+			if a.set == b.set && a.spk != b.spk && a.group == b.group {
+				s = score(a, b)
 			}
 			scores[ai*len(bs)+bi] = s
 		}
@@ -154,34 +207,56 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	var non [calibChannels][]float64
+	if foreignFrom > 0 {
+		ma, mb, setOf := make([]float64, len(as)), make([]float64, len(bs)), make([]int, len(bs))
+		for i, a := range as {
+			ma[i] = a.norm.Margin
+		}
+		for i, b := range bs {
+			mb[i], setOf[i] = b.norm.Margin, b.set
+		}
+		fc := calibrateForeign(scores, ma, mb, setOf, len(sets), calibChannels)
+		cfg.ForeignFrom, cfg.ForeignMargin, cfg.ForeignShift = foreignFrom, fc.margin, fc.shift
+		var per []string
+		for set := range sets {
+			per = append(per, fmt.Sprintf("%s %d/%d/%d", sets[set], fc.count[set][0], fc.count[set][1], fc.count[set][2]))
+		}
+		say("foreign sides (closer to a multilingual cohort voice than to any other by more than %.4f), pairs with 0/1/2: %s; shift %.2f: 1%% thresholds %.3f English, %.3f all",
+			fc.margin, strings.Join(per, ", "), fc.shift, fc.home, fc.all)
+	}
+	non := make([][]float64, len(sets))
 	for k, s := range scores {
 		if !math.IsNaN(s) {
-			ch := k % len(bs) % calibChannels
-			non[ch] = append(non[ch], s)
+			set := bs[k%len(bs)].set
+			non[set] = append(non[set], s)
 		}
 	}
 	for _, far := range tc.FARs {
-		thr, err := strictestThreshold(non[:], far)
+		thr, err := strictestThreshold(non, far)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Calibration = append(cfg.Calibration, voiceprint.CalibrationPoint{FAR: far, Threshold: thr})
 	}
-	if cfg.IdentifyCalibration, err = identifyCalibration(len(as), len(bs), func(a, b int) float64 {
-		return scores[a*len(bs)+b]
-	}); err != nil {
+	if cfg.IdentifyCalibration, err = identifyCalibration(len(as), len(bs), len(sets),
+		func(b int) int { return bs[b].set },
+		func(a, b int) float64 {
+			if !as[a].enrol {
+				return math.NaN()
+			}
+			return scores[a*len(bs)+b]
+		}); err != nil {
 		return nil, err
 	}
 	say("open-set calibration: %d session sizes", len(identifySizes))
-	say("calibration: %d enrolments, %d probes of 3 s, %d non-target pairs in each of %d channels", len(as), len(bs), len(non[0]), calibChannels)
+	say("calibration: %d enrolments, %d probes, non-target pairs in each of %d sets", len(as), len(bs), len(sets))
 	for i, far := range tc.FARs {
 		var per []string
-		for ch := range non {
-			t, _ := eval.ThresholdForFAR(non[ch], far)
-			per = append(per, fmt.Sprintf("%.3f", t))
+		for set := range non {
+			t, _ := eval.ThresholdForFAR(non[set], far)
+			per = append(per, fmt.Sprintf("%s %.3f (%d pairs)", sets[set], t, len(non[set])))
 		}
-		say("  FAR %g: threshold %.3f (clean, telephone, noise: %s)", far, cfg.Calibration[i].Threshold, strings.Join(per, ", "))
+		say("  FAR %g: threshold %.3f (%s)", far, cfg.Calibration[i].Threshold, strings.Join(per, ", "))
 	}
 	if eer, _, err := eval.EER(tar, non[0]); err == nil {
 		say("training speakers, enrolment against their last 3 s: %d targets, EER %.2f%%", len(tar), 100*eer)
@@ -189,6 +264,11 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	cfg.Training = fmt.Sprintf("voxward train: %d branches (%s), s-normalised scores averaged with equal weights; "+
 		"%d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
 		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(brs), branchIDs(brs), len(utts), tc.Frames, tc.Iters)
+	if len(ml) > 0 {
+		cfg.Training += fmt.Sprintf("; cohort and calibration also hold %d recordings of %d speakers, every other speaker folder "+
+			"of multilingual/arabic_commands (Arabic Speech Commands Dataset, CC BY 4.0) and multilingual/malayalam_msc "+
+			"(Malayalam Speech Corpus, (c) Swathanthra Malayalam Computing and contributors, CC BY-SA 4.0)", len(ml), ml[len(ml)-1].Speaker-ml[0].Speaker+1)
+	}
 	m, err := build(cfg, -1)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,12 @@ const (
 // quality gate's 12 dB).
 const calibChannels = 3
 
+// mlChannels are the channels the multilingual recordings of the model
+// half are taken in, for the cohort (taking turns) and for calibration:
+// as recorded, and as 8 kHz recordings (with both sides 8 kHz in
+// calibration, the channel where non-target scores ran highest).
+var mlChannels = []string{"none", "narrowband"}
+
 // calibEnrolment is the variant that serves as an enrolment in each
 // calibration channel.
 var calibEnrolment = [calibChannels]int{vClean, vTel, vNoise15}
