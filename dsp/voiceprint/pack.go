@@ -71,8 +71,10 @@ func packVoiceprint(v []float32, parts []int) *packedVoiceprint {
 // this scorer and a compact copy, int8 values with one scale per branch
 // part, which IdentifyWithNorm reads instead of the float32 values: a
 // quarter of the memory traffic per match. The compact copy changes a
-// score by well under 0.01 (TestCandidateScoreError measures it on real
-// voiceprints), where thresholds lie near 3. Wipe clears both copies.
+// score by up to about 0.04 (TestCandidateScoreError measures it on real
+// voiceprints), where thresholds lie near 3; IdentifyWithNorm rescores
+// from Emb the candidates near the best, so matches keep the float32
+// scores. Wipe clears both copies.
 func (s *Scorer) NewCandidate(id string, emb []float32) Candidate {
 	var pbuf [maxParts]int
 	return Candidate{ID: id, Emb: emb, Norm: s.CohortNorm(emb), packed: packVoiceprint(emb, s.parts(pbuf[:0]))}
