@@ -14,8 +14,16 @@ package train
 //	EXP_CFGS="256,0,20,100,1;2048,0,20,100,1;2048,256,20,100,1" go test -tags research -run TestExpCompact -v …
 //	go test -tags research -run 'TestExp(Cohort|CohortSize|DomainCohort)$' -v …
 //
+//	EXP_ML="124,2,none+narrowband/none+nb-both" go test -tags research -run TestExpMultiCohort -v …
+//
 // (EXP_CFGS: SRHT size, PCA size, NAP rank, s-norm top-K, short-short
-// calibration pairs 0/1 per configuration.) The shared data comes from
+// calibration pairs 0/1 per configuration. EXP_ML, configurations
+// separated by ";": English cohort speakers (1: all 200), multilingual
+// cohort entries per model-half speaker (0: every recording, -1: none,
+// 99: one entry of all its recordings pooled), the channels those entries
+// take in turn, and after "/" the channels of the multilingual calibration
+// sets; EXP_MIN=1 scores the lower of the English-cohort and the
+// multilingual-cohort s-norm, EXP_BITS=N rounds cohort rows to N bits.) The shared data comes from
 // $VOXWARD_SHARED/data (default ../shared/data from the repository).
 
 import (
