@@ -2,29 +2,11 @@
 
 package dsp
 
+import "github.com/voxward/voxward/internal/cpufeat"
+
 // useAVX2 says whether the assembly kernels run: AVX2 and FMA present and
 // the OS saving YMM state. Tests flip it to compare both implementations.
-var useAVX2 = hasAVX2FMA()
-
-func hasAVX2FMA() bool {
-	maxID, _, _, _ := cpuid(0, 0)
-	if maxID < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
-	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // XMM and YMM state enabled
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	return ebx7&(1<<5) != 0
-}
-
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-func xgetbv() (eax, edx uint32)
+var useAVX2 = cpufeat.AVX2 && cpufeat.FMA
 
 //go:noescape
 func transposeInAVX2(dst, src *float32, stride, n int)

@@ -2,31 +2,12 @@
 
 package voiceprint
 
+import "github.com/voxward/voxward/internal/cpufeat"
+
 // useAVX2 says whether the assembly dot products run: AVX2 present and
-// the OS saving YMM state. Tests flip it to compare both implementations.
-var useAVX2 = hasAVX2()
-
-// hasAVX2 is the check of package dsp's hasAVX2FMA without FMA, which
-// these kernels do not use (it would round differently from dotf).
-func hasAVX2() bool {
-	maxID, _, _, _ := cpuid(0, 0)
-	if maxID < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const osxsave, avx = 1 << 27, 1 << 28
-	if ecx1&(osxsave|avx) != osxsave|avx {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // XMM and YMM state enabled
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	return ebx7&(1<<5) != 0
-}
-
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-func xgetbv() (eax, edx uint32)
+// the OS saving YMM state (FMA is not used: it would round differently
+// from dotf). Tests flip it to compare both implementations.
+var useAVX2 = cpufeat.AVX2
 
 // dotRowsAVX2 sets sums[r] to dotf's four chain sums of a against rows[r]
 // over n values, n a positive multiple of 4.
