@@ -564,3 +564,26 @@ func TestEvalPeerGMMUBMDev(t *testing.T) {
 		assert.InDelta(t, c.ref, eer, c.tol, c.list)
 	}
 }
+
+// Trials with a speaker the model was trained with (one its cohort names)
+// are left out for every system and counted; the others are all scored.
+func TestEvalLeavesOutTrainingSpeakers(t *testing.T) {
+	m := modeltest.Model(t)
+	dir := t.TempDir()
+	list := peerTalkers(t, dir)
+	b, err := os.ReadFile(list)
+	require.NoError(t, err)
+	base := strings.Count(string(b), "\n")
+	trained := m.Config.CohortLabels[0]
+	for u := 0; u < 2; u++ {
+		writeWAV(t, filepath.Join(dir, trained, fmt.Sprintf("u%d.wav", u)), voice(3*16000, 160, 700, 1500, uint64(40+u)))
+	}
+	extra := fmt.Sprintf("1 %[1]s/u0.wav %[1]s/u1.wav\n0 %[1]s/u0.wav ta/u0.wav\n0 tb/u1.wav,tb/u2.wav %[1]s/u1.wav\n", trained)
+	require.NoError(t, os.WriteFile(list, append(b, extra...), 0o644))
+	for _, sys := range []string{"voxward", "mfcc-stats"} {
+		res, errOut := evalJSON(t, "--quiet", "--system", sys, "--trials", list, "--audio-root", dir)
+		assert.Equal(t, float64(base), res["trials"], sys)
+		assert.Equal(t, 3.0, res["training_trials_left_out"], sys)
+		assert.Contains(t, errOut, "3 trials of speakers "+m.Config.ID+" was trained with left out", sys)
+	}
+}
