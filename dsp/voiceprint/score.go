@@ -174,7 +174,7 @@ func cohortNorm(m *Model, q *int8Rows, extra, v []float32, scale float64, skip f
 	c := m.Config
 	ed := c.EmbeddingDim()
 	if c.CohortSize == 0 || c.CohortTop == 0 {
-		return CohortNorm{Mean: 0, Std: 1}
+		return CohortNorm{Mean: 0, Std: 1, Margin: math.Inf(-1)} // no cohort: nothing foreign
 	}
 	sc := make([]float64, 0, c.CohortSize+len(extra)/ed)
 	// dotRows gives dotf's bits, eight rows a call.
