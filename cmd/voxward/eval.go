@@ -180,7 +180,7 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 			return fmt.Errorf("%s: every trial has a speaker the model %s was trained with", *trialsPath, m.Config.ID)
 		}
 		if trained > 0 {
-			fmt.Fprintf(sio.err, "model: %d trials of speakers %s was trained with left out\n", trained, m.Config.ID)
+			fmt.Fprintf(sio.err, "model %s: %d trials of its training speakers left out\n", m.Config.ID, trained)
 		}
 	}
 	if *cohortList != "" {

@@ -584,6 +584,6 @@ func TestEvalLeavesOutTrainingSpeakers(t *testing.T) {
 		res, errOut := evalJSON(t, "--quiet", "--system", sys, "--trials", list, "--audio-root", dir)
 		assert.Equal(t, float64(base), res["trials"], sys)
 		assert.Equal(t, 3.0, res["training_trials_left_out"], sys)
-		assert.Contains(t, errOut, "3 trials of speakers "+m.Config.ID+" was trained with left out", sys)
+		assert.Contains(t, errOut, "model "+m.Config.ID+": 3 trials of its training speakers left out", sys)
 	}
 }

@@ -81,10 +81,11 @@ type ModelConfig struct {
 	// of them than to any other cohort entry by more than ForeignMargin (a
 	// cosine difference, averaged over the branches of a fused model) is
 	// "foreign" (CohortNorm.Foreign), and each foreign side of a pair
-	// lowers its score by half of ForeignShift. Such pairs are
-	// normalised against few voices like them and score higher; the shift, calibrated
+	// lowers its score by half of ForeignShift. Such pairs are normalised
+	// against few voices like them and score higher; the shift, calibrated
 	// with the thresholds, lets one threshold hold the false-accept rate
-	// for them without raising it for everyone else.
+	// for them without raising it for everyone else. The shipped model
+	// has none (voxward train --multilingual makes such models).
 	ForeignFrom   int     `json:"foreign_from,omitempty"`
 	ForeignMargin float64 `json:"foreign_margin,omitempty"`
 	ForeignShift  float64 `json:"foreign_shift,omitempty"`
