@@ -148,20 +148,7 @@ func cohortNormDotf(m *Model, extra, v []float32, scale float64) CohortNorm {
 	for off := 0; off+ed <= len(extra); off += ed {
 		sc = append(sc, scale*float64(dotf(v, extra[off:off+ed])))
 	}
-	slices.Sort(sc)
-	top := sc[max(0, len(sc)-c.CohortTop):]
-	var mean, sq float64
-	for _, x := range top {
-		mean += x
-	}
-	mean /= float64(max(len(top), 1))
-	for _, x := range top {
-		sq += (x - mean) * (x - mean)
-	}
-	std := math.Sqrt(sq / float64(max(len(top), 1)))
-	if !(std > 1e-6) {
-		std = 1e-6
-	}
+	mean, std := topStats(sc, c.CohortTop)
 	return CohortNorm{Mean: mean, Std: std}
 }
 

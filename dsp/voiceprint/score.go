@@ -237,25 +237,32 @@ func cohortNorm(m *Model, q *int8Rows, extra, v []float32, scale float64, skip f
 	for i, x := range out[:nq] {
 		keep(x, qForeign[i])
 	}
-	slices.Sort(sc)
-	top := sc[max(0, len(sc)-c.CohortTop):]
-	var mean, sq float64
-	for _, x := range top {
-		mean += x
-	}
-	mean /= float64(max(len(top), 1))
-	for _, x := range top {
-		sq += (x - mean) * (x - mean)
-	}
-	std := math.Sqrt(sq / float64(max(len(top), 1)))
-	if !(std > 1e-6) {
-		std = 1e-6
-	}
+	mean, std := topStats(sc, c.CohortTop)
 	margin := math.Inf(-1)
 	if foreignFrom > 0 && !math.IsInf(bestF, -1) && !math.IsInf(bestH, -1) {
 		margin = bestF - bestH
 	}
 	return CohortNorm{Mean: mean, Std: std, Margin: margin}
+}
+
+// topStats sorts sc and returns the mean and standard deviation (at
+// least 1e-6) of its top highest values: adaptive s-norm's statistics.
+func topStats(sc []float64, top int) (mean, std float64) {
+	slices.Sort(sc)
+	t := sc[max(0, len(sc)-top):]
+	var sq float64
+	for _, x := range t {
+		mean += x
+	}
+	mean /= float64(max(len(t), 1))
+	for _, x := range t {
+		sq += (x - mean) * (x - mean)
+	}
+	std = math.Sqrt(sq / float64(max(len(t), 1)))
+	if !(std > 1e-6) {
+		std = 1e-6
+	}
+	return mean, std
 }
 
 // NormScore s-normalises the cosine score of two voiceprints of a single
@@ -298,10 +305,11 @@ const maxParts = 4
 // parts (one for a single model, one per branch for a fused one).
 func (s *Scorer) scoreDots(dots []float32, na, nb CohortNorm) float64 {
 	shift := 0.0 // half the foreign shift for each foreign side
-	for _, f := range []bool{na.Foreign, nb.Foreign} {
-		if f {
-			shift += s.m.Config.ForeignShift / 2
-		}
+	if na.Foreign {
+		shift += s.m.Config.ForeignShift / 2
+	}
+	if nb.Foreign {
+		shift += s.m.Config.ForeignShift / 2
 	}
 	if len(s.m.Branches) == 0 {
 		return s.NormScore(float64(dots[0]), na, nb) - shift
