@@ -1053,28 +1053,25 @@ func btoi(b bool) int {
 	return 0
 }
 
-// mlSplit returns, for every multilingual dev file, whether its speaker is
-// in the model half (even-numbered speaker folders of each corpus, sorted:
-// the same split as the venue cohort of TestExpDomainCohort and
-// TestExpOpenSetMultilingual), and the speaker's index.
-func mlSplit(d *expData) (model func(f string) bool, spk func(f string) int) {
-	idx := map[string]int{}
-	global := map[string]int{}
-	corpusCount := map[string]int{}
-	for _, f := range d.devFiles {
-		if !strings.HasPrefix(f, "multilingual/") {
-			continue
-		}
-		s := filepath.Dir(f)
-		if _, ok := idx[s]; !ok {
-			c := filepath.Dir(s)
-			idx[s] = corpusCount[c]
-			corpusCount[c]++
-			global[s] = len(global)
-		}
+// mlSplit returns, for a multilingual dev file, whether its speaker is in
+// the model half (ListMultilingual: the same split as the venue cohort of
+// TestExpDomainCohort and TestExpOpenSetMultilingual), and that speaker's
+// index.
+func mlSplit(t *testing.T) (model func(f string) bool, spk func(f string) int) {
+	ml, err := ListMultilingual(dataDir, 0)
+	if err != nil || len(ml) == 0 {
+		t.Fatalf("no multilingual model half under %s: %v", dataDir, err)
 	}
-	return func(f string) bool { i, ok := idx[filepath.Dir(f)]; return ok && i%2 == 0 },
-		func(f string) int { return global[filepath.Dir(f)] }
+	of := map[string]int{}
+	for _, u := range ml {
+		rel, err := filepath.Rel(dataDir, u.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		of[filepath.ToSlash(rel)] = u.Speaker
+	}
+	return func(f string) bool { _, ok := of[f]; return ok },
+		func(f string) int { return of[f] }
 }
 
 // TestExpMultiCohort: the shipped projection with an English cohort (one
@@ -1084,7 +1081,7 @@ func mlSplit(d *expData) (model func(f string) bool, spk func(f string) int) {
 // evaluated on the English lists and on the other half's trials.
 func TestExpMultiCohort(t *testing.T) {
 	d := loadExp(t)
-	inModel, spkOf := mlSplit(d)
+	inModel, spkOf := mlSplit(t)
 	var sub []eval.Trial
 	for _, tr := range d.lists["dev_multilingual_1v1"] {
 		if !inModel(tr.Test) && !inModel(tr.Enroll[0]) {
