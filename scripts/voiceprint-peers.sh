@@ -38,7 +38,7 @@ for list in "$@"; do
   *multilingual*)
     if [ -d "$data/multilingual" ]; then
       (cd "$data" && for c in multilingual/*/; do
-        ls -d "$c"*/ | sort | awk 'NR % 2 == 1' | while read -r d; do ls "$d"*.wav; done
+        ls -d "$c"*/ | LC_ALL=C sort | awk 'NR % 2 == 1' | while read -r d; do ls "$d"*.wav; done
       done) >"$tmp/cohort.txt"
       runs="$runs $list+cohort"
     fi ;;
