@@ -19,6 +19,13 @@
 	MOVQ 48(DI), R13 \
 	MOVQ 56(DI), DI
 
+// F32ROW adds rows (rlo, rhi) multiplied by Y4 to Yacc, using Yt/Xt.
+#define F32ROW(rlo, rhi, Yacc, Yt, Xt) \
+	VMOVUPS     (rlo)(R10*1), Xt \
+	VINSERTF128 $1, (rhi)(R10*1), Yt, Yt \
+	VMULPS      Y4, Yt, Yt \
+	VADDPS      Yt, Yacc, Yacc
+
 // func dotRowsAVX2(a *float32, rows *[8]*float32, n int, sums *[8][4]float32)
 // n a positive multiple of 4. Y0 holds rows 0 and 1, Y1 rows 2 and 3, ….
 TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-32
@@ -35,22 +42,10 @@ TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-32
 
 f32_loop:
 	VBROADCASTF128 (AX)(R10*1), Y4 // a[i:i+4] in both halves
-	VMOVUPS        (BX)(R10*1), X5
-	VINSERTF128    $1, (CX)(R10*1), Y5, Y5
-	VMULPS         Y4, Y5, Y5
-	VADDPS         Y5, Y0, Y0
-	VMOVUPS        (DX)(R10*1), X6
-	VINSERTF128    $1, (SI)(R10*1), Y6, Y6
-	VMULPS         Y4, Y6, Y6
-	VADDPS         Y6, Y1, Y1
-	VMOVUPS        (R8)(R10*1), X7
-	VINSERTF128    $1, (R9)(R10*1), Y7, Y7
-	VMULPS         Y4, Y7, Y7
-	VADDPS         Y7, Y2, Y2
-	VMOVUPS        (R13)(R10*1), X8
-	VINSERTF128    $1, (DI)(R10*1), Y8, Y8
-	VMULPS         Y4, Y8, Y8
-	VADDPS         Y8, Y3, Y3
+	F32ROW(BX, CX, Y0, Y5, X5)
+	F32ROW(DX, SI, Y1, Y6, X6)
+	F32ROW(R8, R9, Y2, Y7, X7)
+	F32ROW(R13, DI, Y3, Y8, X8)
 	ADDQ           $16, R10
 	CMPQ           R10, R11
 	JLT            f32_loop
