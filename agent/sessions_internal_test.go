@@ -138,3 +138,50 @@ func consenting(t *testing.T, store *vault.Store, a vault.Actor, name string, pu
 	require.NoError(t, err)
 	return sub.ID
 }
+
+// A participant whose consent ends mid-session leaves the candidates with
+// their voiceprint and its compact matching copy zeroed, while the session
+// goes on for the others.
+func TestSessionDropWipesParticipantCopies(t *testing.T) {
+	store := testVault(t)
+	a := vault.Actor{TokenID: "t", Role: vault.RoleTechnician}
+	m := modeltest.Model(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	var ids []vault.ID
+	for _, name := range []string{"Ana", "Fay"} {
+		id := consenting(t, store, a, name, vault.PurposeRecognition)
+		v := make([]float32, m.EmbeddingDim())
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		m.Normalize(v)
+		_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: v})
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	dev, err := capture.ParseSource("tone", nil)
+	require.NoError(t, err)
+	gate := capture.NewGate(dev, nil)
+	defer gate.Close()
+	s := newSessions(gate, capture.SystemClock{}, 0, newSpeakerModel(m), slog.New(slog.DiscardHandler))
+	sess, err := s.start(context.Background(), store, a, "t", ids)
+	require.NoError(t, err)
+	s.mu.Lock()
+	ls := s.live[sess.ID]
+	require.Len(t, ls.cands, 2)
+	byID := map[string]voiceprint.Candidate{}
+	for _, c := range ls.cands {
+		require.False(t, c.Wiped())
+		byID[c.ID] = c
+	}
+	s.mu.Unlock()
+
+	require.Empty(t, s.drop(store, ids[0]), "the session goes on for Fay")
+	s.mu.Lock()
+	require.Len(t, ls.cands, 1)
+	require.True(t, byID[ids[0].String()].Wiped(), "Ana's voiceprint and its int8 copy are zeroed")
+	require.False(t, byID[ids[1].String()].Wiped(), "Fay's are untouched")
+	s.mu.Unlock()
+	_, err = s.stop(store, a, sess.ID)
+	require.NoError(t, err)
+}

@@ -326,9 +326,12 @@ func TestIdentifyBitIdentical(t *testing.T) {
 			t.Fatalf("%s: best %+v, want %+v", name, got, best)
 		}
 	})
+	if cands[2].Wiped() {
+		t.Fatal("a candidate in use reports itself wiped")
+	}
 	cands[2].Wipe()
 	if slices.ContainsFunc(cands[2].Emb, func(x float32) bool { return x != 0 }) ||
-		slices.ContainsFunc(cands[2].packed.q, func(x int8) bool { return x != 0 }) {
+		slices.ContainsFunc(cands[2].packed.q, func(x int8) bool { return x != 0 }) || !cands[2].Wiped() {
 		t.Fatal("Wipe left values")
 	}
 }

@@ -2,6 +2,7 @@ package voiceprint
 
 import (
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -88,6 +89,17 @@ func (c Candidate) Wipe() {
 		clear(c.packed.q)
 		clear(c.packed.scales)
 	}
+}
+
+// Wiped reports whether the candidate holds no voiceprint values: its
+// Emb and its compact copy all zero, as Wipe leaves them.
+func (c Candidate) Wiped() bool {
+	nonzero := func(x float32) bool { return x != 0 }
+	if slices.ContainsFunc(c.Emb, nonzero) {
+		return false
+	}
+	return c.packed == nil || !slices.ContainsFunc(c.packed.q, func(x int8) bool { return x != 0 }) &&
+		!slices.ContainsFunc(c.packed.scales, nonzero)
 }
 
 // int8Cohort is the int8 copy of a model's cohort rows, made on first
