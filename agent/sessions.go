@@ -72,8 +72,10 @@ type liveSession struct {
 	// sc scores this session's turns: the model's cohort plus cohort, the
 	// voiceprints of the box's other enrolled voices (subjects in force
 	// with recognition consent who are not participants), which adapt
-	// score normalisation to the venue's microphones and languages
-	// (voiceprint.Scorer.WithCohort). A subject whose consent ends leaves
+	// score normalisation to the venue's microphones and languages and,
+	// once they make enough pairs of different people, set the labelling
+	// threshold (voiceprint.Scorer.WithVenue: for three participants at
+	// LabelFAR, about 38 such voices). A subject whose consent ends leaves
 	// it at once (drop). Guarded by sessions.mu.
 	sc     *voiceprint.Scorer
 	cohort map[vault.ID][]float32
@@ -84,10 +86,12 @@ type liveSession struct {
 func (ls *liveSession) rescore(base *voiceprint.Scorer) error {
 	vps := make([][]float32, 0, len(ls.cohort))
 	ids := slices.SortedFunc(maps.Keys(ls.cohort), func(a, b vault.ID) int { return bytes.Compare(a[:], b[:]) })
+	names := make([]string, 0, len(ids))
 	for _, id := range ids {
 		vps = append(vps, ls.cohort[id])
+		names = append(names, id.String())
 	}
-	sc, err := base.WithCohort(vps)
+	sc, err := base.WithVenue(vps, names)
 	if err != nil {
 		return err
 	}

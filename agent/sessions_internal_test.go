@@ -59,9 +59,10 @@ func TestWithdrawalDuringSessionStart(t *testing.T) {
 }
 
 // A session's scorer adds the box's other enrolled voices to its s-norm
-// cohort (never its own participants, never restricted or withdrawn
-// subjects), and a subject whose consent ends leaves every session's
-// cohort at once, their copy wiped.
+// cohort and its venue thresholds, each a different person (never its own
+// participants, never restricted or withdrawn subjects), and a subject
+// whose consent ends leaves every session's cohort at once, their copy
+// wiped.
 func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 	store := testVault(t)
 	a := vault.Actor{TokenID: "t", Role: vault.RoleTechnician}
@@ -99,6 +100,7 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 	require.ElementsMatch(t, []vault.ID{ben, cid}, slices.Collect(maps.Keys(ls.cohort)), "the cohort: other voices in force with recognition consent")
 	require.NotContains(t, ls.cohort, dee)
 	require.Equal(t, base.CohortSize()+2, ls.sc.CohortSize())
+	require.Equal(t, 1, ls.sc.VenuePairs(), "the cohort's voices set thresholds as different people (Ben, Cid)")
 	require.Len(t, ls.cands, 1)
 	require.Equal(t, ls.sc.CohortNorm(ls.cands[0].Emb), ls.cands[0].Norm, "candidates are normalised with the session's scorer")
 	benCopy := ls.cohort[ben]
@@ -109,6 +111,7 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 	s.mu.Lock()
 	require.NotContains(t, ls.cohort, ben, "a subject whose consent ended leaves the cohort at once")
 	require.Equal(t, base.CohortSize()+1, ls.sc.CohortSize())
+	require.Zero(t, ls.sc.VenuePairs(), "no pair of different people left")
 	require.NotSame(t, old, ls.sc)
 	require.Zero(t, slices.IndexFunc(benCopy, func(x float32) bool { return x != 0 }) >= 0, "their copy is wiped")
 	require.True(t, ls.consenting[ana], "a cohort voice leaving does not touch the participants")

@@ -21,7 +21,8 @@ func init() {
 
 const evalHelp = `Scores every trial of a trial list and prints one JSON object:
   {"trials","targets","nontargets","eer","min_dcf","threshold_at_eer","seconds",
-   "threshold","far_at_threshold","frr_at_threshold","training_trials_left_out"}
+   "threshold","far_at_threshold","frr_at_threshold","training_trials_left_out",
+   "cohort_files","venue_pairs"}
 "eer" is a fraction (0.0123 = 1.23 %), "min_dcf" the normalised minimum
 detection cost at p_target 0.01, "threshold_at_eer" the score there
 (normalised for voxward, raw for the peers), "seconds" the wall time. A
@@ -40,7 +41,11 @@ conditions (language, microphones), one path a line relative to
 daemon's own enrolled voices do on a box (adaptive s-norm then normalises
 each voiceprint against the cohort members closest to it), and every trial
 with one of their speakers (the folder a path names) is left out, for the
-peers too, so that all systems score the same trials.
+peers too, so that all systems score the same trials. The cohort also
+sets the decision, as the daemon's does: every pair of its recordings of
+different speakers is scored, and when there are enough pairs for the
+rate (about 230 for 1 %) the threshold is the one that accepts at most
+1 % of them with 90 % confidence; "venue_pairs" counts them.
 
 "threshold" is the decision the product ships: the model's calibrated
 threshold for a false-accept rate of 1 % (what "voxward score" decides

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -586,4 +587,48 @@ func TestEvalLeavesOutTrainingSpeakers(t *testing.T) {
 		assert.Equal(t, 3.0, res["training_trials_left_out"], sys)
 		assert.Contains(t, errOut, "model "+m.Config.ID+": 3 trials of its training speakers left out", sys)
 	}
+}
+
+// With a venue cohort (every other speaker folder of each multilingual
+// corpus, as "make voiceprint-peers" gives it), eval's decision is the
+// venue's: measured on its different-speaker pairs, it keeps the
+// false-accept rate on the other half's trials, which the model's own
+// threshold kept only by missing 42 % of same-speaker pairs (0.40 %
+// accepted at 2.98; the venue's threshold, 2.32, accepts 0.98 % and
+// misses 28.5 %).
+func TestEvalVenueThresholdMultilingual(t *testing.T) {
+	modeltest.Model(t)
+	data := testenv.SharedData(t)
+	skipUnderRace(t)
+	var cohort []string
+	for _, corpus := range []string{"arabic_commands", "malayalam_msc"} {
+		dirs, err := filepath.Glob(filepath.Join(data, "multilingual", corpus, "*"))
+		require.NoError(t, err)
+		require.NotEmpty(t, dirs, corpus)
+		slices.Sort(dirs)
+		for k, d := range dirs {
+			if k%2 != 0 {
+				continue
+			}
+			files, err := filepath.Glob(filepath.Join(d, "*.wav"))
+			require.NoError(t, err)
+			for _, f := range files {
+				rel, err := filepath.Rel(data, f)
+				require.NoError(t, err)
+				cohort = append(cohort, rel)
+			}
+		}
+	}
+	list := filepath.Join(t.TempDir(), "cohort.txt")
+	require.NoError(t, os.WriteFile(list, []byte(strings.Join(cohort, "\n")+"\n"), 0o644))
+	res, _ := evalJSON(t, "--quiet", "--trials", filepath.Join(data, "trials", "dev_multilingual_1v1.txt"), "--audio-root", data, "--cohort", list)
+	t.Logf("multilingual, venue cohort of %d recordings: %v", len(cohort), res)
+	assert.Equal(t, float64(len(cohort)), res["cohort_files"])
+	pairs := res["venue_pairs"].(float64)
+	assert.Greater(t, pairs, 30000.0, "every pair of the cohort's recordings of different speakers")
+	thr, err := voiceprint.NewScorer(modeltest.Model(t)).Threshold(eval.DefaultFAR)
+	require.NoError(t, err)
+	assert.Less(t, res["threshold"].(float64), thr, "the venue's threshold, not the model's")
+	assert.LessOrEqual(t, res["far_at_threshold"].(float64), 0.02, "the false-accept rate holds")
+	assert.Less(t, res["frr_at_threshold"].(float64), 0.35, "and far fewer misses than the model's threshold (42 %)")
 }

@@ -54,6 +54,10 @@ type Scorer struct {
 	// cohort is the int8 copy of the model's cohort rows, shared by the
 	// scorers WithCohort derives.
 	cohort *int8Cohort
+	// venue holds the sorted normalised scores of the different-speaker
+	// pairs of the voiceprints WithVenue added, which the thresholds are
+	// then measured on (venue.go).
+	venue []float64
 }
 
 // NewScorer returns a scorer for m.
@@ -70,7 +74,9 @@ func (s *Scorer) Model() *Model { return s.m }
 // it, so that scores of two voices from a corpus, language or channel the
 // model never saw are normalised against that condition rather than
 // against its read English training speakers. The thresholds stay the
-// model's. None of the voiceprints may be of a speaker whose voiceprints
+// model's (WithVenue measures them on the added voices too; the scorer
+// WithCohort returns has no venue thresholds, even when s had). None of
+// the voiceprints may be of a speaker whose voiceprints
 // the new scorer will compare: a speaker in the cohort lowers their own
 // scores. vps are copied; each must be a voiceprint of this model.
 func (s *Scorer) WithCohort(vps [][]float32) (*Scorer, error) {
@@ -106,6 +112,7 @@ func (s *Scorer) Wipe() {
 	for _, e := range s.extra {
 		clear(e)
 	}
+	clear(s.venue)
 }
 
 // CohortSize is the number of voiceprints s-norm draws its top-K from: the
@@ -336,7 +343,12 @@ func (s *Scorer) Score(a, b []float32) float64 {
 // calibration expects a false-accept rate of far: the calibrated point
 // with the largest FAR not above far (the strictest point when far is
 // below them all), or 0 with an error if the model is not calibrated.
+// A scorer made by WithVenue whose venue holds enough pairs for far
+// returns the venue's threshold instead (see WithVenue).
 func (s *Scorer) Threshold(far float64) (float64, error) {
+	if t, ok := s.venueThreshold(far); ok {
+		return t, nil
+	}
 	cal := s.m.Config.Calibration
 	if len(cal) == 0 {
 		return 0, fmt.Errorf("voiceprint: model %s has no calibration", s.m.Config.ID)
@@ -395,8 +407,16 @@ type Match struct {
 // sessions need higher thresholds, so this errs on the safe side) and the
 // largest calibrated FAR ≤ far; beyond the calibrated sizes it falls back
 // to the union bound, Threshold(far/n).
+//
+// A scorer made by WithVenue whose venue holds enough pairs returns the
+// venue's threshold for the rate 1-(1-far)^(1/n) per enrolled voice (the
+// Šidák bound: the n scores of one voice are positively dependent, so an
+// unknown voice then passes with probability at most far).
 func (s *Scorer) IdentifyThreshold(far float64, n int) (float64, error) {
 	n = max(n, 1)
+	if t, ok := s.venueThreshold(-math.Expm1(math.Log1p(-far) / float64(n))); ok {
+		return t, nil
+	}
 	size := -1
 	for _, p := range s.m.Config.IdentifyCalibration {
 		if p.Enrolled >= n && (size < 0 || p.Enrolled < size) {

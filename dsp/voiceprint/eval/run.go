@@ -41,9 +41,11 @@ type Options struct {
 	FAR float64
 	// Cohort lists recordings of other speakers from the trials' own
 	// conditions (relative to AudioRoot) whose voiceprints join the
-	// model's s-norm cohort (voiceprint.Scorer.WithCohort): each as
-	// recorded, and through the Augment channel too when one is set. Their
-	// speakers must not be in the trials (WithoutSpeakers).
+	// model's s-norm cohort and set its thresholds when they hold enough
+	// different-speaker pairs (voiceprint.Scorer.WithVenue; speakers are
+	// the recordings' folders, SpeakerOf): each as recorded, and through
+	// the Augment channel too when one is set. Their speakers must not be
+	// in the trials (WithoutSpeakers).
 	Cohort []string
 }
 
@@ -88,6 +90,11 @@ type Result struct {
 	// CohortFiles counts the recordings that joined the s-norm cohort
 	// (Options.Cohort).
 	CohortFiles int `json:"cohort_files,omitempty"`
+	// VenuePairs counts the different-speaker pairs of cohort recordings
+	// the threshold was measured on (voiceprint.Scorer.WithVenue): with a
+	// cohort that holds enough of them, the decision is the venue's, not
+	// the model's calibration.
+	VenuePairs int `json:"venue_pairs,omitempty"`
 	// TrainingTrialsLeftOut counts the trials left out because one of
 	// their speakers is one the model was trained with (its cohort labels
 	// name them), for every system, so that figures are measured on voices
@@ -305,7 +312,11 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 		if err != nil {
 			return nil, err
 		}
-		if sc, err = sc.WithCohort(vps); err != nil {
+		speakers := make([]string, len(vps))
+		for i := range speakers {
+			speakers[i] = SpeakerOf(o.Cohort[i/len(channels)])
+		}
+		if sc, err = sc.WithVenue(vps, speakers); err != nil {
 			return nil, err
 		}
 	}
@@ -330,6 +341,7 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 		return nil, err
 	}
 	res.CohortFiles = len(o.Cohort)
+	res.VenuePairs = sc.VenuePairs()
 	far := o.FAR
 	if far == 0 {
 		far = DefaultFAR
