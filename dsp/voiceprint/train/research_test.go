@@ -962,8 +962,8 @@ func TestExpOpenSetMultilingual(t *testing.T) {
 		enrol []float32
 		tests [][]float32
 	}
-	var cohort [][]float32
-	var cohortSpk []string
+	var cohort, enrolments [][]float32
+	var cohortSpk, enrolmentSpk []string
 	var speakers []*spk
 	for _, corpus := range []string{"arabic_commands", "malayalam_msc"} {
 		dirs, err := filepath.Glob(filepath.Join(dataDir, "multilingual", corpus, "*"))
@@ -984,6 +984,15 @@ func TestExpOpenSetMultilingual(t *testing.T) {
 					cohort = append(cohort, v)
 					cohortSpk = append(cohortSpk, d)
 				}
+				// As the daemon's cohort: one enrolment a person, from
+				// their first two recordings.
+				st := ex.NewStats()
+				for _, f := range files[:min(2, len(files))] {
+					x, _ := readWAV(f)
+					ex.Accumulate(st, x)
+				}
+				enrolments = append(enrolments, m.Voiceprint(nil, st))
+				enrolmentSpk = append(enrolmentSpk, d)
 				continue
 			}
 			if len(files) < 3 {
@@ -1013,10 +1022,15 @@ func TestExpOpenSetMultilingual(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	daemon, err := base.WithVenue(enrolments, enrolmentSpk)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, sc := range []struct {
 		name string
 		s    *voiceprint.Scorer
-	}{{"training cohort", base}, {"venue cohort", venue}, {"venue cohort and thresholds", venueThr}} {
+	}{{"training cohort", base}, {"venue cohort", venue}, {"venue cohort and thresholds", venueThr},
+		{"venue of one enrolment a person (as the daemon's), its thresholds", daemon}} {
 		r := rand.New(rand.NewPCG(13, 13))
 		var named, known, accepted, unknown int
 		for range 20 {
@@ -1047,16 +1061,10 @@ func TestExpOpenSetMultilingual(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("%s (%d entries added): %d/%d = %.1f%% of enrolled speakers' recordings named correctly; %d/%d = %.2f%% of unknown speakers' recordings accepted",
-			sc.name, len(cohort)*btoi(sc.s != base), named, known, 100*float64(named)/float64(known), accepted, unknown, 100*float64(accepted)/float64(unknown))
+		thr, _ := sc.s.IdentifyThreshold(0.01, 5)
+		t.Logf("%s (%d entries added, %d venue pairs, threshold %.2f): %d/%d = %.1f%% of enrolled speakers' recordings named correctly; %d/%d = %.2f%% of unknown speakers' recordings accepted",
+			sc.name, sc.s.CohortSize()-base.CohortSize(), sc.s.VenuePairs(), thr, named, known, 100*float64(named)/float64(known), accepted, unknown, 100*float64(accepted)/float64(unknown))
 	}
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // mlSplit returns, for a multilingual dev file, whether its speaker is in
