@@ -1,7 +1,9 @@
 package voiceprint_test
 
 import (
+	"math"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -51,5 +53,32 @@ func BenchmarkVoiceprintMemory(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		_ = emb
 		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/1e6, "MB/extractor")
+	}
+}
+
+// BenchmarkWithVenue measures what the daemon pays, holding its session
+// lock, each time a session's venue changes (a start, a withdrawal): the
+// shipped model's cohort plus n voices, every pair of them scored.
+func BenchmarkWithVenue(b *testing.B) {
+	m := shippedExtractor(b).Model()
+	base := voiceprint.NewScorer(m)
+	for _, n := range []int{32, 128, 512} {
+		vps := make([][]float32, n)
+		names := make([]string, n)
+		for i := range vps {
+			vps[i] = make([]float32, m.EmbeddingDim())
+			for j := range vps[i] {
+				vps[i][j] = float32(math.Sin(float64(i*7919+j) * 0.001))
+			}
+			m.Normalize(vps[i])
+			names[i] = strconv.Itoa(i)
+		}
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := base.WithVenue(vps, names); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -81,24 +81,21 @@ func (s *Scorer) Model() *Model { return s.m }
 // scores. vps are copied; each must be a voiceprint of this model.
 func (s *Scorer) WithCohort(vps [][]float32) (*Scorer, error) {
 	ed := s.m.EmbeddingDim()
-	branches := max(len(s.m.Branches), 1)
-	out := &Scorer{m: s.m, extra: make([][]float32, branches), cohort: s.cohort}
-	for b := range out.extra {
-		out.extra[b] = slices.Clone(s.extraOf(b))
+	var pbuf [maxParts]int
+	parts := s.parts(pbuf[:0])
+	out := &Scorer{m: s.m, extra: make([][]float32, len(parts)), cohort: s.cohort}
+	for b, n := range parts {
+		out.extra[b] = append(make([]float32, 0, len(s.extraOf(b))+len(vps)*n), s.extraOf(b)...)
 	}
 	for i, v := range vps {
 		if len(v) != ed {
 			return nil, fmt.Errorf("%w: cohort voiceprint %d has %d values, the model %d", ErrDimMismatch, i, len(v), ed)
 		}
 		off := 0
-		for b := range branches {
-			n := ed
-			if len(s.m.Branches) > 0 {
-				n = s.m.Branches[b].Config.EmbeddingDim()
-			}
-			part := slices.Clone(v[off : off+n])
-			normalize(part)
-			out.extra[b] = append(out.extra[b], part...)
+		for b, n := range parts {
+			start := len(out.extra[b])
+			out.extra[b] = append(out.extra[b], v[off:off+n]...)
+			normalize(out.extra[b][start:])
 			off += n
 		}
 	}

@@ -34,6 +34,10 @@ const venueConfidence = 0.9
 // down to 0.01 %, and take a few seconds.
 const maxVenueVoices = 512
 
+// venueBlock is how many venue voiceprints venueScores takes through each
+// batch of cohort rows while it is in cache.
+const venueBlock = 16
+
 // WithVenue returns a scorer whose cohort is s's plus vps, as WithCohort,
 // and whose thresholds (Threshold, IdentifyThreshold) are measured on vps
 // whenever they hold enough pairs for the rate asked (VenuePairs):
@@ -147,19 +151,40 @@ func (s *Scorer) venueScores(first int, speaker []int) [][]float64 {
 		for off := 0; off+ed <= len(extra); off += ed {
 			all = append(all, extra[off:off+ed])
 		}
-		rows[p] = make([]row, m)
-		for i := range m {
-			v := all[c.CohortSize+first+i]
-			sc := make([]float64, len(all))
-			var br [batch][]float32
-			var out [batch]float32
+		// The cosines, a block of venue voiceprints at a time, so that
+		// each batch of rows is read from memory once a block; a cosine
+		// of two venue voiceprints is computed once (dotf is symmetric,
+		// bit for bit).
+		vrow := c.CohortSize + first // all's index of venue voiceprint 0
+		sc := make([][]float64, m)
+		for i := range sc {
+			sc[i] = make([]float64, len(all))
+		}
+		var br [batch][]float32
+		var out [batch]float32
+		for i0 := 0; i0 < m; i0 += venueBlock {
+			i1 := min(i0+venueBlock, m)
 			for start := 0; start < len(all); start += batch {
-				k := copy(br[:], all[start:min(start+batch, len(all))])
-				dotRows(&out, v, &br, k)
-				for r := range k {
-					sc[start+r] = float64(out[r])
+				end := min(start+batch, len(all))
+				if start >= vrow && end <= vrow+i0 {
+					continue // rows of earlier blocks: mirrored below
+				}
+				k := copy(br[:], all[start:end])
+				for i := i0; i < i1; i++ {
+					dotRows(&out, all[vrow+i], &br, k)
+					for r := range k {
+						sc[i][start+r] = float64(out[r])
+					}
 				}
 			}
+		}
+		for i := range m {
+			for j := range i {
+				sc[i][vrow+j] = sc[j][vrow+i]
+			}
+		}
+		rows[p] = make([]row, m)
+		for i, sc := range sc {
 			order := make([]int32, len(sc))
 			for k := range order {
 				order[k] = int32(k)
