@@ -7,12 +7,14 @@
 # in one run, one table per list: EER % and minDCF (p_target 0.01) of
 # each system, the model's EER as a ratio to the best peer's (< 1: the
 # model is better), and the model's shipped decision: the false-accept
-# and miss rates at its calibrated 1 % threshold (far@thr, frr@thr).
-# When DATA holds multilingual/, the multilingual list runs once more with
-# a venue cohort (eval --cohort): the recordings of every other speaker of
-# each corpus (sorted by folder) join the model's s-norm cohort, as a
-# box's other enrolled voices do, and only trials of the remaining
-# speakers are scored, by all three systems.
+# and miss rates at its calibrated 1 % threshold (far@thr, frr@thr;
+# "(venue)" when the venue cohort set it).
+# Each list then runs once more with a venue cohort (eval --cohort): the
+# recordings of every other speaker of the list (sorted by folder, within
+# each corpus folder) join the model's s-norm cohort and, with enough pairs
+# of different speakers among them, set its threshold, as a box's other
+# enrolled voices do; only trials of the remaining speakers are scored, by
+# all three systems.
 # Needs nothing but the voxward binary and a POSIX shell.
 set -eu
 usage='usage: voiceprint-peers.sh BIN DATA [UBM] [LIST...]'
@@ -32,22 +34,18 @@ field() { # field NAME FILE: a number from eval's one-line JSON
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 channels="none telephone noise10 narrowband nb-both short"
 runs=""
+venue() { # venue LIST: every recording of every other speaker folder of LIST
+  awk '!/^#/ && NF == 3 {print $2; print $3}' "$1" | tr ',' '\n' | sed 's|/[^/]*$||' | LC_ALL=C sort -u |
+    awk '{c = $0; sub("/[^/]*$", "", c); if (c != corpus) {n = 0; corpus = c}; if (n++ % 2 == 0) print}' |
+    while read -r d; do (cd "$data" && ls "$d"/*.wav); done
+}
 for list in "$@"; do
-  runs="$runs $list"
-  case $list in
-  *multilingual*)
-    if [ -d "$data/multilingual" ]; then
-      (cd "$data" && for c in multilingual/*/; do
-        ls -d "$c"*/ | LC_ALL=C sort | awk 'NR % 2 == 1' | while read -r d; do ls "$d"*.wav; done
-      done) >"$tmp/cohort.txt"
-      runs="$runs $list+cohort"
-    fi ;;
-  esac
+  runs="$runs $list $list+cohort"
 done
 for run in $runs; do
   list=${run%+cohort}
   name=$(basename "$list" .txt)
-  [ "$run" != "$list" ] && name="$name+cohort"
+  [ "$run" != "$list" ] && name="$name+cohort" && venue "$list" >"$tmp/cohort.txt"
   for ch in $channels; do
     for sys in voxward mfcc-stats gmm-ubm; do
       set -- --quiet
@@ -67,8 +65,8 @@ for run in $runs; do
     done
   done
   printf '\n%s (%s)\n' "$name" "$list"
-  [ "$run" != "$list" ] && printf 'venue cohort: %s recordings of every other speaker; %s\n' "$(wc -l <"$tmp/cohort.txt")" \
-    "$(grep -h '^cohort:' "$tmp/$name.none.voxward.log" | sed 's/^cohort: [0-9]* recordings; //')"
+  [ "$run" != "$list" ] && printf 'venue cohort: %s recordings of every other speaker; %s; venue pairs (clean): %s\n' "$(wc -l <"$tmp/cohort.txt")" \
+    "$(grep -h '^cohort:' "$tmp/$name.none.voxward.log" | sed 's/^cohort: [0-9]* recordings; //')" "$(field venue_pairs "$tmp/$name.none.voxward.json")"
   printf '%-10s | %-14s | %-14s | %-14s | %-22s | %s\n' channel "voxward" "mfcc-stats" "gmm-ubm" "model EER /" "model at its threshold"
   printf '%-10s | %-14s | %-14s | %-14s | %-22s | %s\n' "" "EER %  minDCF" "EER %  minDCF" "EER %  minDCF" "best peer EER" "far@thr %  frr@thr %"
   printf '%s\n' "-----------|----------------|----------------|----------------|------------------------|----------------------"
@@ -81,7 +79,9 @@ for run in $runs; do
     v=$tmp/$name.$ch.voxward.json
     ratio=$(awk -v v="$(field eer "$v")" -v a="$(field eer "$tmp/$name.$ch.mfcc-stats.json")" -v b="$(field eer "$tmp/$name.$ch.gmm-ubm.json")" \
       'BEGIN{best=a; who="mfcc-stats"; if (b<best) {best=b; who="gmm-ubm"}; if (best>0) printf "%.2f (vs %s)", v/best, who; else printf "n/a (%s EER 0)", who}')
-    at=$(awk -v f="$(field far_at_threshold "$v")" -v r="$(field frr_at_threshold "$v")" 'BEGIN{if (f=="") print "n/a (no calibration)"; else printf "%8.2f  %8.2f", 100*f, 100*r}')
+    from=$(sed -n 's/.*"threshold_from":"\([a-z]*\)".*/\1/p' "$v")
+    at=$(awk -v f="$(field far_at_threshold "$v")" -v r="$(field frr_at_threshold "$v")" -v from="$from" \
+      'BEGIN{if (f=="") print "n/a (no calibration)"; else printf "%8.2f  %8.2f%s", 100*f, 100*r, from == "venue" ? "  (venue)" : ""}')
     printf '%s | %-22s | %s\n' "$line" "$ratio" "$at"
   done
 done

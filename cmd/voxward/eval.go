@@ -22,7 +22,7 @@ func init() {
 const evalHelp = `Scores every trial of a trial list and prints one JSON object:
   {"trials","targets","nontargets","eer","min_dcf","threshold_at_eer","seconds",
    "threshold","far_at_threshold","frr_at_threshold","training_trials_left_out",
-   "cohort_files","venue_pairs"}
+   "cohort_files","venue_pairs","threshold_from"}
 "eer" is a fraction (0.0123 = 1.23 %), "min_dcf" the normalised minimum
 detection cost at p_target 0.01, "threshold_at_eer" the score there
 (normalised for voxward, raw for the peers), "seconds" the wall time. A
@@ -44,8 +44,13 @@ with one of their speakers (the folder a path names) is left out, for the
 peers too, so that all systems score the same trials. The cohort also
 sets the decision, as the daemon's does: every pair of its recordings of
 different speakers is scored, and when there are enough pairs for the
-rate (about 230 for 1 %) the threshold is the one that accepts at most
-1 % of them with 90 % confidence; "venue_pairs" counts them.
+rate (about 230 pairs of people, 22 people, for 1 %) the threshold is
+the one that accepts at most 1 % of them with 90 % confidence;
+"venue_pairs" counts them, and "threshold_from" says "venue" or "model".
+With
+--augment (and no --augment-enrol) or --test-seconds, each cohort
+recording joins twice, as an enrolment side is made and as a test side
+is, and only pairs of one of each count.
 
 "threshold" is the decision the product ships: the model's calibrated
 threshold for a false-accept rate of 1 % (what "voxward score" decides

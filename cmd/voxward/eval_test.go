@@ -626,6 +626,7 @@ func TestEvalVenueThresholdMultilingual(t *testing.T) {
 	assert.Equal(t, float64(len(cohort)), res["cohort_files"])
 	pairs := res["venue_pairs"].(float64)
 	assert.Greater(t, pairs, 30000.0, "every pair of the cohort's recordings of different speakers")
+	assert.Equal(t, "venue", res["threshold_from"], "41 people make enough pairs for 1 %")
 	thr, err := voiceprint.NewScorer(modeltest.Model(t)).Threshold(eval.DefaultFAR)
 	require.NoError(t, err)
 	assert.Less(t, res["threshold"].(float64), thr, "the venue's threshold, not the model's")

@@ -58,6 +58,8 @@ type Scorer struct {
 	// pairs of the voiceprints WithVenue added, which the thresholds are
 	// then measured on (venue.go).
 	venue []float64
+	// venuePeople is how many pairs of different people those are of.
+	venuePeople int
 }
 
 // NewScorer returns a scorer for m.

@@ -22,16 +22,18 @@ import (
 // scores.
 
 // venueConfidence is the confidence with which a venue threshold keeps
-// its false-accept rate: the threshold admits k of the venue's N
-// different-speaker pairs, k the largest count that N independent trials
-// at exactly that rate would not exceed with probability 1 - venueConfidence
-// (a one-sided binomial bound; pairs sharing a voice are not independent,
-// so the confidence is nominal).
+// its false-accept rate far: the threshold accepts the k highest of the
+// venue's N different-speaker pairs, k the largest count such that, were
+// the rate exactly far, N independent pairs would show k or fewer
+// accepted with probability at most 1 - venueConfidence (a one-sided
+// binomial bound; pairs that share a voice are not independent, so the
+// confidence is nominal).
 const venueConfidence = 0.9
 
 // maxVenueVoices bounds the voiceprints WithVenue scores in pairs (the
 // first ones given): 512 voiceprints make 130,816 pairs, enough for rates
-// down to 0.01 %, and take a few seconds.
+// down to 0.01 %, in about a second on one core with the shipped model
+// (BenchmarkWithVenue).
 const maxVenueVoices = 512
 
 // venueBlock is how many venue voiceprints venueScores takes through each
@@ -46,31 +48,49 @@ const venueBlock = 16
 // restriction as WithCohort's holds: none of the voiceprints may be of a
 // speaker whose voiceprints the new scorer will compare.
 func (s *Scorer) WithVenue(vps [][]float32, speaker []string) (*Scorer, error) {
-	if len(speaker) != len(vps) {
-		return nil, fmt.Errorf("voiceprint: %d venue voiceprints, %d speakers", len(vps), len(speaker))
+	return s.WithVenueSides(vps, nil, speaker, nil)
+}
+
+// WithVenueSides is WithVenue for a venue whose enrolments and probes are
+// taken in different conditions (a kiosk microphone and a telephone line,
+// say): enrol holds its voices as enrolments are recorded and probe as
+// probes are, and only pairs of an enrolment and a probe of different
+// people count. Both join the cohort. With probe empty, enrol stands for
+// both sides, as in WithVenue. Speakers are named across both lists: a
+// name in both is one person. At most maxVenueVoices voiceprints (half
+// of them from each side when there are two) are scored in pairs.
+func (s *Scorer) WithVenueSides(enrol, probe [][]float32, enrolSpeaker, probeSpeaker []string) (*Scorer, error) {
+	if len(enrolSpeaker) != len(enrol) || len(probeSpeaker) != len(probe) {
+		return nil, fmt.Errorf("voiceprint: %d and %d venue voiceprints, %d and %d speakers", len(enrol), len(probe), len(enrolSpeaker), len(probeSpeaker))
 	}
-	out, err := s.WithCohort(vps)
+	out, err := s.WithCohort(append(slices.Clip(enrol), probe...))
 	if err != nil {
 		return nil, err
 	}
-	prev := (len(s.extraOf(0)) / max(s.branchModels()[0].Config.EmbeddingDim(), 1))
 	ids := map[string]int{}
-	var spk []int
-	for _, name := range speaker[:min(len(speaker), maxVenueVoices)] {
-		id, ok := ids[name]
-		if !ok {
-			id = len(ids)
-			ids[name] = id
+	id := func(name string) int {
+		if v, ok := ids[name]; ok {
+			return v
 		}
-		spk = append(spk, id)
+		ids[name] = len(ids)
+		return ids[name]
 	}
-	for i, r := range out.venueScores(prev, spk) {
-		for _, x := range r[i+1:] {
-			if !math.IsNaN(x) {
-				out.venue = append(out.venue, x)
-			}
-		}
+	// Every added voiceprint's speaker (the pairs leave them out of each
+	// other's cohorts), and which take part in pairs.
+	spk := make([]int, 0, len(enrol)+len(probe))
+	for _, name := range enrolSpeaker {
+		spk = append(spk, id(name))
 	}
+	for _, name := range probeSpeaker {
+		spk = append(spk, id(name))
+	}
+	limit := maxVenueVoices
+	if len(probe) > 0 {
+		limit /= 2
+	}
+	pe, pp := min(len(enrol), limit), min(len(probe), limit)
+	first := len(s.extraOf(0)) / s.branchModels()[0].Config.EmbeddingDim()
+	out.venue, out.venuePeople = out.venueScores(first, spk, pe, len(enrol), pp)
 	slices.Sort(out.venue)
 	return out, nil
 }
@@ -79,13 +99,25 @@ func (s *Scorer) WithVenue(vps [][]float32, speaker []string) (*Scorer, error) {
 // the scorer's thresholds on (0 for a scorer without a venue).
 func (s *Scorer) VenuePairs() int { return len(s.venue) }
 
+// VenueCalibrated reports whether the scorer's threshold for the rate
+// far is the venue's (WithVenue) rather than the model's.
+func (s *Scorer) VenueCalibrated(far float64) bool {
+	_, ok := s.venueThreshold(far)
+	return ok
+}
+
 // venueThreshold returns the threshold at which at most far of the venue's
 // different-speaker pairs are accepted, with venueConfidence, and whether
-// the venue holds enough pairs for that.
+// the venue is large enough for that. Its pairs of recordings measure
+// the rate, but its people are the sample: the venue must hold enough
+// pairs of different people that, counted as independent trials, they
+// could show the rate at all (binomialLowerCount ≥ 0: 230 pairs of people,
+// 22 people, for 1 %). Five people with ten recordings each make 1,000
+// pairs of recordings but ten pairs of people, too few.
 func (s *Scorer) venueThreshold(far float64) (float64, bool) {
 	n := len(s.venue)
 	k := binomialLowerCount(n, far, 1-venueConfidence)
-	if k < 0 {
+	if k < 0 || binomialLowerCount(s.venuePeople, far, 1-venueConfidence) < 0 {
 		return 0, false
 	}
 	// Accept the k highest pairs: the threshold lies just above the
@@ -116,25 +148,52 @@ func binomialLowerCount(n int, p, alpha float64) int {
 	return k
 }
 
-// venueScores returns the normalised scores of every pair of the extra
-// cohort voiceprints from index first on whose speakers differ: speaker[i]
-// names the person of voiceprint first+i, and row i of the result holds
-// voiceprint first+i's scores with the others (NaN for itself and its own
-// speaker's; the rows are symmetric). Each side of a pair
-// is normalised against the model's cohort and every other extra
-// voiceprint but those of the pair's two speakers, as a probe and an
-// enrolled voice from outside the cohort are; scores are otherwise as
-// ScoreWithNorms gives them, foreign shift included.
-func (s *Scorer) venueScores(first int, speaker []int) [][]float64 {
-	parts := s.branchModels()
-	m := len(speaker)
-	if m < 2 {
-		return nil
+// venueScores returns the normalised scores of the venue's pairs of
+// different people, unsorted, and how many pairs of people they are of. The venue is the extra cohort voiceprints
+// from index first on, voiceprint first+i of the person speaker[i]; the
+// pairs are those of the first ne with each other when np is 0, and
+// otherwise those of one of the first ne (enrolments) with one of the np
+// from first+probeStart on (probes). Each side of a pair is normalised
+// against the model's cohort and every other extra voiceprint but those
+// of the pair's two speakers, as a probe and an enrolled voice from
+// outside the cohort are; scores are otherwise as ScoreWithNorms gives
+// them, foreign shift included.
+func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (scores []float64, people int) {
+	// The venue voiceprints that take part in pairs: vs[i] is the index
+	// (from first) of the i-th; pairs index vs.
+	var vs []int
+	for i := range ne {
+		vs = append(vs, i)
 	}
+	for i := range np {
+		vs = append(vs, probeStart+i)
+	}
+	var pairs [][2]int
+	for i := range ne {
+		if np == 0 {
+			for j := i + 1; j < ne; j++ {
+				pairs = append(pairs, [2]int{i, j})
+			}
+			continue
+		}
+		for j := ne; j < ne+np; j++ {
+			pairs = append(pairs, [2]int{i, j})
+		}
+	}
+	pairs = slices.DeleteFunc(pairs, func(p [2]int) bool { return speaker[vs[p[0]]] == speaker[vs[p[1]]] })
+	if len(pairs) == 0 {
+		return nil, 0
+	}
+	of := map[[2]int]bool{}
+	for _, p := range pairs {
+		a, b := speaker[vs[p[0]]], speaker[vs[p[1]]]
+		of[[2]int{min(a, b), max(a, b)}] = true
+	}
+	parts := s.branchModels()
 	foreignFrom := s.m.Config.ForeignFrom
-	// For each part and venue voiceprint: its cosines with the model's
-	// cohort rows, then with the extra rows, and their order from the
-	// highest.
+	// For each part and venue voiceprint of vs: its cosines with the
+	// model's cohort rows, then with every extra row, and their order from
+	// the highest.
 	type row struct {
 		sc    []float64
 		order []int32
@@ -152,38 +211,27 @@ func (s *Scorer) venueScores(first int, speaker []int) [][]float64 {
 			all = append(all, extra[off:off+ed])
 		}
 		// The cosines, a block of venue voiceprints at a time, so that
-		// each batch of rows is read from memory once a block; a cosine
-		// of two venue voiceprints is computed once (dotf is symmetric,
-		// bit for bit).
+		// each batch of rows is read from memory once a block.
 		vrow := c.CohortSize + first // all's index of venue voiceprint 0
-		sc := make([][]float64, m)
+		sc := make([][]float64, len(vs))
 		for i := range sc {
 			sc[i] = make([]float64, len(all))
 		}
 		var br [batch][]float32
 		var out [batch]float32
-		for i0 := 0; i0 < m; i0 += venueBlock {
-			i1 := min(i0+venueBlock, m)
+		for i0 := 0; i0 < len(vs); i0 += venueBlock {
+			i1 := min(i0+venueBlock, len(vs))
 			for start := 0; start < len(all); start += batch {
-				end := min(start+batch, len(all))
-				if start >= vrow && end <= vrow+i0 {
-					continue // rows of earlier blocks: mirrored below
-				}
-				k := copy(br[:], all[start:end])
+				k := copy(br[:], all[start:min(start+batch, len(all))])
 				for i := i0; i < i1; i++ {
-					dotRows(&out, all[vrow+i], &br, k)
+					dotRows(&out, all[vrow+vs[i]], &br, k)
 					for r := range k {
 						sc[i][start+r] = float64(out[r])
 					}
 				}
 			}
 		}
-		for i := range m {
-			for j := range i {
-				sc[i][vrow+j] = sc[j][vrow+i]
-			}
-		}
-		rows[p] = make([]row, m)
+		rows[p] = make([]row, len(vs))
 		for i, sc := range sc {
 			order := make([]int32, len(sc))
 			for k := range order {
@@ -202,17 +250,19 @@ func (s *Scorer) venueScores(first int, speaker []int) [][]float64 {
 		}
 	}
 	top := make([]float64, 0, 256)
-	// norm is the cohort statistics of venue voiceprint i's part p
-	// without the venue rows of speakers a and b, and its foreign margin.
+	// norm is the cohort statistics of the part p of venue voiceprint
+	// vs[i] without the venue rows of speakers a and b, and its foreign
+	// margin.
 	norm := func(p, i, a, b int) (mean, std, margin float64) {
 		c := parts[p].Config
 		r := rows[p][i]
+		vrow := c.CohortSize + first
 		top = top[:0]
 		bestF, bestH := math.Inf(-1), math.Inf(-1)
 		for _, k := range r.order {
 			k := int(k)
-			if k >= c.CohortSize+first && k < c.CohortSize+first+m {
-				if sp := speaker[k-c.CohortSize-first]; sp == a || sp == b {
+			if k >= vrow && k < vrow+len(speaker) {
+				if sp := speaker[k-vrow]; sp == a || sp == b {
 					continue
 				}
 			}
@@ -235,44 +285,35 @@ func (s *Scorer) venueScores(first int, speaker []int) [][]float64 {
 		}
 		return mean, std, margin
 	}
-	out := make([][]float64, m)
-	for i := range out {
-		out[i] = make([]float64, m)
-		for j := range out[i] {
-			out[i][j] = math.NaN()
-		}
-	}
-	for i := range m {
-		for j := i + 1; j < m; j++ {
-			a, b := speaker[i], speaker[j]
-			if a == b {
+	out := make([]float64, 0, len(pairs))
+	for _, pr := range pairs {
+		i, j := pr[0], pr[1]
+		a, b := speaker[vs[i]], speaker[vs[j]]
+		var sum, marginI, marginJ float64
+		for p, bm := range parts {
+			c := bm.Config
+			cos := rows[p][i].sc[c.CohortSize+first+vs[j]]
+			if c.CohortSize == 0 || c.CohortTop == 0 {
+				sum += cos
+				marginI, marginJ = math.Inf(-1), math.Inf(-1)
 				continue
 			}
-			var sum, marginI, marginJ float64
-			for p, bm := range parts {
-				c := bm.Config
-				cos := rows[p][i].sc[c.CohortSize+first+j]
-				if c.CohortSize == 0 || c.CohortTop == 0 {
-					sum += cos
-					marginI, marginJ = math.Inf(-1), math.Inf(-1)
-					continue
-				}
-				mi, si, fi := norm(p, i, a, b)
-				mj, sj, fj := norm(p, j, a, b)
-				sum += 0.5 * ((cos-mi)/si + (cos-mj)/sj)
-				marginI += fi / float64(len(parts))
-				marginJ += fj / float64(len(parts))
-			}
-			score := sum / float64(len(parts))
-			for _, mg := range []float64{marginI, marginJ} {
-				if foreignFrom > 0 && mg > s.m.Config.ForeignMargin {
-					score -= s.m.Config.ForeignShift / 2
-				}
-			}
-			out[i][j], out[j][i] = score, score
+			mi, si, fi := norm(p, i, a, b)
+			mj, sj, fj := norm(p, j, a, b)
+			sum += 0.5 * ((cos-mi)/si + (cos-mj)/sj)
+			marginI += fi / float64(len(parts))
+			marginJ += fj / float64(len(parts))
 		}
+		score := sum / float64(len(parts))
+		if foreignFrom > 0 && marginI > s.m.Config.ForeignMargin {
+			score -= s.m.Config.ForeignShift / 2
+		}
+		if foreignFrom > 0 && marginJ > s.m.Config.ForeignMargin {
+			score -= s.m.Config.ForeignShift / 2
+		}
+		out = append(out, score)
 	}
-	return out
+	return out, len(of)
 }
 
 // branchModels returns the single models whose parts make up a

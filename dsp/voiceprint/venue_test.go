@@ -67,6 +67,55 @@ func TestWithVenueThresholds(t *testing.T) {
 		m := tinyFused(t, 50)
 		vps, names := people(m, random(m))
 		checkVenue(t, m, vps, names, false)
+		require.Len(t, vps, 48)
+
+		// Five people with ten recordings each: 1,000 pairs of
+		// recordings, but ten pairs of people, too few for 1 %.
+		var few [][]float32
+		var fewNames []string
+		for p := range 5 {
+			for k := range 10 {
+				few = append(few, vps[(10*p+k)%len(vps)])
+				fewNames = append(fewNames, fmt.Sprint("q", p))
+			}
+		}
+		venue, err := voiceprint.NewScorer(m).WithVenue(few, fewNames)
+		require.NoError(t, err)
+		assert.Equal(t, 1000, venue.VenuePairs())
+		assert.False(t, venue.VenueCalibrated(0.01))
+		assert.False(t, venue.VenueCalibrated(0.2), "ten pairs of people: P(none passes at 20 %) = 0.107")
+		assert.True(t, venue.VenueCalibrated(0.3))
+	})
+	// Enrolments and probes in different conditions: the probes are the
+	// same people's voiceprints moved along one "channel" direction, and
+	// only enrolment–probe pairs count.
+	t.Run("sides", func(t *testing.T) {
+		m := tinyFused(t, 60)
+		enrol, names := people(m, random(m))
+		channel := random(m)(0)
+		var probe [][]float32
+		for _, v := range enrol {
+			w := slices.Clone(v)
+			for i := range w {
+				w[i] += channel[i]
+			}
+			m.Normalize(w)
+			probe = append(probe, w)
+		}
+		base := voiceprint.NewScorer(m)
+		venue, err := base.WithVenueSides(enrol, probe, names, names)
+		require.NoError(t, err)
+		require.Equal(t, base.CohortSize()+2*len(enrol), venue.CohortSize(), "both sides join the cohort")
+		var idx [][2]int
+		for i := range enrol {
+			for j := range probe {
+				idx = append(idx, [2]int{i, len(enrol) + j})
+			}
+		}
+		checkVenuePairs(t, base, venue, append(slices.Clip(enrol), probe...), append(slices.Clip(names), names...), idx, false)
+		require.Equal(t, 48*48-48*2, venue.VenuePairs())
+		_, err = base.WithVenueSides(enrol, probe, names, names[1:])
+		require.Error(t, err)
 	})
 	// With a foreign cohort part, the pair scores carry the foreign shift
 	// of each side that is closest to a foreign entry once the pair's own
@@ -89,38 +138,55 @@ func TestWithVenueThresholds(t *testing.T) {
 	})
 }
 
-// checkVenue checks m's venue thresholds on vps, of the people names.
+// checkVenue checks m's venue thresholds on vps, of the people names,
+// both sides of every pair.
 func checkVenue(t *testing.T, m *voiceprint.Model, vps [][]float32, names []string, foreign bool) {
 	base := voiceprint.NewScorer(m)
 	venue, err := base.WithVenue(vps, names)
 	require.NoError(t, err)
 	require.Equal(t, base.CohortSize()+len(vps), venue.CohortSize(), "the venue's voiceprints join the cohort")
-
-	var pairs []float64
-	foreignPairs := 0
+	var pairs [][2]int
 	for i := range vps {
 		for j := i + 1; j < len(vps); j++ {
-			if names[i] == names[j] {
-				continue
-			}
-			var others [][]float32
-			for k, v := range vps {
-				if names[k] != names[i] && names[k] != names[j] {
-					others = append(others, v)
-				}
-			}
-			sc, err := base.WithCohort(others)
-			require.NoError(t, err)
-			ni, nj := sc.CohortNorm(vps[i]), sc.CohortNorm(vps[j])
-			if ni.Foreign || nj.Foreign {
-				foreignPairs++
-			}
-			pairs = append(pairs, sc.ScoreWithNorms(vps[i], vps[j], ni, nj))
+			pairs = append(pairs, [2]int{i, j})
 		}
+	}
+	checkVenuePairs(t, base, venue, vps, names, pairs, foreign)
+
+	_, err = base.WithVenue(vps, names[1:])
+	require.Error(t, err)
+	_, err = base.WithVenue([][]float32{make([]float32, 3)}, []string{"x"})
+	require.ErrorIs(t, err, voiceprint.ErrDimMismatch)
+}
+
+// checkVenuePairs checks venue's thresholds against the scores of the
+// pairs (indices into all, of the people names) of different people,
+// each computed through WithCohort with every voiceprint of all but the
+// pair's speakers' and ScoreWithNorms.
+func checkVenuePairs(t *testing.T, base, venue *voiceprint.Scorer, all [][]float32, names []string, idx [][2]int, foreign bool) {
+	var pairs []float64
+	foreignPairs := 0
+	for _, p := range idx {
+		i, j := p[0], p[1]
+		if names[i] == names[j] {
+			continue
+		}
+		var others [][]float32
+		for k, v := range all {
+			if names[k] != names[i] && names[k] != names[j] {
+				others = append(others, v)
+			}
+		}
+		sc, err := base.WithCohort(others)
+		require.NoError(t, err)
+		ni, nj := sc.CohortNorm(all[i]), sc.CohortNorm(all[j])
+		if ni.Foreign || nj.Foreign {
+			foreignPairs++
+		}
+		pairs = append(pairs, sc.ScoreWithNorms(all[i], all[j], ni, nj))
 	}
 	slices.Sort(pairs)
 	n := len(pairs)
-	require.Equal(t, 24*47-24, n)
 	require.Equal(t, n, venue.VenuePairs(), "only pairs of different people count")
 	if foreign {
 		require.Greater(t, foreignPairs, n/4, "foreign sides")
@@ -128,11 +194,27 @@ func checkVenue(t *testing.T, m *voiceprint.Model, vps [][]float32, names []stri
 		require.Zero(t, foreignPairs)
 	}
 
+	people := map[[2]string]bool{}
+	for _, p := range idx {
+		if a, b := names[p[0]], names[p[1]]; a != b {
+			people[[2]string{min(a, b), max(a, b)}] = true
+		}
+	}
 	for _, far := range []float64{0.005, 0.01, 0.02, 0.05, 0.2} {
 		k := binomialCount(n, far, 0.1)
 		require.GreaterOrEqual(t, k, 0)
 		thr, err := venue.Threshold(far)
 		require.NoError(t, err)
+		if binomialCount(len(people), far, 0.1) < 0 {
+			// Enough pairs of recordings, too few pairs of people (276
+			// for 0.5 %: P(none passes) = 0.25 > 0.1): the model's.
+			assert.False(t, venue.VenueCalibrated(far))
+			want, err := base.Threshold(far)
+			require.NoError(t, err)
+			assert.Equal(t, want, thr, "far %g: %d pairs of people", far, len(people))
+			continue
+		}
+		assert.True(t, venue.VenueCalibrated(far))
 		assert.InDelta(t, pairs[n-1-k], thr, 1e-4, "far %g: the threshold accepts the %d highest of %d pairs", far, k, n)
 		accepted := n - slicesIndexAtLeast(pairs, thr+1e-4)
 		assert.LessOrEqual(t, float64(accepted), far*float64(n), "far %g", far)
@@ -161,17 +243,12 @@ func checkVenue(t *testing.T, m *voiceprint.Model, vps [][]float32, names []stri
 	assert.Equal(t, want, id)
 
 	// A plain cohort added on top keeps no venue thresholds.
-	plain, err := venue.WithCohort(vps[:1])
+	plain, err := venue.WithCohort(all[:1])
 	require.NoError(t, err)
 	assert.Zero(t, plain.VenuePairs())
 	want, _ = base.Threshold(0.01)
 	got, _ = plain.Threshold(0.01)
 	assert.Equal(t, want, got)
-
-	_, err = base.WithVenue(vps, names[1:])
-	require.Error(t, err)
-	_, err = base.WithVenue([][]float32{make([]float32, 3)}, []string{"x"})
-	require.ErrorIs(t, err, voiceprint.ErrDimMismatch)
 }
 
 // slicesIndexAtLeast is the index of the first value ≥ x in sorted.

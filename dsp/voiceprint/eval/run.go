@@ -42,10 +42,13 @@ type Options struct {
 	// Cohort lists recordings of other speakers from the trials' own
 	// conditions (relative to AudioRoot) whose voiceprints join the
 	// model's s-norm cohort and set its thresholds when they hold enough
-	// different-speaker pairs (voiceprint.Scorer.WithVenue; speakers are
-	// the recordings' folders, SpeakerOf): each as recorded, and through
-	// the Augment channel too when one is set. Their speakers must not be
-	// in the trials (WithoutSpeakers).
+	// different-speaker pairs (voiceprint.Scorer.WithVenueSides; speakers
+	// are the recordings' folders, SpeakerOf): each made as an enrolment
+	// side is (through the channel with AugmentEnrol) and, when the test
+	// side is made otherwise (through the channel without AugmentEnrol,
+	// or cut by TestSamples), as a test side too, and then only pairs of
+	// an enrolment and a test copy count. Their speakers must not be in
+	// the trials (WithoutSpeakers).
 	Cohort []string
 }
 
@@ -95,6 +98,10 @@ type Result struct {
 	// cohort that holds enough of them, the decision is the venue's, not
 	// the model's calibration.
 	VenuePairs int `json:"venue_pairs,omitempty"`
+	// ThresholdFrom says where Threshold comes from: "model" (its
+	// calibration) or "venue" (the cohort's pairs, when they are of enough
+	// people for the rate; voiceprint.Scorer.VenueCalibrated).
+	ThresholdFrom string `json:"threshold_from,omitempty"`
 	// TrainingTrialsLeftOut counts the trials left out because one of
 	// their speakers is one the model was trained with (its cohort labels
 	// name them), for every system, so that figures are measured on voices
@@ -292,19 +299,37 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 		}
 	}
 	if len(o.Cohort) > 0 {
-		channels := []string{""}
-		if o.Augment != "" && o.Augment != "none" {
-			channels = append(channels, o.Augment)
+		// Each cohort recording as the enrolment side is made and, when
+		// the test side is made otherwise (a channel on it alone, a cut),
+		// as the test side is too: the venue's pairs are then of an
+		// enrolment and a probe.
+		channel := o.Augment
+		if channel == "none" {
+			channel = ""
 		}
-		vps := make([][]float32, len(o.Cohort)*len(channels))
+		twoSides := (channel != "" && !o.AugmentEnrol) || o.TestSamples > 0
+		enrol := make([][]float32, len(o.Cohort))
+		var probe [][]float32
+		if twoSides {
+			probe = make([][]float32, len(o.Cohort))
+		}
 		bar := progress.New(o.Progress, len(o.Cohort), "cohort")
 		err := parallel.For(ctx, len(o.Cohort), o.jobs(), func(w, i int) error {
-			x, err := capture.ReadWAVFile16k(filepath.Join(o.AudioRoot, o.Cohort[i]), 0)
+			p := o.Cohort[i]
+			x, err := capture.ReadWAVFile16k(filepath.Join(o.AudioRoot, p), 0)
 			if err != nil {
 				return err
 			}
-			for k, ch := range channels {
-				vps[i*len(channels)+k], _ = exs[w].Embed(nil, Augment(x, ch, o.Cohort[i]))
+			e := x
+			if o.AugmentEnrol {
+				e = Augment(x, channel, p)
+			}
+			enrol[i], _ = exs[w].Embed(nil, e)
+			if twoSides {
+				if o.TestSamples > 0 {
+					x = x[:min(len(x), o.TestSamples)]
+				}
+				probe[i], _ = exs[w].Embed(nil, Augment(x, channel, p))
 			}
 			bar.Step()
 			return nil
@@ -312,11 +337,12 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 		if err != nil {
 			return nil, err
 		}
-		speakers := make([]string, len(vps))
-		for i := range speakers {
-			speakers[i] = SpeakerOf(o.Cohort[i/len(channels)])
+		speakers := make([]string, len(o.Cohort))
+		for i, p := range o.Cohort {
+			speakers[i] = SpeakerOf(p)
 		}
-		if sc, err = sc.WithVenue(vps, speakers); err != nil {
+		probeSpeakers := speakers[:len(probe)]
+		if sc, err = sc.WithVenueSides(enrol, probe, speakers, probeSpeakers); err != nil {
 			return nil, err
 		}
 	}
@@ -348,6 +374,10 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 	}
 	if thr, err := sc.Threshold(far); err == nil {
 		res.AtThreshold(thr)
+		res.ThresholdFrom = "model"
+		if sc.VenueCalibrated(far) {
+			res.ThresholdFrom = "venue"
+		}
 	}
 	return res, nil
 }
