@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/agent"
+	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/internal/clocktest"
 	"github.com/voxward/voxward/internal/modeltest"
 	"github.com/voxward/voxward/vault"
@@ -178,6 +179,13 @@ func TestLiveLabelsEndToEnd(t *testing.T) {
 	s := d.status(t, tech)
 	require.Len(t, s.Sessions, 1)
 	assert.Equal(t, 2, s.Sessions[0].Enrolled)
+	// Nobody else is enrolled on the box: no venue, the model's threshold.
+	assert.Zero(t, s.Sessions[0].VenueVoices)
+	assert.Equal(t, "model", s.Sessions[0].ThresholdFrom)
+	thr, err := voiceprint.NewScorer(modeltest.Model(t)).IdentifyThreshold(agent.LabelFAR, 2)
+	require.NoError(t, err)
+	require.NotNil(t, s.Sessions[0].LabelThreshold)
+	assert.InDelta(t, thr, *s.Sessions[0].LabelThreshold, 0.0005)
 	evs := d.events(t, tech, sr.SessionID)
 
 	var got []agent.TurnEvent

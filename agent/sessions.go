@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -453,6 +454,15 @@ type SessionStatus struct {
 	// stopped first (Config.SessionMax); Expired says it has.
 	Expires time.Time `json:"expires,omitzero"`
 	Expired bool      `json:"expired"`
+	// VenueVoices counts the box's other enrolled voices the session
+	// normalises scores against; LabelThreshold is the score a turn must
+	// reach to be named (null with nobody enrolled), and ThresholdFrom
+	// says whether those voices set it ("venue": enough pairs of
+	// different people for LabelFAR) or the model's calibration did
+	// ("model").
+	VenueVoices    int      `json:"venue_voices"`
+	LabelThreshold *float64 `json:"label_threshold"`
+	ThresholdFrom  string   `json:"threshold_from,omitempty"`
 }
 
 func (s *sessions) status() []SessionStatus {
@@ -462,10 +472,20 @@ func (s *sessions) status() []SessionStatus {
 	out := make([]SessionStatus, 0, len(s.live))
 	for _, ls := range s.live {
 		exp := ls.lease.Expires()
-		out = append(out, SessionStatus{
+		st := SessionStatus{
 			ID: ls.id.String(), Started: ls.started, Participants: ls.participants, Enrolled: len(ls.cands),
-			Expires: exp, Expired: !exp.IsZero() && !now.Before(exp),
-		})
+			Expires: exp, Expired: !exp.IsZero() && !now.Before(exp), VenueVoices: len(ls.cohort),
+		}
+		if ls.sc != nil && len(ls.cands) > 0 {
+			if thr, err := ls.sc.IdentifyThreshold(LabelFAR, len(ls.cands)); err == nil {
+				thr = math.Round(thr*1000) / 1000
+				st.LabelThreshold, st.ThresholdFrom = &thr, "model"
+				if ls.sc.VenueCalibrated(LabelFAR, len(ls.cands)) {
+					st.ThresholdFrom = "venue"
+				}
+			}
+		}
+		out = append(out, st)
 	}
 	slices.SortFunc(out, func(a, b SessionStatus) int { return a.Started.Compare(b.Started) })
 	return out

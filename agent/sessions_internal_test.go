@@ -101,6 +101,12 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 	require.NotContains(t, ls.cohort, dee)
 	require.Equal(t, base.CohortSize()+2, ls.sc.CohortSize())
 	require.Equal(t, 1, ls.sc.VenuePairs(), "the cohort's voices set thresholds as different people (Ben, Cid)")
+	s.mu.Unlock()
+	st := s.status()
+	require.Len(t, st, 1)
+	require.Equal(t, 2, st[0].VenueVoices)
+	require.Equal(t, "model", st[0].ThresholdFrom, "one pair of people is too few")
+	s.mu.Lock()
 	require.Len(t, ls.cands, 1)
 	require.Equal(t, ls.sc.CohortNorm(ls.cands[0].Emb), ls.cands[0].Norm, "candidates are normalised with the session's scorer")
 	benCopy := ls.cohort[ben]

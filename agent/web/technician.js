@@ -114,7 +114,13 @@ export function startTechnician({ onUnauthorized }) {
       const c = streams.get(s.id);
       if (!c) watch(s.id);
       const card = streams.get(s.id);
-      if (card) card.facts.textContent = s.participants + ' participant' + (s.participants === 1 ? '' : 's') + ', ' + s.enrolled + ' enrolled' + (s.expired ? ', expired' : '');
+      if (card) {
+        card.facts.textContent = s.participants + ' participant' + (s.participants === 1 ? '' : 's') + ', ' + s.enrolled + ' enrolled' + (s.expired ? ', expired' : '') +
+          (s.label_threshold === null ? '' : '; names a voice from score ' + s.label_threshold.toFixed(2) +
+            (s.threshold_from === 'venue' ? ', set by the ' + s.venue_voices + ' other enrolled voices' : ", the model's threshold") +
+            (s.threshold_from !== 'venue' && s.venue_voices > 0 ? ' (' + s.venue_voices + ' other enrolled voice' + (s.venue_voices === 1 ? '' : 's') + ': too few to set it)' : ''));
+        card.facts.dataset.thresholdFrom = s.threshold_from || '';
+      }
     }
     for (const [id, c] of streams) if (!live.has(id) && !c.ended) endCard(id, 'Session ended.');
     if (rec.subject !== lastSubjectCount) {

@@ -413,7 +413,7 @@ type Match struct {
 // unknown voice then passes with probability at most far).
 func (s *Scorer) IdentifyThreshold(far float64, n int) (float64, error) {
 	n = max(n, 1)
-	if t, ok := s.venueThreshold(-math.Expm1(math.Log1p(-far) / float64(n))); ok {
+	if t, ok := s.venueThreshold(perVoiceFAR(far, n)); ok {
 		return t, nil
 	}
 	size := -1

@@ -99,11 +99,19 @@ func (s *Scorer) WithVenueSides(enrol, probe [][]float32, enrolSpeaker, probeSpe
 // the scorer's thresholds on (0 for a scorer without a venue).
 func (s *Scorer) VenuePairs() int { return len(s.venue) }
 
-// VenueCalibrated reports whether the scorer's threshold for the rate
-// far is the venue's (WithVenue) rather than the model's.
-func (s *Scorer) VenueCalibrated(far float64) bool {
-	_, ok := s.venueThreshold(far)
+// VenueCalibrated reports whether IdentifyThreshold(far, n), and for n =
+// 1 Threshold(far), is the venue's (WithVenue) rather than the model's.
+func (s *Scorer) VenueCalibrated(far float64, n int) bool {
+	_, ok := s.venueThreshold(perVoiceFAR(far, n))
 	return ok
+}
+
+// perVoiceFAR is the false-accept rate each of n enrolled voices may have
+// for an unknown voice to pass open-set identification with probability
+// at most far, when their scores are independent or positively dependent
+// (the Šidák bound 1-(1-far)^(1/n)).
+func perVoiceFAR(far float64, n int) float64 {
+	return -math.Expm1(math.Log1p(-far) / float64(max(n, 1)))
 }
 
 // venueThreshold returns the threshold at which at most far of the venue's

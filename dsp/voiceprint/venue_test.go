@@ -82,9 +82,10 @@ func TestWithVenueThresholds(t *testing.T) {
 		venue, err := voiceprint.NewScorer(m).WithVenue(few, fewNames)
 		require.NoError(t, err)
 		assert.Equal(t, 1000, venue.VenuePairs())
-		assert.False(t, venue.VenueCalibrated(0.01))
-		assert.False(t, venue.VenueCalibrated(0.2), "ten pairs of people: P(none passes at 20 %) = 0.107")
-		assert.True(t, venue.VenueCalibrated(0.3))
+		assert.False(t, venue.VenueCalibrated(0.01, 1))
+		assert.False(t, venue.VenueCalibrated(0.2, 1), "ten pairs of people: P(none passes at 20 %) = 0.107")
+		assert.True(t, venue.VenueCalibrated(0.3, 1))
+		assert.False(t, venue.VenueCalibrated(0.3, 2), "two voices: 16 % each, P(none of ten passes) = 0.17")
 	})
 	// Enrolments and probes in different conditions: the probes are the
 	// same people's voiceprints moved along one "channel" direction, and
@@ -208,13 +209,13 @@ func checkVenuePairs(t *testing.T, base, venue *voiceprint.Scorer, all [][]float
 		if binomialCount(len(people), far, 0.1) < 0 {
 			// Enough pairs of recordings, too few pairs of people (276
 			// for 0.5 %: P(none passes) = 0.25 > 0.1): the model's.
-			assert.False(t, venue.VenueCalibrated(far))
+			assert.False(t, venue.VenueCalibrated(far, 1))
 			want, err := base.Threshold(far)
 			require.NoError(t, err)
 			assert.Equal(t, want, thr, "far %g: %d pairs of people", far, len(people))
 			continue
 		}
-		assert.True(t, venue.VenueCalibrated(far))
+		assert.True(t, venue.VenueCalibrated(far, 1))
 		assert.InDelta(t, pairs[n-1-k], thr, 1e-4, "far %g: the threshold accepts the %d highest of %d pairs", far, k, n)
 		accepted := n - slicesIndexAtLeast(pairs, thr+1e-4)
 		assert.LessOrEqual(t, float64(accepted), far*float64(n), "far %g", far)

@@ -375,7 +375,7 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 	if thr, err := sc.Threshold(far); err == nil {
 		res.AtThreshold(thr)
 		res.ThresholdFrom = "model"
-		if sc.VenueCalibrated(far) {
+		if sc.VenueCalibrated(far, 1) {
 			res.ThresholdFrom = "venue"
 		}
 	}
