@@ -15,6 +15,7 @@ package train
 //	go test -tags research -run 'TestExp(Cohort|CohortSize|DomainCohort)$' -v …
 //
 //	EXP_ML="124,2,none+narrowband/none+nb-both" go test -tags research -run TestExpMultiCohort -v …
+//	go test -tags research -run 'TestExp(OpenSetMultilingual|SmallVenue)$' -v …
 //
 // (EXP_CFGS: SRHT size, PCA size, NAP rank, s-norm top-K, short-short
 // calibration pairs 0/1 per configuration. EXP_ML, configurations
@@ -1086,6 +1087,202 @@ func mlSplit(t *testing.T) (model func(f string) bool, spk func(f string) int) {
 	}
 	return func(f string) bool { _, ok := of[f]; return ok },
 		func(f string) int { return of[f] }
+}
+
+// TestExpSmallVenue: daemon-like venues on the multilingual list, one
+// two-recording enrolment per person of the venue half (10 and 20 people
+// in three seeded draws, then all 41), against the other half's 1v1
+// trials of single recordings: the model's 1 % threshold with the venue
+// as cohort, the venue's threshold (WithVenue) when it qualifies, and a
+// rule tried for small venues and not kept: raise the model's threshold
+// by how far the venue's median pair score lies above the median of the
+// model's own cohort pairs. The same medians for ten English enrolments
+// (test-other) show what the rule would do on an in-domain box.
+func TestExpSmallVenue(t *testing.T) {
+	m, err := voiceprint.DefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := voiceprint.NewExtractor(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := voiceprint.NewScorer(m)
+	model, err := base.Threshold(0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(f string) []float32 {
+		x, err := readWAV(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	enrolment := func(files []string) []float32 {
+		st := ex.NewStats()
+		for _, f := range files[:min(2, len(files))] {
+			ex.Accumulate(st, read(f))
+		}
+		return m.Voiceprint(nil, st)
+	}
+	median := func(x []float64) float64 {
+		x = slices.Sorted(slices.Values(x))
+		return x[len(x)/2]
+	}
+	// pairScores scores every pair of vps of different names, each side
+	// normalised without the pair's speakers, as WithVenue does.
+	pairScores := func(sc *voiceprint.Scorer, vps [][]float32, names []string) []float64 {
+		var out []float64
+		for i := range vps {
+			for j := i + 1; j < len(vps); j++ {
+				if names[i] == names[j] {
+					continue
+				}
+				var others [][]float32
+				for k := range vps {
+					if names[k] != names[i] && names[k] != names[j] {
+						others = append(others, vps[k])
+					}
+				}
+				c, err := sc.WithCohort(others)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, c.ScoreWithNorms(vps[i], vps[j], c.CohortNorm(vps[i]), c.CohortNorm(vps[j])))
+			}
+		}
+		return out
+	}
+	// The model's own cohort pairs: each entry normalised without both.
+	n := m.Branches[0].Config.CohortSize
+	entry := func(k int) []float32 {
+		var v []float32
+		for _, b := range m.Branches {
+			ed := b.Config.EmbeddingDim()
+			v = append(v, b.Cohort[k*ed:(k+1)*ed]...)
+		}
+		m.Normalize(v)
+		return v
+	}
+	var ref []float64
+	for i := 0; i < n; i += 2 {
+		for j := i + 1; j < n; j += 3 {
+			skip := func(k int) bool { return k == i || k == j }
+			a, b := entry(i), entry(j)
+			ref = append(ref, base.ScoreWithNorms(a, b, base.CohortNormExcluding(a, skip), base.CohortNormExcluding(b, skip)))
+		}
+	}
+	refMedian := median(ref)
+	t.Logf("model's cohort: %d pairs, median %.2f; model's 1 %% threshold %.2f", len(ref), refMedian, model)
+
+	inVenue, _ := mlSplit(t)
+	var venue [][]float32
+	var venueNames []string
+	for _, corpus := range []string{"arabic_commands", "malayalam_msc"} {
+		dirs, _ := filepath.Glob(filepath.Join(dataDir, "multilingual", corpus, "*"))
+		sort.Strings(dirs)
+		for k, d := range dirs {
+			if k%2 != 0 {
+				continue
+			}
+			files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
+			sort.Strings(files)
+			venue = append(venue, enrolment(files))
+			venueNames = append(venueNames, d)
+		}
+	}
+	f, err := os.Open(filepath.Join(dataDir, "trials", "dev_multilingual_1v1.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trials, err := eval.ParseTrials(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	trials = slices.DeleteFunc(trials, func(tr eval.Trial) bool { return inVenue(tr.Enroll[0]) || inVenue(tr.Test) })
+	vps := map[string][]float32{}
+	for _, tr := range trials {
+		for _, p := range []string{tr.Enroll[0], tr.Test} {
+			if vps[p] == nil {
+				vps[p], _ = ex.Embed(nil, read(filepath.Join(dataDir, p)))
+			}
+		}
+	}
+	measure := func(sc *voiceprint.Scorer, thr float64) (far, frr float64) {
+		norms := map[string]voiceprint.CohortNorm{}
+		for p, v := range vps {
+			norms[p] = sc.CohortNorm(v)
+		}
+		var fa, nn, fr, nt int
+		for _, tr := range trials {
+			a, b := tr.Enroll[0], tr.Test
+			s := sc.ScoreWithNorms(vps[a], vps[b], norms[a], norms[b])
+			if tr.Target {
+				nt++
+				if s < thr {
+					fr++
+				}
+			} else {
+				nn++
+				if s >= thr {
+					fa++
+				}
+			}
+		}
+		return 100 * float64(fa) / float64(nn), 100 * float64(fr) / float64(nt)
+	}
+	far, frr := measure(base, model)
+	t.Logf("no venue: model's threshold %.2f: far %.2f%%, frr %.2f%% (%d trials)", model, far, frr, len(trials))
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, size := range []int{10, 20, len(venue)} {
+		draws := 3
+		if size == len(venue) {
+			draws = 1
+		}
+		for d := range draws {
+			var vs [][]float32
+			var names []string
+			for _, i := range r.Perm(len(venue))[:size] {
+				vs = append(vs, venue[i])
+				names = append(names, venueNames[i])
+			}
+			sc, err := base.WithVenue(vs, names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			far, frr := measure(sc, model)
+			line := fmt.Sprintf("venue of %d people (draw %d): model's threshold %.2f: far %.2f%%, frr %.2f%%", size, d, model, far, frr)
+			if sc.VenueCalibrated(0.01, 1) {
+				thr, _ := sc.Threshold(0.01)
+				far, frr := measure(sc, thr)
+				line += fmt.Sprintf("; venue's threshold %.2f: far %.2f%%, frr %.2f%%", thr, far, frr)
+			}
+			shifted := model + max(0, median(pairScores(base, vs, names))-refMedian)
+			far, frr = measure(sc, shifted)
+			line += fmt.Sprintf("; median shift %.2f: far %.2f%%, frr %.2f%%", shifted, far, frr)
+			t.Log(line)
+		}
+	}
+	// Ten English enrolments, and the same speakers' single recordings.
+	dirs, _ := filepath.Glob(filepath.Join(dataDir, "librispeech", "test-other", "*"))
+	sort.Strings(dirs)
+	var enr, single [][]float32
+	var en, sn []string
+	for _, d := range dirs {
+		files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
+		sort.Strings(files)
+		enr = append(enr, enrolment(files))
+		en = append(en, d)
+		for _, f := range files {
+			v, _ := ex.Embed(nil, read(f))
+			single = append(single, v)
+			sn = append(sn, d)
+		}
+	}
+	t.Logf("English, %d enrolments: median pair score %.2f; their %d single recordings: %.2f (model's cohort: %.2f)",
+		len(enr), median(pairScores(base, enr, en)), len(single), median(pairScores(base, single, sn)), refMedian)
 }
 
 // TestExpMultiCohort: the shipped projection with an English cohort (one
