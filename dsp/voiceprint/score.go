@@ -42,8 +42,8 @@ type CohortNorm struct {
 //
 // where μ and σ are taken over the CohortTop highest cohort scores of
 // each side. Normalised scores of non-target pairs are comparable across
-// voiceprints, so one threshold (from the model's calibration) serves
-// every enrolled speaker. For a fused model the score is the mean of the
+// voiceprints, so one threshold (from the model's calibration, or from a
+// venue's voices: WithVenue) serves every enrolled speaker. For a fused model the score is the mean of the
 // branches' normalised scores (equal weights). A Scorer is safe for
 // concurrent use.
 type Scorer struct {
@@ -78,9 +78,9 @@ func (s *Scorer) Model() *Model { return s.m }
 // against its read English training speakers. The thresholds stay the
 // model's (WithVenue measures them on the added voices too; the scorer
 // WithCohort returns has no venue thresholds, even when s had). None of
-// the voiceprints may be of a speaker whose voiceprints
-// the new scorer will compare: a speaker in the cohort lowers their own
-// scores. vps are copied; each must be a voiceprint of this model.
+// the voiceprints may be of a speaker whose voiceprints the new scorer
+// will compare: a speaker in the cohort lowers their own scores. vps are
+// copied; each must be a voiceprint of this model.
 func (s *Scorer) WithCohort(vps [][]float32) (*Scorer, error) {
 	ed := s.m.EmbeddingDim()
 	var pbuf [maxParts]int

@@ -157,15 +157,15 @@ func binomialLowerCount(n int, p, alpha float64) int {
 }
 
 // venueScores returns the normalised scores of the venue's pairs of
-// different people, unsorted, and how many pairs of people they are of. The venue is the extra cohort voiceprints
-// from index first on, voiceprint first+i of the person speaker[i]; the
-// pairs are those of the first ne with each other when np is 0, and
-// otherwise those of one of the first ne (enrolments) with one of the np
-// from first+probeStart on (probes). Each side of a pair is normalised
-// against the model's cohort and every other extra voiceprint but those
-// of the pair's two speakers, as a probe and an enrolled voice from
-// outside the cohort are; scores are otherwise as ScoreWithNorms gives
-// them, foreign shift included.
+// different people, unsorted, and how many pairs of people they are of.
+// The venue is the extra cohort voiceprints from index first on,
+// voiceprint first+i of the person speaker[i]. The pairs are those of the
+// first ne with each other when np is 0, and otherwise those of one of the
+// first ne (enrolments) with one of the np from first+probeStart on
+// (probes). Each side of a pair is normalised against the model's cohort
+// and every other extra voiceprint but those of the pair's two speakers,
+// as a probe and an enrolled voice from outside the cohort are; scores
+// are otherwise as ScoreWithNorms gives them, foreign shift included.
 func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (scores []float64, people int) {
 	// The venue voiceprints that take part in pairs: vs[i] is the index
 	// (from first) of the i-th; pairs index vs.
