@@ -47,13 +47,13 @@ different speakers is scored, and when there are enough pairs for the
 rate (about 230 pairs of people, 22 people, for 1 %) the threshold is
 the one that accepts at most 1 % of them with 90 % confidence;
 "venue_pairs" counts them, and "threshold_from" says "venue" or "model".
-With
---augment (and no --augment-enrol) or --test-seconds, each cohort
+With --augment (and no --augment-enrol) or --test-seconds, each cohort
 recording joins twice, as an enrolment side is made and as a test side
 is, and only pairs of one of each count.
 
 "threshold" is the decision the product ships: the model's calibrated
-threshold for a false-accept rate of 1 % (what "voxward score" decides
+threshold (or, with --cohort, the venue's) for a false-accept rate of 1 %
+(what "voxward score" decides
 same_speaker with by default); "far_at_threshold" is the fraction of
 different-speaker trials it accepts and "frr_at_threshold" the fraction of
 same-speaker trials it rejects. An EER only says how well the scores rank;
