@@ -53,10 +53,9 @@ is, and only pairs of one of each count.
 
 "threshold" is the decision the product ships: the model's calibrated
 threshold (or, with --cohort, the venue's) for a false-accept rate of 1 %
-(what "voxward score" decides
-same_speaker with by default); "far_at_threshold" is the fraction of
-different-speaker trials it accepts and "frr_at_threshold" the fraction of
-same-speaker trials it rejects. An EER only says how well the scores rank;
+(what "voxward score" decides same_speaker with by default);
+"far_at_threshold" is the fraction of different-speaker trials it accepts
+and "frr_at_threshold" the fraction of same-speaker trials it rejects. An EER only says how well the scores rank;
 these say whether the shipped decision keeps its promise on this list and
 channel. The peers have no calibration: the three are left out for them.
 
