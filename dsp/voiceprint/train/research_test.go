@@ -950,14 +950,8 @@ func TestExpCohortSize(t *testing.T) {
 // 20 seeded draws, 5 are enrolled (their first two recordings pooled) and
 // 5 are unknown; probes are the other recordings of all ten.
 func TestExpOpenSetMultilingual(t *testing.T) {
-	m, err := voiceprint.DefaultModel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ex, err := voiceprint.NewExtractor(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex := shippedExtractor(t)
+	m := ex.Model()
 	type spk struct {
 		files []string
 		enrol []float32
@@ -987,25 +981,14 @@ func TestExpOpenSetMultilingual(t *testing.T) {
 				}
 				// As the daemon's cohort: one enrolment a person, from
 				// their first two recordings.
-				st := ex.NewStats()
-				for _, f := range files[:min(2, len(files))] {
-					x, _ := readWAV(f)
-					ex.Accumulate(st, x)
-				}
-				enrolments = append(enrolments, m.Voiceprint(nil, st))
+				enrolments = append(enrolments, firstTwoPooled(t, ex, files))
 				enrolmentSpk = append(enrolmentSpk, d)
 				continue
 			}
 			if len(files) < 3 {
 				continue
 			}
-			s := &spk{files: files}
-			st := ex.NewStats()
-			for _, f := range files[:2] {
-				x, _ := readWAV(f)
-				ex.Accumulate(st, x)
-			}
-			s.enrol = m.Voiceprint(nil, st)
+			s := &spk{files: files, enrol: firstTwoPooled(t, ex, files)}
 			for _, f := range files[2:] {
 				x, _ := readWAV(f)
 				v, _ := ex.Embed(nil, x)
@@ -1089,6 +1072,33 @@ func mlSplit(t *testing.T) (model func(f string) bool, spk func(f string) int) {
 		func(f string) int { return of[f] }
 }
 
+// shippedExtractor returns an extractor of the shipped model.
+func shippedExtractor(t *testing.T) *voiceprint.Extractor {
+	m, err := voiceprint.DefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := voiceprint.NewExtractor(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex
+}
+
+// firstTwoPooled is the voiceprint of files[0] and files[1] (or of the one
+// file) enrolled together, as the open-set experiments enrol a person.
+func firstTwoPooled(t *testing.T, ex *voiceprint.Extractor, files []string) []float32 {
+	st := ex.NewStats()
+	for _, f := range files[:min(2, len(files))] {
+		x, err := readWAV(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex.Accumulate(st, x)
+	}
+	return ex.Model().Voiceprint(nil, st)
+}
+
 // TestExpSmallVenue: daemon-like venues on the multilingual list, one
 // two-recording enrolment per person of the venue half (10 and 20 people
 // in three seeded draws, then all 41), against the other half's 1v1
@@ -1099,14 +1109,8 @@ func mlSplit(t *testing.T) (model func(f string) bool, spk func(f string) int) {
 // model's own cohort pairs. The same medians for ten English enrolments
 // (test-other) show what the rule would do on an in-domain box.
 func TestExpSmallVenue(t *testing.T) {
-	m, err := voiceprint.DefaultModel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ex, err := voiceprint.NewExtractor(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex := shippedExtractor(t)
+	m := ex.Model()
 	base := voiceprint.NewScorer(m)
 	model, err := base.Threshold(0.01)
 	if err != nil {
@@ -1118,13 +1122,6 @@ func TestExpSmallVenue(t *testing.T) {
 			t.Fatal(err)
 		}
 		return x
-	}
-	enrolment := func(files []string) []float32 {
-		st := ex.NewStats()
-		for _, f := range files[:min(2, len(files))] {
-			ex.Accumulate(st, read(f))
-		}
-		return m.Voiceprint(nil, st)
 	}
 	median := func(x []float64) float64 {
 		x = slices.Sorted(slices.Values(x))
@@ -1188,7 +1185,7 @@ func TestExpSmallVenue(t *testing.T) {
 			}
 			files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
 			sort.Strings(files)
-			venue = append(venue, enrolment(files))
+			venue = append(venue, firstTwoPooled(t, ex, files))
 			venueNames = append(venueNames, d)
 		}
 	}
@@ -1273,7 +1270,7 @@ func TestExpSmallVenue(t *testing.T) {
 	for _, d := range dirs {
 		files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
 		sort.Strings(files)
-		enr = append(enr, enrolment(files))
+		enr = append(enr, firstTwoPooled(t, ex, files))
 		en = append(en, d)
 		for _, f := range files {
 			v, _ := ex.Embed(nil, read(f))
