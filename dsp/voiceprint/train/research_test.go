@@ -1262,6 +1262,83 @@ func TestExpSmallVenue(t *testing.T) {
 			t.Log(line)
 		}
 	}
+	// Sessions' pairs: the other half's people with three recordings or
+	// more, each enrolled from their first two, against every probe (their
+	// other recordings) of everyone. The venue's pairs enrolment against
+	// enrolment, or, with a probe-side copy of each venue enrolment (its
+	// first recording's first 4 s), enrolment against probe copy.
+	var copies [][]float32
+	for _, d := range venueNames {
+		files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
+		sort.Strings(files)
+		x := read(files[0])
+		v, _ := ex.Embed(nil, x[:min(len(x), 4*16000)])
+		copies = append(copies, v)
+	}
+	type person struct {
+		enrol  []float32
+		probes [][]float32
+	}
+	var people []person
+	for _, corpus := range []string{"arabic_commands", "malayalam_msc"} {
+		dirs, _ := filepath.Glob(filepath.Join(dataDir, "multilingual", corpus, "*"))
+		sort.Strings(dirs)
+		for k, d := range dirs {
+			files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
+			sort.Strings(files)
+			if k%2 == 0 || len(files) < 3 {
+				continue
+			}
+			p := person{enrol: firstTwoPooled(t, ex, files)}
+			for _, f := range files[2:] {
+				v, _ := ex.Embed(nil, read(f))
+				p.probes = append(p.probes, v)
+			}
+			people = append(people, p)
+		}
+	}
+	session := func(sc *voiceprint.Scorer, thr float64) (far, frr float64) {
+		var fa, nn, fr, nt int
+		for i, a := range people {
+			na := sc.CohortNorm(a.enrol)
+			for j, b := range people {
+				for _, v := range b.probes {
+					s := sc.ScoreWithNorms(a.enrol, v, na, sc.CohortNorm(v))
+					if i == j {
+						nt++
+						if s < thr {
+							fr++
+						}
+					} else {
+						nn++
+						if s >= thr {
+							fa++
+						}
+					}
+				}
+			}
+		}
+		return 100 * float64(fa) / float64(nn), 100 * float64(fr) / float64(nt)
+	}
+	enrolOnly, err := base.WithVenue(venue, venueNames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCopies, err := base.WithVenueSides(venue, copies, venueNames, venueNames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct {
+		name string
+		sc   *voiceprint.Scorer
+	}{{"enrolments", enrolOnly}, {"enrolments and probe copies", withCopies}} {
+		thr, _ := v.sc.Threshold(0.01)
+		far, frr := session(v.sc, model)
+		vfar, vfrr := session(v.sc, thr)
+		t.Logf("sessions' pairs (%d people), venue of %d %s: model's threshold %.2f: far %.2f%%, frr %.2f%%; venue's %.2f (%v): far %.2f%%, frr %.2f%%",
+			len(people), len(venue), v.name, model, far, frr, thr, v.sc.VenueCalibrated(0.01, 1), vfar, vfrr)
+	}
+
 	// Ten English enrolments, and the same speakers' single recordings.
 	dirs, _ := filepath.Glob(filepath.Join(dataDir, "librispeech", "test-other", "*"))
 	sort.Strings(dirs)
