@@ -69,15 +69,7 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 	m := modeltest.Model(t)
 	r := rand.New(rand.NewPCG(3, 4))
 	enrolled := func(name string, purposes ...vault.Purpose) vault.ID {
-		id := consenting(t, store, a, name, purposes...)
-		v := make([]float32, m.EmbeddingDim())
-		for i := range v {
-			v[i] = float32(r.NormFloat64())
-		}
-		m.Normalize(v)
-		_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: v})
-		require.NoError(t, err)
-		return id
+		return enrolledRandom(t, store, a, m, r, name, purposes...)
 	}
 	ana := enrolled("Ana", vault.PurposeRecognition)
 	ben := enrolled("Ben", vault.PurposeRecognition)
@@ -139,6 +131,21 @@ func testVault(t *testing.T) *vault.Store {
 	return store
 }
 
+// enrolledRandom stores a subject who consented to purposes, with a
+// random unit voiceprint of m drawn from r as their template.
+func enrolledRandom(t *testing.T, store *vault.Store, a vault.Actor, m *voiceprint.Model, r *rand.Rand, name string, purposes ...vault.Purpose) vault.ID {
+	t.Helper()
+	id := consenting(t, store, a, name, purposes...)
+	v := make([]float32, m.EmbeddingDim())
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	m.Normalize(v)
+	_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: v})
+	require.NoError(t, err)
+	return id
+}
+
 // consenting stores a subject who consented to purposes.
 func consenting(t *testing.T, store *vault.Store, a vault.Actor, name string, purposes ...vault.Purpose) vault.ID {
 	t.Helper()
@@ -158,15 +165,7 @@ func TestSessionDropWipesParticipantCopies(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	var ids []vault.ID
 	for _, name := range []string{"Ana", "Fay"} {
-		id := consenting(t, store, a, name, vault.PurposeRecognition)
-		v := make([]float32, m.EmbeddingDim())
-		for i := range v {
-			v[i] = float32(r.NormFloat64())
-		}
-		m.Normalize(v)
-		_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: v})
-		require.NoError(t, err)
-		ids = append(ids, id)
+		ids = append(ids, enrolledRandom(t, store, a, m, r, name, vault.PurposeRecognition))
 	}
 	dev, err := capture.ParseSource("tone", nil)
 	require.NoError(t, err)
