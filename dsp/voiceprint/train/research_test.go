@@ -1212,23 +1212,18 @@ func TestExpSmallVenue(t *testing.T) {
 		for p, v := range vps {
 			norms[p] = sc.CohortNorm(v)
 		}
-		var fa, nn, fr, nt int
+		var tar, non []float64
 		for _, tr := range trials {
 			a, b := tr.Enroll[0], tr.Test
 			s := sc.ScoreWithNorms(vps[a], vps[b], norms[a], norms[b])
 			if tr.Target {
-				nt++
-				if s < thr {
-					fr++
-				}
+				tar = append(tar, s)
 			} else {
-				nn++
-				if s >= thr {
-					fa++
-				}
+				non = append(non, s)
 			}
 		}
-		return 100 * float64(fa) / float64(nn), 100 * float64(fr) / float64(nt)
+		far, frr = eval.RatesAt(tar, non, thr)
+		return 100 * far, 100 * frr
 	}
 	far, frr := measure(base, model)
 	t.Logf("no venue: model's threshold %.2f: far %.2f%%, frr %.2f%% (%d trials)", model, far, frr, len(trials))
@@ -1298,27 +1293,22 @@ func TestExpSmallVenue(t *testing.T) {
 		}
 	}
 	session := func(sc *voiceprint.Scorer, thr float64) (far, frr float64) {
-		var fa, nn, fr, nt int
+		var tar, non []float64
 		for i, a := range people {
 			na := sc.CohortNorm(a.enrol)
 			for j, b := range people {
 				for _, v := range b.probes {
 					s := sc.ScoreWithNorms(a.enrol, v, na, sc.CohortNorm(v))
 					if i == j {
-						nt++
-						if s < thr {
-							fr++
-						}
+						tar = append(tar, s)
 					} else {
-						nn++
-						if s >= thr {
-							fa++
-						}
+						non = append(non, s)
 					}
 				}
 			}
 		}
-		return 100 * float64(fa) / float64(nn), 100 * float64(fr) / float64(nt)
+		far, frr = eval.RatesAt(tar, non, thr)
+		return 100 * far, 100 * frr
 	}
 	enrolOnly, err := base.WithVenue(venue, venueNames)
 	if err != nil {
