@@ -111,6 +111,8 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 	require.Equal(t, base.CohortSize()+1, ls.sc.CohortSize())
 	require.Zero(t, ls.sc.VenuePairs(), "no pair of different people left")
 	require.NotSame(t, old, ls.sc)
+	require.True(t, old.Wiped(), "the replaced scorer's copies of the venue's voices are wiped")
+	require.False(t, ls.sc.Wiped(), "Cid's voice is still in the venue")
 	require.Zero(t, slices.IndexFunc(benCopy, func(x float32) bool { return x != 0 }) >= 0, "their copy is wiped")
 	require.True(t, ls.consenting[ana], "a cohort voice leaving does not touch the participants")
 	s.mu.Unlock()

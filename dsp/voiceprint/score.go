@@ -114,6 +114,18 @@ func (s *Scorer) Wipe() {
 	clear(s.venue)
 }
 
+// Wiped reports whether the scorer holds no values of the voiceprints
+// WithCohort or WithVenue added, nor of its venue's pair scores (true
+// after Wipe, and for a scorer that added none).
+func (s *Scorer) Wiped() bool {
+	for _, e := range s.extra {
+		if slices.ContainsFunc(e, func(x float32) bool { return x != 0 }) {
+			return false
+		}
+	}
+	return !slices.ContainsFunc(s.venue, func(x float64) bool { return x != 0 })
+}
+
 // CohortSize is the number of voiceprints s-norm draws its top-K from: the
 // model's cohort and what WithCohort added.
 func (s *Scorer) CohortSize() int {

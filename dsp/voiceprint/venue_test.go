@@ -250,6 +250,13 @@ func checkVenuePairs(t *testing.T, base, venue *voiceprint.Scorer, all [][]float
 	want, _ = base.Threshold(0.01)
 	got, _ = plain.Threshold(0.01)
 	assert.Equal(t, want, got)
+
+	// Wipe leaves no copy of the venue's voices nor of their scores.
+	assert.True(t, base.Wiped(), "a scorer that added no voice holds none")
+	require.False(t, venue.Wiped())
+	venue.Wipe()
+	assert.True(t, venue.Wiped())
+	assert.False(t, plain.Wiped(), "the scorers derived from it hold their own copies")
 }
 
 // slicesIndexAtLeast is the index of the first value ≥ x in sorted.
