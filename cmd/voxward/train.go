@@ -21,9 +21,14 @@ The defaults make the shipped model: "make voiceprint-model".
 
 The recipe, deterministic for a given data folder and flags (any --jobs),
 runs steps 1–3 once per branch: with --fusion (the default) a
-feature-warped branch (MAP relevance --relevance, 8) and a plain-CMN branch
-(cepstral mean subtraction, relevance --cmn-relevance, 16), otherwise the
-flags' single recipe:
+feature-warped branch (MAP relevance --relevance, 8), a plain-CMN branch
+(cepstral mean subtraction, relevance --cmn-relevance, 16) and, with
+--mean-weight above 0 (the default 0.2), a mean branch that keeps what the
+other two normalise away: the frames as they are, one Gaussian (the
+training frames' mean and variance), no NAP, its 200-entry cohort as
+float16 — its voiceprint is the utterance's long-term mean of the
+features, which carries the speaker's vocal tract (and the channel);
+otherwise the flags' single recipe:
  1. every WAV under DATA/librispeech/train-clean-100 (one utterance per
     speaker) is read, and two copies are made: one band-limited — for half
     the speakers through a telephone channel (300–3400 Hz, G.711 μ-law),
@@ -45,8 +50,8 @@ flags' single recipe:
     and cohort voiceprints as 4-bit values, each with a power-of-two scale,
     which keeps the model within 4 MiB;
  4. the branches are fused: the voiceprint is the branch voiceprints side by
-    side, the score the mean of their s-normalised scores (equal weights,
-    not tuned);
+    side, the score the weighted mean of their s-normalised scores (the
+    mean branch --mean-weight, 0.2; the two others half the rest each);
  5. thresholds are calibrated on the fused scores of non-target pairs of
     training speakers in the same channel — an enrolment (a whole utterance
     of at least 8 s) against each of the first four 3-second pieces of
@@ -102,7 +107,8 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs.IntVar(&c.NAPRank, "nap", c.NAPRank, "nuisance directions removed")
 	fs.IntVar(&c.CohortTop, "cohort-top", c.CohortTop, "adaptive s-norm: top cohort scores used")
 	fs.IntVar(&tc.NAPCrops, "nap-crops", tc.NAPCrops, "NAP also learns from the 3-s pieces of this many channels (0–3: clean, telephone, noise)")
-	fs.BoolVar(&tc.Fusion, "fusion", tc.Fusion, "train a second, plain-CMN branch and fuse the two (equal weights)")
+	fs.BoolVar(&tc.Fusion, "fusion", tc.Fusion, "train a second, plain-CMN branch (and, with --mean-weight, a mean branch) and fuse them")
+	fs.Float64Var(&tc.MeanWeight, "mean-weight", tc.MeanWeight, "weight of a third, mean branch (un-normalised frames, one Gaussian) in the fused score (with --fusion; 0: no mean branch)")
 	fs.Float64Var(&tc.CMNRelevance, "cmn-relevance", tc.CMNRelevance, "MAP relevance factor of the plain-CMN branch (with --fusion)")
 	fs.IntVar(&tc.CohortEvery, "cohort-every", tc.CohortEvery, "the s-norm cohort takes every Nth training speaker (1: all 200)")
 	fs.IntVar(&tc.CohortSpeakers, "cohort-speakers", tc.CohortSpeakers, "keep this many training speakers in the s-norm cohort, spread evenly (0: all)")

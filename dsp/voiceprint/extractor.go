@@ -286,9 +286,12 @@ func (e *SpeechFeatures) ComputeRaw(samples []float32) ([]float32, Analysis) {
 }
 
 // normalise warps or mean-normalises speech frames in place, as the
-// configuration says.
+// configuration says (KeepMeans: neither).
 func (e *SpeechFeatures) normalise(feats []float32) {
 	dim := e.cfg.FeatureDim()
+	if e.cfg.KeepMeans {
+		return
+	}
 	if e.cfg.FeatureWarp {
 		e.warp(feats, dim)
 	} else {

@@ -92,13 +92,21 @@ func TestShippedModel(t *testing.T) {
 	assert.NotEmpty(t, c.Calibration)
 	assert.Len(t, c.CohortLabels, c.CohortSize)
 	assert.Contains(t, c.Training, "CC BY 4.0")
-	// Two branches, feature-warped and plain CMN, over the same cohort.
-	require.Len(t, m.Branches, 2)
+	// Three branches over the same cohort: feature-warped and plain CMN
+	// (compact rows), and the mean branch (frames kept as they are, one
+	// component, a float16 cohort), weighted 0.4, 0.4 and 0.2.
+	require.Len(t, m.Branches, 3)
 	assert.True(t, m.Branches[0].Config.FeatureWarp)
-	assert.False(t, m.Branches[1].Config.FeatureWarp)
-	for _, br := range m.Branches {
+	assert.False(t, m.Branches[1].Config.FeatureWarp || m.Branches[1].Config.KeepMeans)
+	mb := m.Branches[2].Config
+	assert.True(t, mb.KeepMeans)
+	assert.Equal(t, 1, mb.Components)
+	assert.Equal(t, 60, mb.EmbeddingDim())
+	assert.True(t, mb.CohortFloat16)
+	assert.InDeltaSlice(t, []float64{0.4, 0.4, 0.2}, c.BranchWeights, 1e-12)
+	for i, br := range m.Branches {
 		assert.Equal(t, c.CohortLabels, br.Config.CohortLabels)
-		assert.True(t, br.Config.CompactRows)
+		assert.Equal(t, i < 2, br.Config.CompactRows)
 		assert.Contains(t, br.Config.Training, "CC BY 4.0")
 	}
 	// Calibration tables: a lower false-accept rate needs a higher

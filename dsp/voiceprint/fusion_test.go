@@ -241,3 +241,88 @@ func maxAbs(a []float32) float32 {
 	}
 	return m
 }
+
+// A fused model's score is the weighted mean of its branches' s-normalised
+// scores; the weights survive the file, and bad ones are refused.
+func TestFusedModelBranchWeights(t *testing.T) {
+	eq := tinyFused(t, 30)
+	w := []float64{0.7, 0.3}
+	cfg := eq.Config
+	cfg.BranchWeights = w
+	m, err := voiceprint.NewFusedModel(cfg, eq.Branches)
+	require.NoError(t, err)
+	b, err := m.MarshalBinary()
+	require.NoError(t, err)
+	m2, err := voiceprint.ParseModel(b)
+	require.NoError(t, err)
+	assert.Equal(t, w, m2.Config.BranchWeights)
+
+	ex, err := voiceprint.NewExtractor(m)
+	require.NoError(t, err)
+	a, _ := ex.Embed(nil, synthVoice(3*16000, 1))
+	c, _ := ex.Embed(nil, synthVoice(3*16000, 2))
+	ed := m.Branches[0].Config.EmbeddingDim()
+	part := func(i int) float64 { return 2 * voiceprint.Cosine(a[i*ed:(i+1)*ed], c[i*ed:(i+1)*ed]) } // each part is 1/√2 long
+	for _, tc := range []struct {
+		m *voiceprint.Model
+		w []float64
+	}{{m, w}, {m2, w}, {eq, []float64{0.5, 0.5}}} {
+		sc := voiceprint.NewScorer(tc.m)
+		na, nc := sc.CohortNorm(a), sc.CohortNorm(c)
+		var want float64
+		for i := range 2 {
+			want += tc.w[i] * sc.NormScore(part(i), na.Branches[i], nc.Branches[i])
+		}
+		assert.InDelta(t, want, sc.Score(a, c), 1e-5, "weights %v", tc.w)
+	}
+	// The two weightings differ on this pair, so the weights were used.
+	assert.NotEqual(t, voiceprint.NewScorer(eq).Score(a, c), voiceprint.NewScorer(m).Score(a, c))
+
+	for _, bad := range [][]float64{{1}, {0.5, 0.6}, {1, 0}, {-0.5, 1.5}, {math.NaN(), 1}, {math.Inf(1), 0}, {0.5, 0.5, 0}} {
+		cfg.BranchWeights = bad
+		_, err := voiceprint.NewFusedModel(cfg, eq.Branches)
+		assert.ErrorIs(t, err, voiceprint.ErrInvalidModel, "weights %v", bad)
+	}
+	single := m.Branches[0].Config
+	single.BranchWeights = []float64{1}
+	_, err = voiceprint.NewModel(single, m.Branches[0].Params())
+	assert.ErrorIs(t, err, voiceprint.ErrInvalidModel, "a single model has no branch weights")
+}
+
+// A KeepMeans model scores the frames as the front end makes them, where
+// CMN takes out each utterance's mean: the mean the third branch of the
+// shipped model compares.
+func TestKeepMeansKeepsTheMean(t *testing.T) {
+	base := tinyModel(t, 40)
+	cfg := base.Config
+	cfg.KeepMeans = true
+	m, err := voiceprint.NewModel(cfg, base.Params())
+	require.NoError(t, err)
+	ex, err := voiceprint.NewExtractor(m)
+	require.NoError(t, err)
+	cmn, err := voiceprint.NewExtractor(base)
+	require.NoError(t, err)
+	fe, err := voiceprint.NewSpeechFeatures(cfg)
+	require.NoError(t, err)
+	x := synthVoice(3*16000, 3)
+	raw, _ := fe.ComputeRaw(x)
+	raw = append([]float32(nil), raw...)
+	kept, _ := ex.Features(x)
+	assert.Equal(t, raw, kept)
+	normed, _ := cmn.Features(x)
+	require.Equal(t, len(raw), len(normed))
+	d := cfg.FeatureDim()
+	colMean := func(f []float32, j int) float64 {
+		var s float64
+		for i := j; i < len(f); i += d {
+			s += float64(f[i])
+		}
+		return s / float64(len(f)/d)
+	}
+	assert.InDelta(t, 0, colMean(normed, 1), 1e-3, "CMN removes c1's mean")
+	assert.Greater(t, math.Abs(colMean(kept, 1)), 0.1, "KeepMeans keeps it")
+
+	cfg.FeatureWarp = true
+	_, err = voiceprint.NewModel(cfg, base.Params())
+	assert.ErrorIs(t, err, voiceprint.ErrInvalidModel, "warping and keeping the means")
+}

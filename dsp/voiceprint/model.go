@@ -44,7 +44,13 @@ type ModelConfig struct {
 	FrameSNRDB float64 `json:"frame_snr_db,omitempty"`
 	// FeatureWarp Gaussianises each feature over the utterance's speech
 	// frames instead of subtracting the mean (CMN).
-	FeatureWarp bool    `json:"feature_warp,omitempty"`
+	FeatureWarp bool `json:"feature_warp,omitempty"`
+	// KeepMeans leaves the speech frames as they are: neither feature
+	// warping nor CMN. Mean normalisation removes each utterance's
+	// long-term mean of the cepstra, which carries the shape of the
+	// speaker's vocal tract (and the channel); a one-component branch with
+	// KeepMeans keeps it, as the fused model's third part.
+	KeepMeans   bool    `json:"keep_means,omitempty"`
 	DeltaOrder  int     `json:"delta_order"`  // 0, 1 or 2
 	DeltaWindow int     `json:"delta_window"` // Kaldi's default 2
 	Components  int     `json:"components"`   // UBM components C
@@ -91,8 +97,12 @@ type ModelConfig struct {
 	ForeignShift  float64 `json:"foreign_shift,omitempty"`
 	// Branches, in the header of a fused model, is the number of branch
 	// models whose s-normalised scores are averaged (see NewFusedModel).
-	Branches int    `json:"branches,omitempty"`
-	Training string `json:"training,omitempty"` // how it was trained, data attribution
+	Branches int `json:"branches,omitempty"`
+	// BranchWeights, in the header of a fused model, weighs the branches'
+	// s-normalised scores: one positive weight a branch, summing to 1
+	// (nil: equal weights).
+	BranchWeights []float64 `json:"branch_weights,omitempty"`
+	Training      string    `json:"training,omitempty"` // how it was trained, data attribution
 }
 
 // CalibrationPoint is a false-accept rate and the threshold reaching it.
@@ -179,6 +189,12 @@ func NewModel(cfg ModelConfig, p ModelParams) (*Model, error) {
 	}
 	if cfg.Branches != 0 {
 		return nil, fmt.Errorf("%w: a single model with %d branches", ErrInvalidModel, cfg.Branches)
+	}
+	if cfg.FeatureWarp && cfg.KeepMeans {
+		return nil, fmt.Errorf("%w: feature_warp and keep_means both set", ErrInvalidModel)
+	}
+	if cfg.BranchWeights != nil {
+		return nil, fmt.Errorf("%w: branch weights in a single model", ErrInvalidModel)
 	}
 	if cfg.CohortFloat16 && cfg.CompactRows {
 		return nil, fmt.Errorf("%w: cohort_float16 and compact_rows both set", ErrInvalidModel)
@@ -371,7 +387,9 @@ const fusedMagic = "VXVPFUS1"
 const maxBranches = 8
 
 // NewFusedModel builds a model that runs branches side by side and
-// averages their s-normalised scores with equal weights. cfg gives the id,
+// averages their s-normalised scores, with equal weights or
+// cfg.BranchWeights (one positive, finite weight a branch, summing to 1
+// within 1e-9). cfg gives the id, weights,
 // calibration and training note; its cohort size and labels are taken
 // from the branches, which must share them (the same training speakers in
 // the same order), so that a cohort entry names one speaker in every
@@ -393,13 +411,45 @@ func NewFusedModel(cfg ModelConfig, branches []*Model) (*Model, error) {
 			}
 		}
 	}
+	if !validWeights(cfg.BranchWeights, len(branches)) {
+		return nil, fmt.Errorf("%w: fused model %q: branch weights %v for %d branches", ErrInvalidModel, cfg.ID, cfg.BranchWeights, len(branches))
+	}
 	fc := ModelConfig{ID: cfg.ID, Calibration: cfg.Calibration, IdentifyCalibration: cfg.IdentifyCalibration,
 		CohortSize: b0.CohortSize, CohortLabels: b0.CohortLabels, Branches: len(branches), Training: cfg.Training,
-		ForeignFrom: cfg.ForeignFrom, ForeignMargin: cfg.ForeignMargin, ForeignShift: cfg.ForeignShift}
+		ForeignFrom: cfg.ForeignFrom, ForeignMargin: cfg.ForeignMargin, ForeignShift: cfg.ForeignShift,
+		BranchWeights: slices.Clone(cfg.BranchWeights)}
 	if !validForeign(fc) {
 		return nil, fmt.Errorf("%w: fused model %q: foreign cohort from %d of %d, shift %g", ErrInvalidModel, cfg.ID, cfg.ForeignFrom, fc.CohortSize, cfg.ForeignShift)
 	}
 	return &Model{Config: fc, Branches: slices.Clone(branches)}, nil
+}
+
+// validWeights checks a fused model's branch weights: none (equal), or n
+// positive finite weights summing to 1.
+func validWeights(w []float64, n int) bool {
+	if w == nil {
+		return true
+	}
+	if len(w) != n {
+		return false
+	}
+	var sum float64
+	for _, x := range w {
+		if !(x > 0) || math.IsInf(x, 0) {
+			return false
+		}
+		sum += x
+	}
+	return math.Abs(sum-1) <= 1e-9
+}
+
+// branchWeight is the weight of branch i's s-normalised score in a fused
+// model's score.
+func (m *Model) branchWeight(i int) float64 {
+	if w := m.Config.BranchWeights; w != nil {
+		return w[i]
+	}
+	return 1 / float64(len(m.Branches))
 }
 
 // validForeign checks ForeignFrom, ForeignMargin and ForeignShift: a

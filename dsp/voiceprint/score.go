@@ -43,8 +43,9 @@ type CohortNorm struct {
 // where μ and σ are taken over the CohortTop highest cohort scores of
 // each side. Normalised scores of non-target pairs are comparable across
 // voiceprints, so one threshold (from the model's calibration, or from a
-// venue's voices: WithVenue) serves every enrolled speaker. For a fused model the score is the mean of the
-// branches' normalised scores (equal weights). A Scorer is safe for
+// venue's voices: WithVenue) serves every enrolled speaker. For a fused
+// model the score is the weighted mean of the branches' normalised scores
+// (ModelConfig.BranchWeights; equal without). A Scorer is safe for
 // concurrent use.
 type Scorer struct {
 	m *Model
@@ -293,7 +294,8 @@ func (s *Scorer) NormScore(cos float64, a, b CohortNorm) float64 {
 
 // ScoreWithNorms returns the normalised score of voiceprints a and b
 // whose cohort statistics (from CohortNorm) are na and nb: for a fused
-// model, the mean over branches of each branch's s-normalised cosine.
+// model, the weighted mean over branches of each branch's s-normalised
+// cosine.
 func (s *Scorer) ScoreWithNorms(a, b []float32, na, nb CohortNorm) float64 {
 	if len(a) != len(b) {
 		panic(fmt.Sprintf("voiceprint: cosine of %d and %d values", len(a), len(b)))
@@ -340,9 +342,9 @@ func (s *Scorer) scoreDots(dots []float32, na, nb CohortNorm) float64 {
 	var sum float64
 	for i, d := range dots {
 		cos := inv * float64(d)
-		sum += s.NormScore(cos, na.Branches[i], nb.Branches[i])
+		sum += s.m.branchWeight(i) * s.NormScore(cos, na.Branches[i], nb.Branches[i])
 	}
-	return sum/float64(len(s.m.Branches)) - shift
+	return sum - shift
 }
 
 // Score returns the normalised score of two voiceprints.

@@ -302,17 +302,17 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 			c := bm.Config
 			cos := rows[p][i].sc[c.CohortSize+first+vs[j]]
 			if c.CohortSize == 0 || c.CohortTop == 0 {
-				sum += cos
+				sum += s.partWeight(p) * cos
 				marginI, marginJ = math.Inf(-1), math.Inf(-1)
 				continue
 			}
 			mi, si, fi := norm(p, i, a, b)
 			mj, sj, fj := norm(p, j, a, b)
-			sum += 0.5 * ((cos-mi)/si + (cos-mj)/sj)
+			sum += s.partWeight(p) * 0.5 * ((cos-mi)/si + (cos-mj)/sj)
 			marginI += fi / float64(len(parts))
 			marginJ += fj / float64(len(parts))
 		}
-		score := sum / float64(len(parts))
+		score := sum
 		if foreignFrom > 0 && marginI > s.m.Config.ForeignMargin {
 			score -= s.m.Config.ForeignShift / 2
 		}
@@ -322,6 +322,15 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 		out = append(out, score)
 	}
 	return out, len(of)
+}
+
+// partWeight is the weight of part p's normalised score: the branch's,
+// or 1 for a single model.
+func (s *Scorer) partWeight(p int) float64 {
+	if len(s.m.Branches) == 0 {
+		return 1
+	}
+	return s.m.branchWeight(p)
 }
 
 // branchModels returns the single models whose parts make up a

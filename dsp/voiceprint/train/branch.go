@@ -209,7 +209,14 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 	say("NAP: %d nuisance directions", cfg.NAPRank)
 
 	// Cohort: one voiceprint per speaker (its first utterance) of every
-	// CohortEvery-th speaker, channels alternating.
+	// CohortEvery-th speaker, channels alternating: clean, telephone and
+	// noise; for the mean branch also 8 kHz recordings, since its
+	// voiceprint, the long-term mean, moves with the channel, and pairs of
+	// one channel the cohort lacks would score far above its entries.
+	cohortChannels := []int{vClean, vTel, vNoise}
+	if cfg.KeepMeans {
+		cohortChannels = []int{vClean, vTel, vNarrow, vNoise}
+	}
 	// With CohortSpeakers, that many speakers spread evenly over the list.
 	speakers := utts[len(utts)-1].Speaker + 1
 	first := make([]bool, len(utts))
@@ -263,7 +270,7 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 			if !first[i] {
 				continue
 			}
-			p.Cohort = append(p.Cohort, proj(i, []int{vClean, vTel, vNoise}[u.Speaker%3])...)
+			p.Cohort = append(p.Cohort, proj(i, cohortChannels[u.Speaker%len(cohortChannels)])...)
 			cohortIdx = append(cohortIdx, u.Speaker)
 		}
 		for k, j := range mlCohort {

@@ -29,8 +29,15 @@ type Config struct {
 	Fusion       bool                   // add a plain-CMN branch and fuse the two
 	NAPCrops     int                    // calibration channels whose 3-s pieces join the NAP variants (0–3)
 	CMNRelevance float64                // MAP relevance of the CMN branch (with Fusion)
-	CohortEvery  int                    // the s-norm cohort takes every CohortEvery-th training speaker (1: all)
-	Compact      bool                   // store NAP rows as int8 and cohort rows as 4-bit values (ModelConfig.CompactRows) rather than the cohort as float16
+	// MeanWeight, when above 0 (with Fusion; ignored without), adds a third branch that
+	// keeps what mean normalisation removes: a one-component model of the
+	// un-normalised frames (ModelConfig.KeepMeans), so its voiceprint is
+	// the utterance's long-term mean of the features, centred and scaled
+	// by the training frames'. Its s-normalised score takes this weight in
+	// the fused score, the two other branches (1-MeanWeight)/2 each.
+	MeanWeight  float64
+	CohortEvery int  // the s-norm cohort takes every CohortEvery-th training speaker (1: all)
+	Compact     bool // store NAP rows as int8 and cohort rows as 4-bit values (ModelConfig.CompactRows) rather than the cohort as float16
 	// CohortSpeakers, when above 0, keeps that many training speakers in
 	// the s-norm cohort, spread evenly over the list (with CohortEvery 1):
 	// room in the model file for the multilingual entries.
@@ -57,7 +64,7 @@ func DefaultConfig() Config {
 			Relevance: 8, NAPRank: 20, CohortTop: 100,
 		},
 		FARs:   []float64{0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
-		Fusion: true, NAPCrops: 1, CMNRelevance: 16, CohortEvery: 1, Compact: true,
+		Fusion: true, NAPCrops: 1, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true,
 	}
 }
 
@@ -66,6 +73,12 @@ func (tc Config) Validate() error {
 	c := tc.Model
 	if tc.Fusion && (!c.FeatureWarp || c.NoiseSubtraction > 0 || c.FrameSNRDB > 0) {
 		return fmt.Errorf("%w: fusion pairs a feature-warped branch with a plain-CMN one: it needs feature warping, no noise subtraction or frame SNR", ErrConfig)
+	}
+	if !(tc.MeanWeight >= 0 && tc.MeanWeight < 1) {
+		return fmt.Errorf("%w: the mean branch's weight must be at least 0 (0: none) and below 1", ErrConfig)
+	}
+	if tc.Model.KeepMeans || tc.Model.BranchWeights != nil {
+		return fmt.Errorf("%w: keep_means and branch weights are set by the recipe (MeanWeight), not in the model config", ErrConfig)
 	}
 	if tc.NAPCrops < 0 || tc.NAPCrops > calibChannels {
 		return fmt.Errorf("%w: NAP crops must be 0 to %d", ErrConfig, calibChannels)
@@ -99,7 +112,21 @@ func (tc Config) ModelID() string {
 		return withMultilingual(branchID(tc.branches()[0], tc.NAPCrops, tc.CohortEvery), tc.CohortSpeakers, tc.Multilingual)
 	}
 	id := strings.Replace(tc.branches()[0].ID, "gsv-", "gsvfuse-", 1)
-	return strings.Replace(id, "-nap", fmt.Sprintf("+cmn-r%g-nap", tc.CMNRelevance), 1)
+	fused := fmt.Sprintf("+cmn-r%g", tc.CMNRelevance)
+	if tc.MeanWeight > 0 {
+		fused += fmt.Sprintf("+means-w%g", tc.MeanWeight)
+	}
+	return strings.Replace(id, "-nap", fused+"-nap", 1)
+}
+
+// branchWeights returns the fused model's branch weights: nil (equal)
+// without a mean branch.
+func (tc Config) branchWeights() []float64 {
+	if !tc.Fusion || tc.MeanWeight == 0 {
+		return nil
+	}
+	w := (1 - tc.MeanWeight) / 2
+	return []float64{w, w, 1 - 2*w}
 }
 
 // withMultilingual names the cohort's make-up in a model id: "-c160" for
@@ -157,7 +184,10 @@ func branchID(c voiceprint.ModelConfig, napCrops, cohortEvery int) string {
 
 // branches returns the configuration of each branch: the flags' recipe,
 // and with --fusion the same with CMN instead of feature warping and MAP
-// relevance --cmn-relevance.
+// relevance --cmn-relevance, and with --mean-weight the mean branch: the
+// same front end, frames kept as they are, one component with the same
+// relevance, no NAP, its cohort in float16 (60 values a row: 4-bit rows
+// would round a cosine by about 0.2/√60).
 func (tc Config) branches() []voiceprint.ModelConfig {
 	if !tc.Fusion {
 		a := tc.Model
@@ -171,5 +201,13 @@ func (tc Config) branches() []voiceprint.ModelConfig {
 	b.FeatureWarp = false
 	b.Relevance = tc.CMNRelevance
 	b.ID = withMultilingual(branchID(b, tc.NAPCrops, tc.CohortEvery), tc.CohortSpeakers, tc.Multilingual)
-	return []voiceprint.ModelConfig{a, b}
+	if tc.MeanWeight == 0 {
+		return []voiceprint.ModelConfig{a, b}
+	}
+	c := b
+	c.KeepMeans = true
+	c.Components, c.Parents, c.TopParents, c.TopN, c.NAPRank = 1, 1, 1, 1, 0
+	c.CohortFloat16, c.CompactRows = true, false
+	c.ID = withMultilingual(fmt.Sprintf("gsv-ubm1-mfcc%dd%d-means-r%g-v3", c.NumCeps, c.DeltaOrder, c.Relevance), tc.CohortSpeakers, tc.Multilingual)
+	return []voiceprint.ModelConfig{a, b, c}
 }

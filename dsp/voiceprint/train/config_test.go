@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,14 +22,16 @@ func TestDefaultConfigNamesTheShippedModel(t *testing.T) {
 	c := train.DefaultConfig()
 	require.NoError(t, c.Validate())
 	require.Equal(t, m.Config.ID, c.ModelID())
-	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-v3", c.ModelID())
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-v3", c.ModelID())
 	c.CohortSpeakers, c.Multilingual = 160, 1
-	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-c160-ml1-v4", c.ModelID(), "a multilingual cohort is named")
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-c160-ml1-v4", c.ModelID(), "a multilingual cohort is named")
 	c.CohortSpeakers, c.Multilingual = 0, 0
 	c.CohortEvery = 2
-	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-c1of2-v3", c.ModelID(), "a cohort of part of the speakers is named")
-	c.CohortEvery, c.Compact = 1, false
-	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-v2", c.ModelID(), "the float16-cohort recipe keeps its v2 id")
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-c1of2-v3", c.ModelID(), "a cohort of part of the speakers is named")
+	c.CohortEvery, c.MeanWeight = 1, 0
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16-nap20s1-v3", c.ModelID(), "the recipe without a mean branch keeps the v3 id")
+	c.MeanWeight, c.Compact = 0.2, false
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-v2", c.ModelID(), "the float16-cohort recipe keeps its v2 id")
 	require.Equal(t, "gsv-ubm256-mfcc20d2-warp-nap20s1-v2", func() string { c.Fusion = false; return c.ModelID() }())
 }
 
@@ -50,6 +53,10 @@ func TestConfigValidate(t *testing.T) {
 		"negative multilingual":     func(c *train.Config) { c.Multilingual = -1 },
 		"cohort speakers and every": func(c *train.Config) { c.CohortEvery, c.CohortSpeakers = 2, 160 },
 		"negative cohort speakers":  func(c *train.Config) { c.CohortSpeakers = -1 },
+		"mean weight of 1":          func(c *train.Config) { c.MeanWeight = 1 },
+		"negative mean weight":      func(c *train.Config) { c.MeanWeight = -0.1 },
+		"mean weight NaN":           func(c *train.Config) { c.MeanWeight = math.NaN() },
+		"keep means in the config":  func(c *train.Config) { c.Model.KeepMeans = true },
 	} {
 		c := train.DefaultConfig()
 		mod(&c)

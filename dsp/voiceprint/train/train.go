@@ -15,7 +15,8 @@ import (
 )
 
 // Train runs the recipe: one branch, or with Fusion a feature-warped and
-// a plain-CMN branch fused with equal weights; then the calibration. It
+// a plain-CMN branch fused with equal weights (with MeanWeight, and a
+// mean branch: Config.MeanWeight); then the calibration. It
 // reads the training speech of tc.Data and returns the calibrated model.
 // Errors wrap ErrConfig for a bad recipe, or name the file that failed.
 func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
@@ -48,6 +49,7 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	}
 	cfgs := tc.branches()
 	cfg := tc.Model
+	cfg.BranchWeights = tc.branchWeights()
 	say("%d training utterances, %d multilingual recordings; model %s", len(utts), len(ml), cfg.ID)
 	var brs []*trainedBranch
 	for _, bc := range cfgs {
@@ -112,7 +114,7 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	foreignFrom := brs[0].foreignFrom
 	var scs [2]*voiceprint.Scorer
 	for f := range scs {
-		m, err := build(voiceprint.ModelConfig{ID: cfg.ID, ForeignFrom: foreignFrom}, f)
+		m, err := build(voiceprint.ModelConfig{ID: cfg.ID, ForeignFrom: foreignFrom, BranchWeights: cfg.BranchWeights}, f)
 		if err != nil {
 			return nil, err
 		}
@@ -164,7 +166,7 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	}
 	sets := []string{"clean", "telephone", "noise"}
 	if len(ml) > 0 {
-		ship, err := build(voiceprint.ModelConfig{ID: cfg.ID, ForeignFrom: foreignFrom}, -1)
+		ship, err := build(voiceprint.ModelConfig{ID: cfg.ID, ForeignFrom: foreignFrom, BranchWeights: cfg.BranchWeights}, -1)
 		if err != nil {
 			return nil, err
 		}
@@ -261,9 +263,13 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	if eer, _, err := eval.EER(tar, non[0]); err == nil {
 		say("training speakers, enrolment against their last 3 s: %d targets, EER %.2f%%", len(tar), 100*eer)
 	}
-	cfg.Training = fmt.Sprintf("voxward train: %d branches (%s), s-normalised scores averaged with equal weights; "+
+	weights := "equal weights"
+	if cfg.BranchWeights != nil {
+		weights = fmt.Sprintf("weights %v", cfg.BranchWeights)
+	}
+	cfg.Training = fmt.Sprintf("voxward train: %d branches (%s), s-normalised scores averaged with %s; "+
 		"%d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
-		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(brs), branchIDs(brs), len(utts), tc.Frames, tc.Iters)
+		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(brs), branchIDs(brs), weights, len(utts), tc.Frames, tc.Iters)
 	if len(ml) > 0 {
 		cfg.Training += fmt.Sprintf("; cohort and calibration also hold %d recordings of %d speakers, every other speaker folder "+
 			"of multilingual/arabic_commands (Arabic Speech Commands Dataset, CC BY 4.0) and multilingual/malayalam_msc "+
