@@ -117,7 +117,7 @@ type Config struct {
 	// SyncMinTemplates is the fewest research templates (of one model) a
 	// batch carries; fewer wait for more. 0 sends none at all; else 5 to
 	// 1000. A batch carries at most 4 Mi template values (136 templates
-	// of 30,720 values); more wait for the next batch.
+	// of 30,780 values); more wait for the next batch.
 	SyncMinTemplates int `toml:"sync_min_templates"`
 }
 

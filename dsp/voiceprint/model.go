@@ -77,7 +77,8 @@ type ModelConfig struct {
 	// CompactRows stores each NAP direction as int8 values and each cohort
 	// voiceprint as 4-bit values, each row with a power-of-two float32
 	// scale (the model holds their values, rounded, as float32): what keeps
-	// a fused model of two 15,360-value branches and 200-speaker cohorts
+	// a fused model of two 15,360-value branches (and a 60-value mean
+	// branch) and 200-speaker cohorts
 	// within 4 MiB. The rounding error of a cohort score is about 0.2/√dim
 	// of a cosine, far below the spread s-norm measures.
 	CompactRows bool `json:"compact_rows,omitempty"`
