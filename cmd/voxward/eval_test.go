@@ -289,16 +289,24 @@ func TestTrainSmall(t *testing.T) {
 	require.NoError(t, err)
 	m, err := voiceprint.ParseModel(b)
 	require.NoError(t, err)
-	// By default a feature-warped and a plain-CMN branch, fused.
-	require.Len(t, m.Branches, 2)
+	// By default a feature-warped, a plain-CMN and a mean branch, fused
+	// with weights 0.4, 0.4 and 0.2.
+	require.Len(t, m.Branches, 3)
 	assert.True(t, m.Branches[0].Config.FeatureWarp)
 	assert.False(t, m.Branches[1].Config.FeatureWarp)
 	assert.Equal(t, 16.0, m.Branches[1].Config.Relevance)
-	for _, br := range m.Branches {
+	for _, br := range m.Branches[:2] {
 		assert.Equal(t, 8, br.Config.Components)
 		assert.Equal(t, 6, br.Config.CohortSize)
 		assert.True(t, br.Config.CompactRows, "NAP int8, cohort 4-bit")
 	}
+	mb := m.Branches[2].Config
+	assert.True(t, mb.KeepMeans)
+	assert.Equal(t, 1, mb.Components)
+	assert.Equal(t, 0, mb.NAPRank)
+	assert.Equal(t, 6, mb.CohortSize)
+	assert.True(t, mb.CohortFloat16)
+	assert.InDeltaSlice(t, []float64{0.4, 0.4, 0.2}, m.Config.BranchWeights, 1e-12)
 	assert.Equal(t, 6, m.Config.CohortSize)
 	assert.Len(t, m.Config.CohortLabels, 6)
 	assert.NotEmpty(t, m.Config.Calibration)
