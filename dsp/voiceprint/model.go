@@ -78,8 +78,7 @@ type ModelConfig struct {
 	// voiceprint as 4-bit values, each row with a power-of-two float32
 	// scale (the model holds their values, rounded, as float32): what keeps
 	// a fused model of two 15,360-value branches (and a 60-value mean
-	// branch) and 200-speaker cohorts
-	// within 4 MiB. The rounding error of a cohort score is about 0.2/√dim
+	// branch) and 200-speaker cohorts within 4 MiB. The rounding error of a cohort score is about 0.2/√dim
 	// of a cosine, far below the spread s-norm measures.
 	CompactRows bool `json:"compact_rows,omitempty"`
 	// ForeignFrom, when above 0, marks the cohort entries from that index
