@@ -198,7 +198,7 @@ func TestCohortNormBitIdentical(t *testing.T) {
 				off := 0
 				for b, br := range m.Branches {
 					ed := br.Config.EmbeddingDim()
-					want := cohortNormDotf(br, sc.extraOf(b), v[off:off+ed], inv)
+					want := cohortNormDotf(br, sc.normExtra(b), v[off:off+ed], inv)
 					if g := got.Branches[b]; g.Mean != want.Mean || g.Std != want.Std {
 						t.Fatalf("%s: voiceprint %d, scorer %d, branch %d: %+v, want %+v", name, i, j, b, got.Branches[b], want)
 					}

@@ -269,6 +269,9 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 		bestF, bestH := math.Inf(-1), math.Inf(-1)
 		for _, k := range r.order {
 			k := int(k)
+			if k >= c.CohortSize && c.KeepMeans {
+				continue // normalised against the model's cohort only (normExtra)
+			}
 			if k >= vrow && k < vrow+len(speaker) {
 				if sp := speaker[k-vrow]; sp == a || sp == b {
 					continue

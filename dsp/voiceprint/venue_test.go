@@ -118,6 +118,29 @@ func TestWithVenueThresholds(t *testing.T) {
 		_, err = base.WithVenueSides(enrol, probe, names, names[1:])
 		require.Error(t, err)
 	})
+	// A fused model with a mean branch (KeepMeans): that part stays
+	// normalised against the model's cohort, in the venue's pairs as in
+	// ScoreWithNorms, while the other part draws on the venue.
+	t.Run("mean branch", func(t *testing.T) {
+		f := tinyFused(t, 70)
+		mc := f.Branches[1].Config
+		mc.KeepMeans = true
+		mb, err := voiceprint.NewModel(mc, f.Branches[1].Params())
+		require.NoError(t, err)
+		m, err := voiceprint.NewFusedModel(voiceprint.ModelConfig{ID: "tiny-means", Calibration: f.Config.Calibration,
+			BranchWeights: []float64{0.7, 0.3}}, []*voiceprint.Model{f.Branches[0], mb})
+		require.NoError(t, err)
+		vps, names := people(m, random(m))
+		checkVenue(t, m, vps, names, false)
+
+		base := voiceprint.NewScorer(m)
+		venue, err := base.WithVenue(vps, names)
+		require.NoError(t, err)
+		probe := random(m)(0)
+		nb, nv := base.CohortNorm(probe), venue.CohortNorm(probe)
+		assert.Equal(t, nb.Branches[1], nv.Branches[1], "the mean branch ignores the venue")
+		assert.NotEqual(t, nb.Branches[0], nv.Branches[0], "the other branch draws on it")
+	})
 	// With a foreign cohort part, the pair scores carry the foreign shift
 	// of each side that is closest to a foreign entry once the pair's own
 	// speakers are left out: every third person is near foreign entry 4.
