@@ -8,7 +8,11 @@ package train
 // cached in $VOXWARD_RESEARCH_CACHE (default /tmp/vxexp), then back ends
 // compared on the dev lists in every channel with EER, minDCF and the
 // false-accept and miss rates at each back end's own calibrated 1 %
-// threshold. Not part of any default run; each experiment is a test:
+// threshold. It holds the statistics of the model's first two branches
+// (the 256-component GSVs) only: the mean branch, added after these
+// experiments, is left out, so with the current model its figures are
+// those of the two-branch back end, not the shipped three-branch score.
+// Not part of any default run; each experiment is a test:
 //
 //	go test -tags research -run TestExpShipped -v -timeout 2h ./dsp/voiceprint/train/
 //	EXP_CFGS="256,0,20,100,1;2048,0,20,100,1;2048,256,20,100,1" go test -tags research -run TestExpCompact -v …
