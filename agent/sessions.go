@@ -49,8 +49,9 @@ type sessions struct {
 	drops  uint64 // bumped by every drop: a start that overlapped one re-checks its participants
 
 	// afterChecks, when set (tests), runs between start's consent checks
-	// and the session going live.
-	afterChecks func()
+	// and the session going live, with the session as built so far (its
+	// scorer included).
+	afterChecks func(*liveSession)
 
 	// onStart and onStop, when set, hear of each session that went live
 	// and each stop recorded in the vault (the sync outbox's records).
@@ -173,28 +174,42 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 	if err != nil {
 		return vault.Session{}, err
 	}
-	cohort, err := s.loadCohort(store, actor, participants)
-	if err != nil {
+	ls := &liveSession{participants: len(participants), cands: cands, names: names}
+	if ls.cohort, err = s.loadCohort(store, actor, participants); err != nil {
+		ls.wipe()
 		return vault.Session{}, err
+	}
+	// The session's scorer is built before the lock: with hundreds of
+	// other enrolled voices WithVenue takes about a second, which live
+	// sessions' turns would otherwise wait for. A consent that ends
+	// meanwhile is caught under the lock below.
+	if s.speakers != nil {
+		if err := ls.rescore(s.speakers.sc); err != nil {
+			ls.wipe()
+			return vault.Session{}, err
+		}
 	}
 	sess, err := store.CreateSession(actor, title, participants)
 	if err != nil {
+		ls.wipe()
 		return vault.Session{}, err
 	}
 	lease, err := s.gate.Acquire(ctx, "session "+sess.ID.String(), s.max)
 	if err != nil {
+		ls.wipe()
 		if _, serr := store.StopSession(actor, sess.ID, nil); serr != nil {
 			s.log.Warn("record failed session", "session", sess.ID.String(), "err", serr)
 		}
 		return vault.Session{}, fmt.Errorf("%w: %v", ErrCapture, err)
 	}
 	if s.afterChecks != nil {
-		s.afterChecks()
+		s.afterChecks(ls)
 	}
 	consenting := make(map[vault.ID]bool, len(participants))
 	for _, id := range participants {
 		consenting[id] = true
 	}
+	ls.id, ls.started, ls.consenting, ls.lease, ls.events = sess.ID, sess.Started, consenting, lease, newHub()
 	s.mu.Lock()
 	if s.drops != gen {
 		// A consent ended (withdrawal, restriction, erasure) while this
@@ -205,8 +220,8 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 				continue
 			}
 			delete(consenting, id)
-			delete(names, id.String())
-			cands = slices.DeleteFunc(cands, func(c voiceprint.Candidate) bool {
+			delete(ls.names, id.String())
+			ls.cands = slices.DeleteFunc(ls.cands, func(c voiceprint.Candidate) bool {
 				if c.ID == id.String() {
 					c.Wipe()
 					return true
@@ -214,26 +229,25 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 				return false
 			})
 		}
-	}
-	ls := &liveSession{id: sess.ID, started: sess.Started, participants: len(participants), consenting: consenting, lease: lease,
-		cands: cands, names: names, events: newHub(), cohort: cohort}
-	if s.speakers != nil {
-		if s.drops != gen {
-			for id, v := range ls.cohort { // the same check for the cohort's voices
-				if sub, err := store.Subject(actor, id); err != nil || sub.Status != vault.StatusActive {
-					clear(v)
-					delete(ls.cohort, id)
-				}
+		changed := false
+		for id, v := range ls.cohort { // the same check for the cohort's voices
+			if sub, err := store.Subject(actor, id); err != nil || sub.Status != vault.StatusActive {
+				clear(v)
+				delete(ls.cohort, id)
+				changed = true
 			}
 		}
-		if err := ls.rescore(s.speakers.sc); err != nil {
-			ls.wipe()
-			s.mu.Unlock()
-			lease.Release()
-			if _, serr := store.StopSession(actor, sess.ID, nil); serr != nil {
-				s.log.Warn("record refused session", "session", sess.ID.String(), "err", serr)
+		// Rare: the scorer is built again without them, under the lock.
+		if changed && s.speakers != nil {
+			if err := ls.rescore(s.speakers.sc); err != nil {
+				ls.wipe()
+				s.mu.Unlock()
+				lease.Release()
+				if _, serr := store.StopSession(actor, sess.ID, nil); serr != nil {
+					s.log.Warn("record refused session", "session", sess.ID.String(), "err", serr)
+				}
+				return vault.Session{}, err
 			}
-			return vault.Session{}, err
 		}
 	}
 	if len(consenting) == 0 {

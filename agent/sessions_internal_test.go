@@ -39,7 +39,7 @@ func TestWithdrawalDuringSessionStart(t *testing.T) {
 		require.NoError(t, err)
 	}
 	// Ben withdraws in the gap: the session goes live with Ana only.
-	s.afterChecks = func() { withdraw(ben) }
+	s.afterChecks = func(*liveSession) { withdraw(ben) }
 	sess, err := s.start(context.Background(), store, a, "t", []vault.ID{ana, ben})
 	require.NoError(t, err)
 	s.mu.Lock()
@@ -52,7 +52,7 @@ func TestWithdrawalDuringSessionStart(t *testing.T) {
 
 	// Everybody withdraws in the gap: the session is refused and the source closed.
 	carl := subject("Carl")
-	s.afterChecks = func() { withdraw(carl) }
+	s.afterChecks = func(*liveSession) { withdraw(carl) }
 	_, err = s.start(context.Background(), store, a, "t", []vault.ID{carl})
 	require.ErrorIs(t, err, ErrParticipant)
 	require.False(t, gate.Status().Open)
@@ -115,6 +115,47 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 	require.False(t, ls.sc.Wiped(), "Cid's voice is still in the venue")
 	require.Zero(t, slices.IndexFunc(benCopy, func(x float32) bool { return x != 0 }) >= 0, "their copy is wiped")
 	require.True(t, ls.consenting[ana], "a cohort voice leaving does not touch the participants")
+	s.mu.Unlock()
+	_, err = s.stop(store, a, sess.ID)
+	require.NoError(t, err)
+}
+
+// A session's scorer is built before it goes live, outside the sessions'
+// lock; a cohort voice whose consent ends in between is taken out under
+// the lock, the scorer built again without it, and the first one wiped.
+func TestCohortWithdrawalDuringSessionStart(t *testing.T) {
+	store := testVault(t)
+	a := vault.Actor{TokenID: "t", Role: vault.RoleTechnician}
+	m := modeltest.Model(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	ana := enrolledRandom(t, store, a, m, r, "Ana", vault.PurposeRecognition)
+	ben := enrolledRandom(t, store, a, m, r, "Ben", vault.PurposeRecognition)
+	enrolledRandom(t, store, a, m, r, "Cid", vault.PurposeRecognition)
+	dev, err := capture.ParseSource("tone", nil)
+	require.NoError(t, err)
+	gate := capture.NewGate(dev, nil)
+	defer gate.Close()
+	base := voiceprint.NewScorer(m)
+	s := newSessions(gate, capture.SystemClock{}, 0, newSpeakerModel(m), slog.New(slog.DiscardHandler))
+	var built *voiceprint.Scorer
+	var benCopy []float32
+	s.afterChecks = func(ls *liveSession) {
+		built, benCopy = ls.sc, ls.cohort[ben]
+		require.Equal(t, base.CohortSize()+2, built.CohortSize(), "built before the lock with Ben and Cid")
+		s.drop(store, ben)
+		_, err := store.AppendConsent(a, ben, vault.Consent{Kind: vault.ConsentWithdraw})
+		require.NoError(t, err)
+	}
+	sess, err := s.start(context.Background(), store, a, "t", []vault.ID{ana})
+	require.NoError(t, err)
+	s.mu.Lock()
+	ls := s.live[sess.ID]
+	require.NotContains(t, ls.cohort, ben)
+	require.Equal(t, base.CohortSize()+1, ls.sc.CohortSize(), "the live scorer holds Cid only")
+	require.NotSame(t, built, ls.sc)
+	require.True(t, built.Wiped(), "the scorer built with Ben is wiped")
+	require.Negative(t, slices.IndexFunc(benCopy, func(x float32) bool { return x != 0 }), "Ben's copy is wiped")
+	require.Equal(t, ls.sc.CohortNorm(ls.cands[0].Emb), ls.cands[0].Norm, "the candidate is normalised with the live scorer")
 	s.mu.Unlock()
 	_, err = s.stop(store, a, sess.ID)
 	require.NoError(t, err)

@@ -296,6 +296,27 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 		}
 		return mean, std, margin
 	}
+	// A KeepMeans part is normalised against the model's cohort alone
+	// (normExtra), whatever the pair: its statistics once per voiceprint.
+	type stats struct{ mean, std, margin float64 }
+	fixed := make([][]stats, len(parts))
+	for p, bm := range parts {
+		if !bm.Config.KeepMeans {
+			continue
+		}
+		fixed[p] = make([]stats, len(vs))
+		for i := range vs {
+			m, sd, f := norm(p, i, -1, -1)
+			fixed[p][i] = stats{m, sd, f}
+		}
+	}
+	pairNorm := func(p, i, a, b int) (mean, std, margin float64) {
+		if fixed[p] != nil {
+			f := fixed[p][i]
+			return f.mean, f.std, f.margin
+		}
+		return norm(p, i, a, b)
+	}
 	out := make([]float64, 0, len(pairs))
 	for _, pr := range pairs {
 		i, j := pr[0], pr[1]
@@ -309,8 +330,8 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 				marginI, marginJ = math.Inf(-1), math.Inf(-1)
 				continue
 			}
-			mi, si, fi := norm(p, i, a, b)
-			mj, sj, fj := norm(p, j, a, b)
+			mi, si, fi := pairNorm(p, i, a, b)
+			mj, sj, fj := pairNorm(p, j, a, b)
 			sum += s.partWeight(p) * 0.5 * ((cos-mi)/si + (cos-mj)/sj)
 			marginI += fi / float64(len(parts))
 			marginJ += fj / float64(len(parts))
