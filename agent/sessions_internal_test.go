@@ -26,12 +26,7 @@ func TestWithdrawalDuringSessionStart(t *testing.T) {
 	a := vault.Actor{TokenID: "t", Role: vault.RoleKiosk}
 	subject := func(name string) vault.ID { return consenting(t, store, a, name, vault.PurposeRecognition) }
 	ana, ben := subject("Ana"), subject("Ben")
-	dev, err := capture.ParseSource("tone", nil)
-	require.NoError(t, err)
-	gate := capture.NewGate(dev, nil)
-	defer gate.Close()
-	m := modeltest.Model(t)
-	s := newSessions(gate, capture.SystemClock{}, 0, newSpeakerModel(m), slog.New(slog.DiscardHandler))
+	s, gate := toneSessions(t, modeltest.Model(t))
 
 	withdraw := func(id vault.ID) {
 		s.drop(store, id)
@@ -79,12 +74,8 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 	_, err := store.SetStatus(a, eve, vault.StatusRestricted)
 	require.NoError(t, err)
 
-	dev, err := capture.ParseSource("tone", nil)
-	require.NoError(t, err)
-	gate := capture.NewGate(dev, nil)
-	defer gate.Close()
 	base := voiceprint.NewScorer(m)
-	s := newSessions(gate, capture.SystemClock{}, 0, newSpeakerModel(m), slog.New(slog.DiscardHandler))
+	s, _ := toneSessions(t, m)
 	sess, err := s.start(context.Background(), store, a, "t", []vault.ID{ana})
 	require.NoError(t, err)
 	s.mu.Lock()
@@ -131,12 +122,8 @@ func TestCohortWithdrawalDuringSessionStart(t *testing.T) {
 	ana := enrolledRandom(t, store, a, m, r, "Ana", vault.PurposeRecognition)
 	ben := enrolledRandom(t, store, a, m, r, "Ben", vault.PurposeRecognition)
 	enrolledRandom(t, store, a, m, r, "Cid", vault.PurposeRecognition)
-	dev, err := capture.ParseSource("tone", nil)
-	require.NoError(t, err)
-	gate := capture.NewGate(dev, nil)
-	defer gate.Close()
 	base := voiceprint.NewScorer(m)
-	s := newSessions(gate, capture.SystemClock{}, 0, newSpeakerModel(m), slog.New(slog.DiscardHandler))
+	s, _ := toneSessions(t, m)
 	var built *voiceprint.Scorer
 	var benCopy []float32
 	s.afterChecks = func(ls *liveSession) {
@@ -159,6 +146,17 @@ func TestCohortWithdrawalDuringSessionStart(t *testing.T) {
 	s.mu.Unlock()
 	_, err = s.stop(store, a, sess.ID)
 	require.NoError(t, err)
+}
+
+// toneSessions returns live sessions of model m over a generated tone
+// source behind a consent gate (closed when the test ends).
+func toneSessions(t *testing.T, m *voiceprint.Model) (*sessions, *capture.Gate) {
+	t.Helper()
+	dev, err := capture.ParseSource("tone", nil)
+	require.NoError(t, err)
+	gate := capture.NewGate(dev, nil)
+	t.Cleanup(func() { gate.Close() })
+	return newSessions(gate, capture.SystemClock{}, 0, newSpeakerModel(m), slog.New(slog.DiscardHandler)), gate
 }
 
 // testVault opens a new vault in a temporary directory, closed when the
