@@ -15,8 +15,8 @@ import (
 )
 
 // Train runs the recipe: one branch, or with Fusion a feature-warped and
-// a plain-CMN branch fused with equal weights (with MeanWeight, and a
-// mean branch: Config.MeanWeight); then the calibration. It
+// a plain-CMN branch (and, with MeanWeight above 0, a mean branch), fused;
+// then the calibration. It
 // reads the training speech of tc.Data and returns the calibrated model.
 // Errors wrap ErrConfig for a bad recipe, or name the file that failed.
 func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
