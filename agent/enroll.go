@@ -25,6 +25,12 @@ type SampleQuality struct {
 	SNRDB           float64 `json:"snr_db"`
 	ClippedFraction float64 `json:"clipped_fraction"`
 	LevelDBFS       float64 `json:"level_dbfs"`
+	// BandwidthHz is how far up the spectrum the speech reaches: 8000
+	// for a wide-band microphone, about 4000 for audio made at 8 kHz (a
+	// telephone line, a phone recorder). Not a gate: a voice enrolled from
+	// band-limited audio is still enrolled, but matches wide-band live
+	// speech less well.
+	BandwidthHz float64 `json:"bandwidth_hz"`
 }
 
 // EnrollQuality is the verdict on an enrolment: the figures of each
@@ -77,7 +83,7 @@ func (sm *speakerModel) quality(q voiceprint.EnrollQuality) EnrollQuality {
 	for _, a := range q.Samples {
 		out.Samples = append(out.Samples, SampleQuality{
 			Seconds: round3(a.Seconds), SpeechSeconds: round3(a.SpeechSeconds), SNRDB: round3(a.SNRDB),
-			ClippedFraction: round3(a.ClippedFraction), LevelDBFS: round3(a.LevelDB),
+			ClippedFraction: round3(a.ClippedFraction), LevelDBFS: round3(a.LevelDB), BandwidthHz: a.BandwidthHz,
 		})
 	}
 	return out

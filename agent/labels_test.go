@@ -19,6 +19,7 @@ import (
 
 	"github.com/voxward/voxward/agent"
 	"github.com/voxward/voxward/dsp/voiceprint"
+	vpeval "github.com/voxward/voxward/dsp/voiceprint/eval"
 	"github.com/voxward/voxward/internal/clocktest"
 	"github.com/voxward/voxward/internal/modeltest"
 	"github.com/voxward/voxward/vault"
@@ -168,6 +169,7 @@ func TestLiveLabelsEndToEnd(t *testing.T) {
 		r.json(t, &e)
 		assert.GreaterOrEqual(t, e.Quality.SpeechSeconds, 8.0, name)
 		assert.Empty(t, e.Quality.Issues)
+		assert.Equal(t, 8000.0, e.Quality.Samples[0].BandwidthHz, "%s: wide-band audio", name)
 	}
 	assert.Zero(t, d.status(t, tech).Capture.Opens, "enrolment from a file opened the source")
 
@@ -413,4 +415,32 @@ func TestEnrolFromLiveSource(t *testing.T) {
 	assert.False(t, s.Capture.Open, "the source stayed open after the enrolment")
 	assert.Equal(t, uint64(1), s.Capture.Opens)
 	assert.Equal(t, 1, s.Vault.Records["template"])
+}
+
+// An enrolment from audio made at 8 kHz (here LibriSpeech through an
+// 8 kHz recording, as a 16 kHz WAV) is accepted, and its quality says how
+// far up the spectrum the speech reaches.
+func TestEnrolBandLimited(t *testing.T) {
+	modeltest.Model(t) // enrolment needs it
+	st := newState(t)
+	speaker := st.consenting(t)
+	d := start(t, st.config())
+	tech := st.tokens[vault.RoleTechnician]
+	wav, err := os.ReadFile(filepath.Join(speakersDir, "enrol-1688.wav"))
+	require.NoError(t, err)
+	x := make([]float32, (len(wav)-44)/2) // a canonical 44-byte header, 16-bit mono
+	for i := range x {
+		x[i] = float32(int16(binary.LittleEndian.Uint16(wav[44+2*i:])))
+	}
+	for i, v := range vpeval.NarrowBand(nil, x) {
+		binary.LittleEndian.PutUint16(wav[44+2*i:], uint16(int16(max(-32768, min(32767, math.Round(float64(v)))))))
+	}
+	r := d.enrol(t, tech, speaker, wav)
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	var e agent.Enrollment
+	r.json(t, &e)
+	require.Len(t, e.Quality.Samples, 1)
+	assert.LessOrEqual(t, e.Quality.Samples[0].BandwidthHz, float64(voiceprint.NarrowBandHz))
+	assert.Greater(t, e.Quality.Samples[0].BandwidthHz, 3000.0)
+	assert.Empty(t, e.Quality.Issues, "band-limited audio is no quality refusal")
 }

@@ -17,9 +17,12 @@ func init() {
 const embedHelp = `Computes the voiceprint of each WAV file (other rates than 16 kHz are
 resampled; --channel picks one of
 several channels) and prints one JSON object per line:
-  {"file","model","dim","speech_seconds","embedding":[...]}
+  {"file","model","dim","speech_seconds","bandwidth_hz","embedding":[...]}
 "model" is the id of the voiceprint model, "speech_seconds" the speech the
-voice activity detector kept. JSON is the only output format; --json is
+voice activity detector kept, "bandwidth_hz" how far up the spectrum that
+speech reaches (8000 for wide-band audio; about 4000 for audio made at
+8 kHz, such as a telephone line or a phone recorder, whatever rate the
+file has). JSON is the only output format; --json is
 accepted for scripts that pass it.
 
 Audio that is no voice sample makes no voiceprint: the command stops at
@@ -53,6 +56,7 @@ type embedLine struct {
 	Model         string    `json:"model"`
 	Dim           int       `json:"dim"`
 	SpeechSeconds float64   `json:"speech_seconds"`
+	BandwidthHz   float64   `json:"bandwidth_hz"`
 	Embedding     []float32 `json:"embedding"`
 }
 
@@ -92,7 +96,7 @@ func runEmbed(ctx context.Context, sio *stdio, args []string) error {
 		if reason := gate.Explain(a); reason != "" {
 			return fmt.Errorf("%s: no voiceprint: %s", f, reason)
 		}
-		if err := enc.Encode(embedLine{File: f, Model: m.Config.ID, Dim: len(emb), SpeechSeconds: a.SpeechSeconds, Embedding: emb}); err != nil {
+		if err := enc.Encode(embedLine{File: f, Model: m.Config.ID, Dim: len(emb), SpeechSeconds: a.SpeechSeconds, BandwidthHz: a.BandwidthHz, Embedding: emb}); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
 	}

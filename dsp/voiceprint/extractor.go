@@ -27,7 +27,19 @@ type Analysis struct {
 	// spectrum all the time; a beeping tone or a noise that comes and goes
 	// barely does (SpeechCheck).
 	SpectralFlux float64
+	// BandwidthHz is how far up the spectrum the speech reaches: the
+	// upper edge of the highest 250-Hz band whose power over the speech
+	// frames is within 70 dB of the strongest band's (8000 for wide-band
+	// audio; about 4000 for audio made at 8 kHz, whatever the box
+	// resampled it to; 0 without speech frames).
+	BandwidthHz float64
 }
+
+// BandLimited reports whether the audio holds no speech energy above
+// NarrowBandHz: it was made at 8 kHz (a telephone line, a phone or
+// conference recorder), so its voiceprint misses what the wide band
+// carries.
+func (a Analysis) BandLimited() bool { return a.BandwidthHz > 0 && a.BandwidthHz <= NarrowBandHz }
 
 // Extractor turns 16 kHz samples into voiceprints with a Model:
 //
@@ -70,6 +82,10 @@ type SpeechFeatures struct {
 	sorted []float64
 	keys   []uint64
 	gauss  []float32
+	// bandwidth's scratch (bandwidth.go)
+	bwFFT                 *dsp.RealFFT
+	bwWin, bwFrame, bwPow []float32
+	bwBand                []float64
 }
 
 // NewSpeechFeatures returns the front end that cfg describes.
@@ -226,6 +242,7 @@ func (e *SpeechFeatures) ComputeRaw(samples []float32) ([]float32, Analysis) {
 	a.SpeechSeconds = float64(nsp) * 0.01
 	a.LevelSpreadDB = levelSpread(e.levels)
 	a.SpectralFlux = cepstralFlux(e.ceps, nc, e.dec)
+	a.BandwidthHz = e.bandwidth(samples, e.dec)
 	var noise float64
 	if nns >= 20 {
 		noise = ns / float64(nns)
