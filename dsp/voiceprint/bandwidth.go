@@ -28,12 +28,11 @@ const (
 	bwBins     = bwFFT / 2 / bwBands // FFT bins a band
 	bwFrameLen = 400                 // samples of a frame (Kaldi's 25 ms at 16 kHz)
 	bwShift    = 160                 // samples between frames (10 ms)
-	bwLimitHz  = 4500                // BandLimited: no speech energy above this
 )
 
 // NarrowBandHz is the bandwidth at or below which Analysis.BandLimited
 // holds: audio with no speech energy above 4.5 kHz, as made at 8 kHz.
-const NarrowBandHz = bwLimitHz
+const NarrowBandHz = 4500
 
 // bandwidth measures how far up the spectrum the speech frames (dec, one
 // decision per 10-ms frame) of samples reach: the upper edge, in Hz, of
