@@ -168,14 +168,9 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	default:
 		return usagef("--system must be voxward, mfcc-stats or gmm-ubm, not %q", *system)
 	}
-	f, err := os.Open(*trialsPath)
+	trials, err := eval.ReadTrials(*trialsPath)
 	if err != nil {
-		return fmt.Errorf("open trial list: %w", err)
-	}
-	trials, err := eval.ParseTrials(f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %w", *trialsPath, err)
+		return err
 	}
 	// Trials of speakers the model was trained with are left out, for the
 	// peers too: the figures are for voices it never met.

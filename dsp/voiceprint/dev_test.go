@@ -2,7 +2,6 @@ package voiceprint_test
 
 import (
 	"math/bits"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,10 +18,7 @@ import (
 // time (the reference the eval command's figures are checked against).
 func devEER(t *testing.T, data, list string) (eer, dcf float64, ntar, nnon int) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(data, "trials", list))
-	require.NoError(t, err)
-	defer f.Close()
-	trials, err := eval.ParseTrials(f)
+	trials, err := eval.ReadTrials(filepath.Join(data, "trials", list))
 	require.NoError(t, err)
 	ex := shippedExtractor(t)
 	m := ex.Model()

@@ -3,6 +3,8 @@ package eval_test
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -135,6 +137,22 @@ func TestParseTrials(t *testing.T) {
 		_, err := eval.ParseTrials(strings.NewReader(bad))
 		require.ErrorIs(t, err, eval.ErrBadTrials, "input %q", bad)
 	}
+}
+
+// ReadTrials reads a list from a file, and its errors name the file.
+func TestReadTrials(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.txt"), filepath.Join(dir, "bad.txt")
+	require.NoError(t, os.WriteFile(good, []byte("1 a.wav b.wav\n"), 0o600))
+	require.NoError(t, os.WriteFile(bad, []byte("1 a.wav b.wav\n2 a.wav b.wav\n"), 0o600))
+	tr, err := eval.ReadTrials(good)
+	require.NoError(t, err)
+	require.Equal(t, []eval.Trial{{Target: true, Enroll: []string{"a.wav"}, Test: "b.wav"}}, tr)
+	_, err = eval.ReadTrials(bad)
+	require.ErrorIs(t, err, eval.ErrBadTrials)
+	require.ErrorContains(t, err, bad)
+	_, err = eval.ReadTrials(filepath.Join(dir, "missing.txt"))
+	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
 func FuzzParseTrials(f *testing.F) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -26,6 +27,21 @@ type Trial struct {
 	Target bool
 	Enroll []string
 	Test   string
+}
+
+// ReadTrials reads the trial list in the file path (ParseTrials). Errors
+// name the file.
+func ReadTrials(path string) ([]Trial, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open trial list: %w", err)
+	}
+	defer f.Close()
+	trials, err := ParseTrials(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return trials, nil
 }
 
 // ParseTrials reads a trial list: one trial a line, "LABEL ENROLL TEST",

@@ -207,12 +207,7 @@ func loadExp(t *testing.T) *expData {
 	}
 	seen := map[string]bool{}
 	for _, l := range []string{"dev_testother_1v1", "dev_testother_3v1", "dev_multilingual_1v1"} {
-		fh, err := os.Open(filepath.Join(dataDir, "trials", l+".txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr, err := eval.ParseTrials(fh)
-		fh.Close()
+		tr, err := eval.ReadTrials(filepath.Join(dataDir, "trials", l+".txt"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1193,12 +1188,7 @@ func TestExpSmallVenue(t *testing.T) {
 			venueNames = append(venueNames, d)
 		}
 	}
-	f, err := os.Open(filepath.Join(dataDir, "trials", "dev_multilingual_1v1.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	trials, err := eval.ParseTrials(f)
-	f.Close()
+	trials, err := eval.ReadTrials(filepath.Join(dataDir, "trials", "dev_multilingual_1v1.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
