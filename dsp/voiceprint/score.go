@@ -82,8 +82,8 @@ func (s *Scorer) Model() *Model { return s.m }
 // the voiceprints may be of a speaker whose voiceprints the new scorer
 // will compare: a speaker in the cohort lowers their own scores. vps are
 // copied; each must be a voiceprint of this model. The mean branch of a
-// fused model (KeepMeans) stays normalised against the model's cohort
-// alone (normExtra).
+// fused model stays normalised against the model's cohort alone
+// (ownCohortOnly).
 func (s *Scorer) WithCohort(vps [][]float32) (*Scorer, error) {
 	ed := s.m.EmbeddingDim()
 	var pbuf [maxParts]int
@@ -148,16 +148,11 @@ func (s *Scorer) extraOf(b int) []float32 {
 }
 
 // normExtra is the extra cohort rows part b's s-norm draws on: those
-// WithCohort added, except for a KeepMeans part (the fused model's mean
-// branch), which stays normalised against the model's own cohort. Its
-// voiceprint is the long-term mean, which a channel moves: added voices
-// recorded in a probe's channel share that channel's mean, would fill the
-// probe's top-K and pull its same-speaker scores down (on the
-// multilingual dev list with an 8 kHz test side and a venue of such
-// copies, EER 11.03 % became 23.25 % before this rule). The added rows
-// are still kept for that part: WithVenue scores pairs of them.
+// WithCohort added, or none for a part normalised against the model's
+// cohort alone (ownCohortOnly). The added rows are still kept for that
+// part: WithVenue scores pairs of them.
 func (s *Scorer) normExtra(b int) []float32 {
-	if s.branchModels()[b].Config.KeepMeans {
+	if s.branchModels()[b].ownCohortOnly() {
 		return nil
 	}
 	return s.extraOf(b)

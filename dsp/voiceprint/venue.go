@@ -269,8 +269,8 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 		bestF, bestH := math.Inf(-1), math.Inf(-1)
 		for _, k := range r.order {
 			k := int(k)
-			if k >= c.CohortSize && c.KeepMeans {
-				continue // normalised against the model's cohort only (normExtra)
+			if k >= c.CohortSize && parts[p].ownCohortOnly() {
+				continue
 			}
 			if k >= vrow && k < vrow+len(speaker) {
 				if sp := speaker[k-vrow]; sp == a || sp == b {
@@ -296,12 +296,12 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 		}
 		return mean, std, margin
 	}
-	// A KeepMeans part is normalised against the model's cohort alone
-	// (normExtra), whatever the pair: its statistics once per voiceprint.
+	// A part normalised against the model's cohort alone (ownCohortOnly)
+	// has the same statistics whatever the pair: once per voiceprint.
 	type stats struct{ mean, std, margin float64 }
 	fixed := make([][]stats, len(parts))
 	for p, bm := range parts {
-		if !bm.Config.KeepMeans {
+		if !bm.ownCohortOnly() {
 			continue
 		}
 		fixed[p] = make([]stats, len(vs))
@@ -326,13 +326,13 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 			c := bm.Config
 			cos := rows[p][i].sc[c.CohortSize+first+vs[j]]
 			if c.CohortSize == 0 || c.CohortTop == 0 {
-				sum += s.partWeight(p) * cos
+				sum += s.m.branchWeight(p) * cos
 				marginI, marginJ = math.Inf(-1), math.Inf(-1)
 				continue
 			}
 			mi, si, fi := pairNorm(p, i, a, b)
 			mj, sj, fj := pairNorm(p, j, a, b)
-			sum += s.partWeight(p) * 0.5 * ((cos-mi)/si + (cos-mj)/sj)
+			sum += s.m.branchWeight(p) * 0.5 * ((cos-mi)/si + (cos-mj)/sj)
 			marginI += fi / float64(len(parts))
 			marginJ += fj / float64(len(parts))
 		}
@@ -346,15 +346,6 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 		out = append(out, score)
 	}
 	return out, len(of)
-}
-
-// partWeight is the weight of part p's normalised score: the branch's,
-// or 1 for a single model.
-func (s *Scorer) partWeight(p int) float64 {
-	if len(s.m.Branches) == 0 {
-		return 1
-	}
-	return s.m.branchWeight(p)
 }
 
 // branchModels returns the single models whose parts make up a

@@ -29,12 +29,13 @@ type Config struct {
 	Fusion       bool                   // add a plain-CMN branch and fuse the two
 	NAPCrops     int                    // calibration channels whose 3-s pieces join the NAP variants (0–3)
 	CMNRelevance float64                // MAP relevance of the CMN branch (with Fusion)
-	// MeanWeight, when above 0 (with Fusion; ignored without), adds a third branch that
-	// keeps what mean normalisation removes: a one-component model of the
-	// un-normalised frames (ModelConfig.KeepMeans), so its voiceprint is
-	// the utterance's long-term mean of the features, centred and scaled
-	// by the training frames'. Its s-normalised score takes this weight in
-	// the fused score, the two other branches (1-MeanWeight)/2 each.
+	// MeanWeight, when above 0 (with Fusion; ignored without), adds a
+	// third branch that keeps what mean normalisation removes: a
+	// one-component model of the un-normalised frames
+	// (ModelConfig.KeepMeans), so its voiceprint is the utterance's
+	// long-term mean of the features, centred and scaled by the training
+	// frames'. Its s-normalised score takes this weight in the fused score,
+	// the two other branches (1-MeanWeight)/2 each.
 	MeanWeight  float64
 	CohortEvery int  // the s-norm cohort takes every CohortEvery-th training speaker (1: all)
 	Compact     bool // store NAP rows as int8 and cohort rows as 4-bit values (ModelConfig.CompactRows) rather than the cohort as float16
