@@ -207,7 +207,8 @@ func (a *App) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	}
 	tpl, replaced, err := store.SetTemplate(actor, id, vault.Template{
 		Embedding: vp.Embedding, ModelID: vp.Model,
-		Quality: map[string]float64{"speech_seconds": vp.SpeechSeconds, "snr_db": round3(minSNR), "clipped_fraction": round3(maxClip)},
+		Quality: map[string]float64{"speech_seconds": vp.SpeechSeconds, "snr_db": round3(minSNR), "clipped_fraction": round3(maxClip),
+			"bandwidth_hz": vp.BandwidthHz},
 	})
 	if err != nil {
 		a.writeVaultError(w, "store voiceprint", err)
@@ -260,6 +261,13 @@ func (a *App) recordEnrolment(ctx context.Context, subject vault.ID, seconds flo
 	}
 }
 
+// templateBandLimited reports whether a template was enrolled from
+// band-limited speech only (voiceprint.Voiceprint.BandLimited); a template
+// enrolled before its bandwidth was kept is not.
+func templateBandLimited(t vault.Template) bool {
+	return voiceprint.Voiceprint{BandwidthHz: t.Quality["bandwidth_hz"]}.BandLimited()
+}
+
 // currentVoiceprint returns the subject's voiceprint of the shipped model
 // (zero when it has none), with the speech it was made from.
 func (a *App) currentVoiceprint(store *vault.Store, actor vault.Actor, id vault.ID) (voiceprint.Voiceprint, error) {
@@ -270,7 +278,7 @@ func (a *App) currentVoiceprint(store *vault.Store, actor vault.Actor, id vault.
 	var out voiceprint.Voiceprint
 	for _, t := range ts {
 		if t.ModelID == a.speakers.m.Config.ID && len(t.Embedding) == a.speakers.m.EmbeddingDim() && out.Embedding == nil {
-			out = voiceprint.Voiceprint{Model: t.ModelID, Embedding: t.Embedding, SpeechSeconds: t.Quality["speech_seconds"]}
+			out = voiceprint.Voiceprint{Model: t.ModelID, Embedding: t.Embedding, SpeechSeconds: t.Quality["speech_seconds"], BandwidthHz: t.Quality["bandwidth_hz"]}
 			continue
 		}
 		clear(t.Embedding)

@@ -426,16 +426,7 @@ func TestEnrolBandLimited(t *testing.T) {
 	speaker := st.consenting(t)
 	d := start(t, st.config())
 	tech := st.tokens[vault.RoleTechnician]
-	wav, err := os.ReadFile(filepath.Join(speakersDir, "enrol-1688.wav"))
-	require.NoError(t, err)
-	x := make([]float32, (len(wav)-44)/2) // a canonical 44-byte header, 16-bit mono
-	for i := range x {
-		x[i] = float32(int16(binary.LittleEndian.Uint16(wav[44+2*i:])))
-	}
-	for i, v := range vpeval.NarrowBand(nil, x) {
-		binary.LittleEndian.PutUint16(wav[44+2*i:], uint16(int16(max(-32768, min(32767, math.Round(float64(v)))))))
-	}
-	r := d.enrol(t, tech, speaker, wav)
+	r := d.enrol(t, tech, speaker, narrowWAV(t, filepath.Join(speakersDir, "enrol-1688.wav")))
 	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
 	var e agent.Enrollment
 	r.json(t, &e)
@@ -443,4 +434,106 @@ func TestEnrolBandLimited(t *testing.T) {
 	assert.LessOrEqual(t, e.Quality.Samples[0].BandwidthHz, float64(voiceprint.NarrowBandHz))
 	assert.Greater(t, e.Quality.Samples[0].BandwidthHz, 3000.0)
 	assert.Empty(t, e.Quality.Issues, "band-limited audio is no quality refusal")
+}
+
+// narrowWAV reads a canonical 16-bit mono WAV (a 44-byte header) and
+// returns it as an 8 kHz recording would have made it (nothing above
+// 4 kHz), still at 16 kHz.
+func narrowWAV(t *testing.T, path string) []byte {
+	t.Helper()
+	wav, err := os.ReadFile(path)
+	require.NoError(t, err)
+	x := make([]float32, (len(wav)-44)/2)
+	for i := range x {
+		x[i] = float32(int16(binary.LittleEndian.Uint16(wav[44+2*i:])))
+	}
+	for i, v := range vpeval.NarrowBand(nil, x) {
+		binary.LittleEndian.PutUint16(wav[44+2*i:], uint16(int16(max(-32768, min(32767, math.Round(float64(v)))))))
+	}
+	return wav
+}
+
+// A session whose audio comes over an 8 kHz line: Speaker 1998 enrolled
+// from an 8 kHz recording, Speaker 1688 at a wide-band microphone, and the
+// conversation (1688's turns, 1998's and a stranger's) played as an 8 kHz
+// recording. Every turn is band-limited: against 1998 it is held to the
+// model's band-limited threshold, against 1688 to the general one, as the
+// session's status reports both. A named turn reaches its speaker's
+// threshold; an unknown one stays below the band-limited threshold, and
+// some stay between the two: the general threshold would have put 1998's
+// name on them. (The first turn, 1688's, is named 1998: over the line,
+// 1688's voice is closer to the 8 kHz enrolment than to its own wide-band
+// one. A box enrols voices in the conditions it hears them in.)
+func TestLiveLabelsBandLimited(t *testing.T) {
+	m := modeltest.Model(t)
+	thr, err := voiceprint.NewScorer(m).IdentifyThresholds(agent.LabelFAR, 2)
+	require.NoError(t, err)
+	if m.Config.BandLimited == nil {
+		t.Fatalf("the model %s has no band-limited calibration", m.Config.ID)
+	}
+	require.Greater(t, thr.BandLimited, thr.Any)
+	st := newState(t)
+	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	cfg := st.config()
+	conv := filepath.Join(t.TempDir(), "conversation-8k.wav")
+	require.NoError(t, os.WriteFile(conv, narrowWAV(t, filepath.Join(speakersDir, "conversation.wav")), 0o600))
+	cfg.Source = "wav:" + conv
+	cfg.SessionMax = 0
+	line, mic := st.consenting(t), st.consenting(t) // 1998 and 1688
+	d := start(t, cfg, agent.WithClock(clk))
+	tech := st.tokens[vault.RoleTechnician]
+	r := d.enrol(t, tech, line, narrowWAV(t, filepath.Join(speakersDir, "enrol-1998.wav")))
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	wide, err := os.ReadFile(filepath.Join(speakersDir, "enrol-1688.wav"))
+	require.NoError(t, err)
+	r = d.enrol(t, tech, mic, wide)
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	r = d.do(t, "POST", "/v1/sessions", tech, sessionBody(t, "line", line, mic))
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	var sr agent.SessionResponse
+	r.json(t, &sr)
+	s := d.status(t, tech)
+	require.Len(t, s.Sessions, 1)
+	require.NotNil(t, s.Sessions[0].LabelThreshold)
+	require.NotNil(t, s.Sessions[0].LabelThresholdBandLimited)
+	assert.InDelta(t, thr.Any, *s.Sessions[0].LabelThreshold, 0.0005)
+	assert.InDelta(t, thr.BandLimited, *s.Sessions[0].LabelThresholdBandLimited, 0.0005)
+	evs := d.events(t, tech, sr.SessionID)
+	var got []agent.TurnEvent
+	playUntil(t, clk, 400, func() bool {
+		for {
+			select {
+			case ev := <-evs:
+				got = append(got, ev)
+				continue
+			default:
+			}
+			return d.status(t, tech).Pipeline.State == "source ended" && len(got) > 0 && drained(evs, &got)
+		}
+	})
+	require.Len(t, got, 6, "the conversation's six turns")
+	between := 0 // unknown turns the general threshold would have named
+	for i, ev := range got {
+		require.NotNil(t, ev.Score)
+		name := "unknown"
+		switch {
+		case ev.SubjectID == nil:
+			assert.Less(t, *ev.Score, thr.BandLimited, "turn %d", i)
+			if *ev.Score >= thr.Any {
+				between++
+			}
+		case *ev.SubjectID == line.String():
+			name = "1998 (8 kHz)"
+			assert.GreaterOrEqual(t, *ev.Score, thr.BandLimited, "turn %d", i)
+		default:
+			name = "1688 (wide-band)"
+			assert.GreaterOrEqual(t, *ev.Score, thr.Any, "turn %d", i)
+		}
+		t.Logf("turn %s–%s: %s (score %v, %.2f s of speech)", ev.Start.Format("15:04:05.0"), ev.End.Format("15:04:05.0"), name, *ev.Score, ev.SpeechSeconds)
+	}
+	for _, i := range []int{1, 4} {
+		require.NotNil(t, got[i].SubjectID, "1998's turn %d", i)
+		assert.Equal(t, line.String(), *got[i].SubjectID, "1998's turn %d", i)
+	}
+	assert.Positive(t, between, "no unknown turn scored between the general threshold %.3f and the band-limited one %.3f", thr.Any, thr.BandLimited)
 }

@@ -106,6 +106,7 @@ func (ls *liveSession) rescore(base *voiceprint.Scorer) error {
 		// compact copy for matching; the old compact copy is wiped (the
 		// float32 voiceprint carries over).
 		ls.cands[i] = sc.NewCandidate(c.ID, c.Emb)
+		ls.cands[i].BandLimited = c.BandLimited
 		c.Emb = nil
 		c.Wipe()
 	}
@@ -364,7 +365,7 @@ func (s *sessions) loadCandidates(store *vault.Store, actor vault.Actor, partici
 		if best != nil {
 			// Norm and the compact copy for matching: the session's
 			// scorer's NewCandidate (rescore).
-			out = append(out, voiceprint.Candidate{ID: id.String(), Emb: best.Embedding})
+			out = append(out, voiceprint.Candidate{ID: id.String(), Emb: best.Embedding, BandLimited: templateBandLimited(*best)})
 		}
 	}
 	return out, nil
@@ -473,10 +474,14 @@ type SessionStatus struct {
 	// reach to be named (null with nobody enrolled), and ThresholdFrom
 	// says whether those voices set it ("venue": enough pairs of
 	// different people for LabelFAR) or the model's calibration did
-	// ("model").
-	VenueVoices    int      `json:"venue_voices"`
-	LabelThreshold *float64 `json:"label_threshold"`
-	ThresholdFrom  string   `json:"threshold_from,omitempty"`
+	// ("model"). LabelThresholdBandLimited is the score a band-limited
+	// turn (speech up to 4.5 kHz, as from a telephone line or an 8 kHz
+	// recording) must reach against a participant enrolled band-limited:
+	// such pairs of different voices score higher.
+	VenueVoices               int      `json:"venue_voices"`
+	LabelThreshold            *float64 `json:"label_threshold"`
+	LabelThresholdBandLimited *float64 `json:"label_threshold_band_limited"`
+	ThresholdFrom             string   `json:"threshold_from,omitempty"`
 }
 
 func (s *sessions) status() []SessionStatus {
@@ -491,9 +496,9 @@ func (s *sessions) status() []SessionStatus {
 			Expires: exp, Expired: !exp.IsZero() && !now.Before(exp), VenueVoices: len(ls.cohort),
 		}
 		if ls.sc != nil && len(ls.cands) > 0 {
-			if thr, err := ls.sc.IdentifyThreshold(LabelFAR, len(ls.cands)); err == nil {
-				thr = math.Round(thr*1000) / 1000
-				st.LabelThreshold, st.ThresholdFrom = &thr, "model"
+			if thr, err := ls.sc.IdentifyThresholds(LabelFAR, len(ls.cands)); err == nil {
+				a, b := math.Round(thr.Any*1000)/1000, math.Round(thr.BandLimited*1000)/1000
+				st.LabelThreshold, st.LabelThresholdBandLimited, st.ThresholdFrom = &a, &b, "model"
 				if ls.sc.VenueCalibrated(LabelFAR, len(ls.cands)) {
 					st.ThresholdFrom = "venue"
 				}

@@ -181,11 +181,11 @@ func (a *App) labelTurn(ex *voiceprint.Extractor, emb []float32, t turn) ([]floa
 	a.sess.forEachLive(func(ls *liveSession) {
 		ev := TurnEvent{Start: t.start.UTC(), End: t.end.UTC(), SpeechSeconds: an.SpeechSeconds}
 		if len(ls.cands) > 0 && ls.sc != nil {
-			thr, err := ls.sc.IdentifyThreshold(LabelFAR, len(ls.cands))
+			thr, err := ls.sc.IdentifyThresholds(LabelFAR, len(ls.cands))
 			if err != nil {
-				thr = math.Inf(1) // an uncalibrated model names nobody
+				thr = voiceprint.Thresholds{Any: math.Inf(1), BandLimited: math.Inf(1)} // an uncalibrated model names nobody
 			}
-			m := ls.sc.IdentifyWithNorm(emb, ls.sc.CohortNorm(emb), ls.cands, thr)
+			m := ls.sc.IdentifyIn(emb, ls.sc.CohortNorm(emb), an.BandLimited(), ls.cands, thr)
 			if !math.IsInf(m.Score, 0) && !math.IsNaN(m.Score) {
 				score := math.Round(m.Score*1000) / 1000
 				ev.Score = &score

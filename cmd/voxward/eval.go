@@ -55,7 +55,11 @@ is, and only pairs of one of each count.
 threshold (or, with --cohort, the venue's) for a false-accept rate of 1 %
 (what "voxward score" decides same_speaker with by default);
 "far_at_threshold" is the fraction of different-speaker trials it accepts
-and "frr_at_threshold" the fraction of same-speaker trials it rejects. An EER only says how well the scores rank;
+and "frr_at_threshold" the fraction of same-speaker trials it rejects.
+Trials whose both sides are band-limited (speech up to 4,500 Hz, as from
+8 kHz recordings; "band_limited_trials" counts them) are held to the
+model's band-limited threshold, "threshold_band_limited", as "voxward
+score" and the daemon hold them. An EER only says how well the scores rank;
 these say whether the shipped decision keeps its promise on this list and
 channel. The peers have no calibration: the three are left out for them.
 

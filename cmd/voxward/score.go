@@ -15,11 +15,15 @@ func init() {
 
 const scoreHelp = `Compares the voices of two WAV files (resampled to 16 kHz when needed)
 and prints one JSON object:
-  {"score","threshold","same_speaker"}
+  {"score","threshold","band_limited","same_speaker"}
 "score" is the s-normalised similarity of the two voiceprints (adaptive
 symmetric normalisation against the model's cohort of training speakers),
 "threshold" the score the model's calibration sets for the false-accept
 rate --far, and "same_speaker" whether the score reaches it.
+"band_limited" is true when the speech of both files reaches no higher
+than 4,500 Hz (an 8 kHz recording, a narrowband line: "bandwidth_hz" in
+"voxward embed"); such pairs of different voices score higher, and the
+model calibrates a higher threshold for them, which "threshold" then is.
 
 A file that is no voice sample (no_voice, not_speech, too_short; see
 "voxward embed --help") gets no score: exit status 1 and the reason, so
@@ -28,6 +32,7 @@ two recordings of silence or of a tone are never "the same speaker".`
 type scoreOut struct {
 	Score       float64 `json:"score"`
 	Threshold   float64 `json:"threshold"`
+	BandLimited bool    `json:"band_limited"`
 	SameSpeaker bool    `json:"same_speaker"`
 }
 
@@ -55,6 +60,7 @@ func runScore(ctx context.Context, sio *stdio, args []string) error {
 	}
 	sc := voiceprint.NewScorer(m)
 	var embs [2][]float32
+	bandLimited := true
 	for i, f := range pos {
 		x, err := capture.ReadWAVFile16k(f, 0)
 		if err != nil {
@@ -65,13 +71,15 @@ func runScore(ctx context.Context, sio *stdio, args []string) error {
 		if reason := voiceprint.DefaultSpeechGate().Explain(a); reason != "" {
 			return fmt.Errorf("%s: no voiceprint: %s", f, reason)
 		}
+		bandLimited = bandLimited && a.BandLimited()
 	}
-	thr, err := sc.Threshold(*far)
+	thrs, err := sc.Thresholds(*far)
 	if err != nil {
 		return err
 	}
+	thr := thrs.For(bandLimited, bandLimited)
 	s := sc.Score(embs[0], embs[1])
-	if err := json.NewEncoder(sio.out).Encode(scoreOut{Score: s, Threshold: thr, SameSpeaker: s >= thr}); err != nil {
+	if err := json.NewEncoder(sio.out).Encode(scoreOut{Score: s, Threshold: thr, BandLimited: bandLimited, SameSpeaker: s >= thr}); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil

@@ -59,7 +59,10 @@ otherwise the flags' single recipe:
     open-set sessions (1–50 enrolled, 25 draws per probe) for
     identification, in three channels (clean, telephone, noise at 15 dB);
     each threshold is the strictest of the channels', so the false-accept
-    rate holds in each. The scores are cross-fitted: the speakers are split
+    rate holds in each. A fourth channel, both sides 8 kHz recordings,
+    sets the thresholds of comparisons whose both sides are band-limited
+    (speech reaching no higher than 4,500 Hz, as the extractor measures
+    it): such pairs of different voices score higher. The scores are cross-fitted: the speakers are split
     in two folds, and each fold is scored with a NAP learned from the other
     fold only, as the shipped model meets voices it was not trained on.
 
@@ -106,7 +109,7 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs.Float64Var(&c.Relevance, "relevance", c.Relevance, "MAP relevance factor")
 	fs.IntVar(&c.NAPRank, "nap", c.NAPRank, "nuisance directions removed")
 	fs.IntVar(&c.CohortTop, "cohort-top", c.CohortTop, "adaptive s-norm: top cohort scores used")
-	fs.IntVar(&tc.NAPCrops, "nap-crops", tc.NAPCrops, "NAP also learns from the 3-s pieces of this many channels (0–3: clean, telephone, noise)")
+	fs.IntVar(&tc.NAPCrops, "nap-crops", tc.NAPCrops, "NAP also learns from the 3-s pieces of this many channels (0–4: clean, telephone, noise, 8 kHz)")
 	fs.BoolVar(&tc.Fusion, "fusion", tc.Fusion, "train a second, plain-CMN branch (and, with --mean-weight, a mean branch) and fuse them")
 	fs.Float64Var(&tc.MeanWeight, "mean-weight", tc.MeanWeight, "weight of a third, mean branch (un-normalised frames, one Gaussian) in the fused score (with --fusion; 0: no mean branch)")
 	fs.Float64Var(&tc.CMNRelevance, "cmn-relevance", tc.CMNRelevance, "MAP relevance factor of the plain-CMN branch (with --fusion)")

@@ -43,3 +43,28 @@ func TestAnalysisBandwidth(t *testing.T) {
 	_, a := fe.ComputeRaw(make([]float32, 16000))
 	assert.False(t, a.BandLimited())
 }
+
+// A voiceprint keeps the widest bandwidth of its samples: enrolled from an
+// 8 kHz recording it is band-limited; updated with wide-band speech it is
+// not; one of unknown bandwidth stays unknown.
+func TestEnrollBandwidth(t *testing.T) {
+	ex := shippedExtractor(t)
+	en := voiceprint.NewEnroller(ex, voiceprint.DefaultEnrollOptions())
+	p := filepath.Join("..", "..", "testdata", "speakers", "enrol-1688.wav")
+	x, err := capture.ReadWAVFile16k(p, 0)
+	require.NoError(t, err)
+	narrow := eval.NarrowBand(nil, x)
+	vp, q, err := en.Enroll(narrow)
+	require.NoError(t, err)
+	assert.Equal(t, q.BandwidthHz, vp.BandwidthHz)
+	assert.True(t, vp.BandLimited(), "enrolled at 8 kHz: %g Hz", vp.BandwidthHz)
+	wide, _, err := en.Update(vp, x)
+	require.NoError(t, err)
+	assert.Equal(t, 8000.0, wide.BandwidthHz)
+	assert.False(t, wide.BandLimited())
+	vp.BandwidthHz = 0 // enrolled before bandwidths were kept
+	unknown, _, err := en.Update(vp, narrow)
+	require.NoError(t, err)
+	assert.Zero(t, unknown.BandwidthHz)
+	assert.False(t, unknown.BandLimited(), "unknown is not band-limited")
+}

@@ -37,6 +37,7 @@ func DefaultEnrollOptions() EnrollOptions {
 type EnrollQuality struct {
 	Samples       []Analysis `json:"samples"`
 	SpeechSeconds float64    `json:"speech_seconds"`
+	BandwidthHz   float64    `json:"bandwidth_hz"` // the widest of the samples that count
 	Issues        []string   `json:"issues,omitempty"`
 }
 
@@ -44,13 +45,20 @@ type EnrollQuality struct {
 func (q EnrollQuality) OK() bool { return len(q.Issues) == 0 }
 
 // Voiceprint is an enrolled speaker's template: the model it belongs to,
-// the unit embedding and the net speech it was made from (the weight of
-// later incremental updates).
+// the unit embedding, the net speech it was made from (the weight of
+// later incremental updates) and the widest bandwidth of its samples
+// (Analysis.BandwidthHz; 0 when unknown).
 type Voiceprint struct {
 	Model         string    `json:"model"`
 	Embedding     []float32 `json:"embedding"`
 	SpeechSeconds float64   `json:"speech_seconds"`
+	BandwidthHz   float64   `json:"bandwidth_hz,omitempty"`
 }
+
+// BandLimited reports whether every sample of the voiceprint was
+// band-limited (Analysis.BandLimited); false when its bandwidth is
+// unknown.
+func (v Voiceprint) BandLimited() bool { return Analysis{BandwidthHz: v.BandwidthHz}.BandLimited() }
 
 // Enroller makes voiceprints from enrolment samples and checks their
 // quality. It is not safe for concurrent use.
@@ -95,6 +103,7 @@ func (e *Enroller) check(samples [][]float32, minSpeech float64) EnrollQuality {
 		}
 		e.st.Add(one)
 		q.SpeechSeconds += a.SpeechSeconds
+		q.BandwidthHz = max(q.BandwidthHz, a.BandwidthHz)
 	}
 	if len(samples) == 0 {
 		add(IssueNoVoice)
@@ -114,7 +123,7 @@ func (e *Enroller) Enroll(samples ...[]float32) (Voiceprint, EnrollQuality, erro
 		return Voiceprint{}, q, fmt.Errorf("%w: %v", ErrEnrollQuality, q.Issues)
 	}
 	m := e.ex.Model()
-	return Voiceprint{Model: m.Config.ID, Embedding: m.Voiceprint(nil, e.st), SpeechSeconds: q.SpeechSeconds}, q, nil
+	return Voiceprint{Model: m.Config.ID, Embedding: m.Voiceprint(nil, e.st), SpeechSeconds: q.SpeechSeconds, BandwidthHz: q.BandwidthHz}, q, nil
 }
 
 // Update adds samples to an existing voiceprint: the new samples must
@@ -124,6 +133,7 @@ func (e *Enroller) Enroll(samples ...[]float32) (Voiceprint, EnrollQuality, erro
 //
 //	v = normalise(s_old·v_old + s_new·v_new).
 //
+// Its bandwidth is the wider of the two, or unknown (0) when vp's is.
 // vp must come from the same model (else ErrDimMismatch).
 func (e *Enroller) Update(vp Voiceprint, samples ...[]float32) (Voiceprint, EnrollQuality, error) {
 	m := e.ex.Model()
@@ -140,5 +150,9 @@ func (e *Enroller) Update(vp Voiceprint, samples ...[]float32) (Voiceprint, Enro
 		nv[i] = wo*v + wn*nv[i]
 	}
 	m.Normalize(nv)
-	return Voiceprint{Model: m.Config.ID, Embedding: nv, SpeechSeconds: vp.SpeechSeconds + q.SpeechSeconds}, q, nil
+	bw := 0.0 // a voiceprint of unknown bandwidth stays so
+	if vp.BandwidthHz > 0 {
+		bw = max(vp.BandwidthHz, q.BandwidthHz)
+	}
+	return Voiceprint{Model: m.Config.ID, Embedding: nv, SpeechSeconds: vp.SpeechSeconds + q.SpeechSeconds, BandwidthHz: bw}, q, nil
 }

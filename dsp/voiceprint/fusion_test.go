@@ -34,7 +34,8 @@ func tinyFusedWith(t testing.TB, seed uint64, frameSNR float64) *voiceprint.Mode
 		require.NoError(t, err)
 		bs = append(bs, m)
 	}
-	m, err := voiceprint.NewFusedModel(voiceprint.ModelConfig{ID: "tiny-fused", Calibration: []voiceprint.CalibrationPoint{{FAR: 0.01, Threshold: 2}}}, bs)
+	m, err := voiceprint.NewFusedModel(voiceprint.ModelConfig{ID: "tiny-fused", Calibration: []voiceprint.CalibrationPoint{{FAR: 0.01, Threshold: 2}},
+		BandLimited: &voiceprint.ConditionCalibration{Calibration: []voiceprint.CalibrationPoint{{FAR: 0.01, Threshold: 3}}}}, bs)
 	require.NoError(t, err)
 	return m
 }
@@ -46,6 +47,7 @@ func TestFusedModelRoundTrip(t *testing.T) {
 	m2, err := voiceprint.ParseModel(b)
 	require.NoError(t, err)
 	assert.Equal(t, m.Config, m2.Config)
+	require.NotNil(t, m2.Config.BandLimited, "the band-limited calibration is kept")
 	require.Len(t, m2.Branches, 2)
 	for i := range m.Branches {
 		assert.Equal(t, m.Branches[i].Config, m2.Branches[i].Config)

@@ -70,6 +70,14 @@ type ModelConfig struct {
 	// unknown voice to thresholds on the best score, from simulated
 	// sessions of training speakers.
 	IdentifyCalibration []IdentifyCalibrationPoint `json:"identify_calibration,omitempty"`
+	// BandLimited, when set, calibrates comparisons whose both sides are
+	// band-limited (Analysis.BandLimited: speech that reaches no higher
+	// than NarrowBandHz, as from an 8 kHz recording). Different voices
+	// both limited to 4 kHz share more of their spectrum than voices
+	// recorded in full and score higher, so they need their own
+	// thresholds (Scorer.Thresholds). Without it every comparison takes
+	// Calibration's.
+	BandLimited *ConditionCalibration `json:"band_limited,omitempty"`
 	// CohortLabels names the training speaker of each cohort voiceprint
 	// (so evaluations can leave a speaker's own entry out).
 	CohortLabels []string `json:"cohort_labels,omitempty"`
@@ -111,6 +119,14 @@ type ModelConfig struct {
 type CalibrationPoint struct {
 	FAR       float64 `json:"far"`
 	Threshold float64 `json:"threshold"`
+}
+
+// ConditionCalibration holds the thresholds of one condition of a
+// comparison, as ModelConfig.Calibration and IdentifyCalibration hold the
+// general ones.
+type ConditionCalibration struct {
+	Calibration         []CalibrationPoint         `json:"calibration"`
+	IdentifyCalibration []IdentifyCalibrationPoint `json:"identify_calibration,omitempty"`
 }
 
 // IdentifyCalibrationPoint is the threshold on the best normalised score
@@ -416,7 +432,7 @@ func NewFusedModel(cfg ModelConfig, branches []*Model) (*Model, error) {
 	if !validWeights(cfg.BranchWeights, len(branches)) {
 		return nil, fmt.Errorf("%w: fused model %q: branch weights %v for %d branches", ErrInvalidModel, cfg.ID, cfg.BranchWeights, len(branches))
 	}
-	fc := ModelConfig{ID: cfg.ID, Calibration: cfg.Calibration, IdentifyCalibration: cfg.IdentifyCalibration,
+	fc := ModelConfig{ID: cfg.ID, Calibration: cfg.Calibration, IdentifyCalibration: cfg.IdentifyCalibration, BandLimited: cfg.BandLimited,
 		CohortSize: b0.CohortSize, CohortLabels: b0.CohortLabels, Branches: len(branches), Training: cfg.Training,
 		ForeignFrom: cfg.ForeignFrom, ForeignMargin: cfg.ForeignMargin, ForeignShift: cfg.ForeignShift,
 		BranchWeights: slices.Clone(cfg.BranchWeights)}

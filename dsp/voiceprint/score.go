@@ -370,16 +370,51 @@ func (s *Scorer) Score(a, b []float32) float64 {
 // with the largest FAR not above far (the strictest point when far is
 // below them all), or 0 with an error if the model is not calibrated.
 // A scorer made by WithVenue whose venue holds enough pairs for far
-// returns the venue's threshold instead (see WithVenue).
+// returns the venue's threshold instead (see WithVenue). It is the
+// threshold of every comparison except one of two band-limited sides
+// (Thresholds).
 func (s *Scorer) Threshold(far float64) (float64, error) {
+	t, err := s.Thresholds(far)
+	return t.Any, err
+}
+
+// Thresholds returns the thresholds for the false-accept rate far, one
+// per condition of a comparison: Any as Threshold, BandLimited from the
+// model's band-limited calibration (ModelConfig.BandLimited), never below
+// Any. A model without that calibration, or a scorer whose venue sets the
+// threshold, has one threshold for both: the venue's pairs are of its
+// own recordings, whatever their band.
+func (s *Scorer) Thresholds(far float64) (Thresholds, error) {
 	if t, ok := s.venueThreshold(far); ok {
-		return t, nil
+		return Thresholds{Any: t, BandLimited: t}, nil
 	}
 	cal := s.m.Config.Calibration
 	if len(cal) == 0 {
-		return 0, fmt.Errorf("voiceprint: model %s has no calibration", s.m.Config.ID)
+		return Thresholds{}, fmt.Errorf("voiceprint: model %s has no calibration", s.m.Config.ID)
 	}
-	return pickCalibration(cal, far), nil
+	t := pickCalibration(cal, far)
+	out := Thresholds{Any: t, BandLimited: t}
+	if bl := s.m.Config.BandLimited; bl != nil && len(bl.Calibration) > 0 {
+		out.BandLimited = max(t, pickCalibration(bl.Calibration, far))
+	}
+	return out, nil
+}
+
+// Thresholds are the decision thresholds for one false-accept rate, one
+// per condition of a comparison (Scorer.Thresholds,
+// Scorer.IdentifyThresholds).
+type Thresholds struct {
+	Any         float64 // a comparison with at least one side not band-limited, or of unknown band
+	BandLimited float64 // both sides band-limited (Analysis.BandLimited)
+}
+
+// For returns the threshold of a comparison whose sides are, or are not,
+// band-limited.
+func (t Thresholds) For(aBandLimited, bBandLimited bool) float64 {
+	if aBandLimited && bBandLimited {
+		return t.BandLimited
+	}
+	return t.Any
 }
 
 // pickCalibration returns the threshold of the point with the largest FAR
@@ -412,18 +447,25 @@ type Candidate struct {
 	ID   string
 	Emb  []float32
 	Norm CohortNorm // from Scorer.CohortNorm, computed once at enrolment
+	// BandLimited says the enrolment is band-limited
+	// (Voiceprint.BandLimited): against a band-limited voice it takes
+	// that condition's threshold (Thresholds.For).
+	BandLimited bool
 	// packed is the compact copy of Emb, or nil.
 	packed *packedVoiceprint
 }
 
 // Match is the outcome of open-set identification: the best candidate's
-// id and score, and whether it passed the threshold. When Known is false
+// id, score and threshold, and whether it passed. When Known is false
 // the voice is someone not enrolled ("unknown"); ID and Score still name
-// the closest candidate.
+// the closest candidate. With thresholds that differ by condition, the
+// best candidate is the one whose score is furthest above (or least
+// below) its own threshold.
 type Match struct {
-	ID    string
-	Score float64
-	Known bool
+	ID        string
+	Score     float64
+	Threshold float64
+	Known     bool
 }
 
 // IdentifyThreshold returns the threshold for open-set identification
@@ -438,27 +480,56 @@ type Match struct {
 // venue's threshold for the rate 1-(1-far)^(1/n) per enrolled voice (the
 // Šidák bound: the n scores of one voice are positively dependent, so an
 // unknown voice then passes with probability at most far).
+//
+// It is the threshold of every candidate except a band-limited one
+// against a band-limited voice (IdentifyThresholds).
 func (s *Scorer) IdentifyThreshold(far float64, n int) (float64, error) {
+	t, err := s.IdentifyThresholds(far, n)
+	return t.Any, err
+}
+
+// IdentifyThresholds is IdentifyThreshold for each condition of a
+// comparison, as Thresholds is for Threshold.
+func (s *Scorer) IdentifyThresholds(far float64, n int) (Thresholds, error) {
 	n = max(n, 1)
 	if t, ok := s.venueThreshold(perVoiceFAR(far, n)); ok {
-		return t, nil
+		return Thresholds{Any: t, BandLimited: t}, nil
 	}
+	t, ok := identifyCalibrated(s.m.Config.IdentifyCalibration, far, n)
+	if !ok {
+		return s.Thresholds(far / float64(n))
+	}
+	out := Thresholds{Any: t, BandLimited: t}
+	if bl := s.m.Config.BandLimited; bl != nil {
+		if tb, ok := identifyCalibrated(bl.IdentifyCalibration, far, n); ok {
+			out.BandLimited = max(t, tb)
+		} else if len(bl.Calibration) > 0 {
+			out.BandLimited = max(t, pickCalibration(bl.Calibration, far/float64(n)))
+		}
+	}
+	return out, nil
+}
+
+// identifyCalibrated returns the threshold of an identification
+// calibration for the smallest calibrated session size ≥ n and the
+// largest calibrated FAR ≤ far, and false when no size is that large.
+func identifyCalibrated(cal []IdentifyCalibrationPoint, far float64, n int) (float64, bool) {
 	size := -1
-	for _, p := range s.m.Config.IdentifyCalibration {
+	for _, p := range cal {
 		if p.Enrolled >= n && (size < 0 || p.Enrolled < size) {
 			size = p.Enrolled
 		}
 	}
 	if size < 0 {
-		return s.Threshold(far / float64(n))
+		return 0, false
 	}
 	var pts []CalibrationPoint
-	for _, p := range s.m.Config.IdentifyCalibration {
+	for _, p := range cal {
 		if p.Enrolled == size {
 			pts = append(pts, CalibrationPoint{FAR: p.FAR, Threshold: p.Threshold})
 		}
 	}
-	return pickCalibration(pts, far), nil
+	return pickCalibration(pts, far), true
 }
 
 // Identify compares test against every candidate and returns the best
@@ -481,7 +552,30 @@ func (s *Scorer) Identify(test []float32, cands []Candidate, threshold float64) 
 // from them by a few hundredths at most: TestCandidateScoreError). A
 // candidate whose Emb is gone (nil) keeps its compact score.
 func (s *Scorer) IdentifyWithNorm(test []float32, tn CohortNorm, cands []Candidate, threshold float64) Match {
-	m := Match{Score: math.Inf(-1)}
+	return s.IdentifyIn(test, tn, false, cands, Thresholds{Any: threshold, BandLimited: threshold})
+}
+
+// IdentifyIn is IdentifyWithNorm with a threshold for each condition of a
+// comparison: a candidate is held to thr.For(c.BandLimited,
+// testBandLimited), and the best candidate is the one furthest above its
+// threshold.
+func (s *Scorer) IdentifyIn(test []float32, tn CohortNorm, testBandLimited bool, cands []Candidate, thr Thresholds) Match {
+	m := Match{Score: math.Inf(-1), Threshold: thr.Any}
+	// above says a candidate's score sc, held to t, is further above its
+	// threshold than the match so far: under the same threshold (always,
+	// when the two are equal) the higher score, as the difference would
+	// lose it for extreme thresholds.
+	above := func(sc, t float64) bool {
+		if t == m.Threshold {
+			return sc > m.Score
+		}
+		return sc-t > m.Score-m.Threshold
+	}
+	pick := func(c Candidate, sc float64) {
+		if t := thr.For(c.BandLimited, testBandLimited); above(sc, t) {
+			m.ID, m.Score, m.Threshold = c.ID, sc, t
+		}
+	}
 	var pbuf [maxParts]int
 	parts := s.parts(pbuf[:0])
 	if len(test) != s.m.EmbeddingDim() || len(parts) > maxParts {
@@ -489,15 +583,13 @@ func (s *Scorer) IdentifyWithNorm(test []float32, tn CohortNorm, cands []Candida
 			if len(c.Emb) != len(test) {
 				continue
 			}
-			if sc := s.ScoreWithNorms(c.Emb, test, c.Norm, tn); sc > m.Score {
-				m.ID, m.Score = c.ID, sc
-			}
+			pick(c, s.ScoreWithNorms(c.Emb, test, c.Norm, tn))
 		}
-		m.Known = m.Score >= threshold
+		m.Known = m.Score >= m.Threshold
 		return m
 	}
 	scores := make([]float64, len(cands))
-	bestPacked := math.Inf(-1) // the best compact score of a candidate with Emb
+	bestPacked := math.Inf(-1) // the best compact score less its threshold, of a candidate with Emb
 	var dots [batch][maxParts]float32
 	for start := 0; start < len(cands); start += batch {
 		group := cands[start:min(start+batch, len(cands))]
@@ -541,21 +633,19 @@ func (s *Scorer) IdentifyWithNorm(test []float32, tn CohortNorm, cands []Candida
 				sc = s.scoreDots(dots[j][:len(parts)], c.Norm, tn)
 			}
 			if c.packed.fits(parts) && len(c.Emb) == len(test) {
-				bestPacked = max(bestPacked, sc)
+				bestPacked = max(bestPacked, sc-thr.For(c.BandLimited, testBandLimited))
 			}
 			scores[start+j] = sc
 		}
 	}
 	for i, c := range cands {
 		sc := scores[i]
-		if c.packed.fits(parts) && len(c.Emb) == len(test) && sc >= bestPacked-rescoreMargin {
+		if c.packed.fits(parts) && len(c.Emb) == len(test) && sc-thr.For(c.BandLimited, testBandLimited) >= bestPacked-rescoreMargin {
 			sc = s.ScoreWithNorms(c.Emb, test, c.Norm, tn)
 		}
-		if sc > m.Score {
-			m.ID, m.Score = c.ID, sc
-		}
+		pick(c, sc)
 	}
-	m.Known = m.Score >= threshold
+	m.Known = m.Score >= m.Threshold
 	return m
 }
 

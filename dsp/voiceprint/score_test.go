@@ -84,6 +84,105 @@ func TestIdentifyThresholdCalibrated(t *testing.T) {
 	}
 }
 
+// A model with a band-limited calibration gives comparisons of two
+// band-limited sides their own thresholds, never below the general ones;
+// a model without one, and a venue's threshold, hold every comparison to
+// one.
+func TestThresholdsBandLimited(t *testing.T) {
+	m := tinyModel(t, 13)
+	cfg, p := m.Config, m.Params()
+	cfg.IdentifyCalibration = []voiceprint.IdentifyCalibrationPoint{
+		{Enrolled: 1, FAR: 0.01, Threshold: 1}, {Enrolled: 5, FAR: 0.01, Threshold: 2},
+	}
+	plain, err := voiceprint.NewModel(cfg, p)
+	require.NoError(t, err)
+	cfg.BandLimited = &voiceprint.ConditionCalibration{
+		Calibration: []voiceprint.CalibrationPoint{{FAR: 0.01, Threshold: 3.5}, {FAR: 0.001, Threshold: 4.5}},
+		IdentifyCalibration: []voiceprint.IdentifyCalibrationPoint{
+			{Enrolled: 1, FAR: 0.01, Threshold: 4}, {Enrolled: 2, FAR: 0.01, Threshold: 0.5},
+		},
+	}
+	limited, err := voiceprint.NewModel(cfg, p)
+	require.NoError(t, err)
+
+	sc := voiceprint.NewScorer(limited)
+	thr, err := sc.Thresholds(0.01)
+	require.NoError(t, err)
+	assert.Equal(t, voiceprint.Thresholds{Any: 2, BandLimited: 3.5}, thr)
+	assert.Equal(t, 3.5, thr.For(true, true))
+	assert.Equal(t, 2.0, thr.For(true, false), "one wide-band side: the general threshold")
+	assert.Equal(t, 2.0, thr.For(false, false))
+	any, err := sc.Threshold(0.01)
+	require.NoError(t, err)
+	assert.Equal(t, 2.0, any, "Threshold is the general one")
+	thr, err = sc.Thresholds(0.001)
+	require.NoError(t, err)
+	assert.Equal(t, voiceprint.Thresholds{Any: 3, BandLimited: 4.5}, thr)
+
+	for _, c := range []struct {
+		n    int
+		want voiceprint.Thresholds
+	}{
+		{1, voiceprint.Thresholds{Any: 1, BandLimited: 4}},
+		{2, voiceprint.Thresholds{Any: 2, BandLimited: 2}},   // the band-limited table's 0.5 is below the general 2: never below it
+		{5, voiceprint.Thresholds{Any: 2, BandLimited: 4.5}}, // beyond the band-limited table: union bound on its verification calibration
+		{6, voiceprint.Thresholds{Any: 3, BandLimited: 4.5}}, // beyond both tables: union bound on both
+	} {
+		got, err := sc.IdentifyThresholds(0.01, c.n)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got, "IdentifyThresholds(0.01, %d)", c.n)
+		one, err := sc.IdentifyThreshold(0.01, c.n)
+		require.NoError(t, err)
+		assert.Equal(t, c.want.Any, one)
+	}
+
+	thr, err = voiceprint.NewScorer(plain).Thresholds(0.01)
+	require.NoError(t, err)
+	assert.Equal(t, voiceprint.Thresholds{Any: 2, BandLimited: 2}, thr, "no band-limited calibration: one threshold")
+}
+
+// IdentifyIn holds each candidate to its condition's threshold and picks
+// the candidate furthest above its own.
+func TestIdentifyInPerCondition(t *testing.T) {
+	m := tinyModel(t, 12)
+	ex, err := voiceprint.NewExtractor(m)
+	require.NoError(t, err)
+	sc := voiceprint.NewScorer(m)
+	unit := voiceprint.CohortNorm{Mean: 0, Std: 1}
+	probe, _ := ex.Embed(nil, synthVoice(2*16000, 21))
+	same, _ := ex.Embed(nil, synthVoice(2*16000, 21))
+	other, _ := ex.Embed(nil, synthVoice(2*16000, 22))
+	s := sc.ScoreWithNorms(same, probe, unit, unit)
+	so := sc.ScoreWithNorms(other, probe, unit, unit)
+	require.Greater(t, s, so)
+
+	// One candidate, its score between the two thresholds: known unless
+	// both sides are band-limited.
+	c := voiceprint.Candidate{ID: "b", Emb: same, Norm: unit, BandLimited: true}
+	thr := voiceprint.Thresholds{Any: s - 1, BandLimited: s + 1}
+	got := sc.IdentifyIn(probe, unit, false, []voiceprint.Candidate{c}, thr)
+	assert.True(t, got.Known)
+	assert.Equal(t, s-1, got.Threshold)
+	got = sc.IdentifyIn(probe, unit, true, []voiceprint.Candidate{c}, thr)
+	assert.False(t, got.Known, "both band-limited: the higher threshold")
+	assert.Equal(t, "b", got.ID, "still the closest")
+	assert.Equal(t, s+1, got.Threshold)
+
+	// The better score under a much higher threshold loses to the one
+	// further above its own.
+	cands := []voiceprint.Candidate{c, {ID: "o", Emb: other, Norm: unit}}
+	thr = voiceprint.Thresholds{Any: so - 0.5, BandLimited: s + 0.5}
+	got = sc.IdentifyIn(probe, unit, true, cands, thr)
+	assert.Equal(t, "o", got.ID)
+	assert.True(t, got.Known)
+	got = sc.IdentifyIn(probe, unit, false, cands, thr)
+	assert.Equal(t, "b", got.ID, "without the condition, the best score")
+	// IdentifyWithNorm is IdentifyIn with one threshold.
+	got = sc.IdentifyWithNorm(probe, unit, cands, math.Inf(1))
+	assert.Equal(t, "b", got.ID)
+	assert.False(t, got.Known)
+}
+
 // WithCohort adds voiceprints to the s-norm cohort: a voiceprint close to
 // an added member gets a higher cohort mean, so its scores are normalised
 // against it; the model and the original scorer are unchanged.

@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/dsp/voiceprint/eval"
 )
 
@@ -188,12 +190,33 @@ func TestRatesAtHandCounted(t *testing.T) {
 	assert.True(t, math.IsNaN(far))
 	assert.InDelta(t, 0.25, frr, 1e-12)
 
-	r := &eval.Result{TargetScores: tar, NontargetScores: non}
-	r.AtThreshold(3)
+}
+
+// AtThresholds holds each trial to its condition's threshold: the
+// band-limited trials to the higher one.
+func TestAtThresholdsPerCondition(t *testing.T) {
+	trials := []eval.Trial{
+		{Target: true, Enroll: []string{"a/1.wav"}, Test: "a/2.wav"}, // 3.0, band-limited: rejected at 3.5
+		{Target: true, Enroll: []string{"a/1.wav"}, Test: "a/3.wav"}, // 2.5: accepted at 2
+		{Enroll: []string{"a/1.wav"}, Test: "b/1.wav"},               // 3.0, band-limited: rejected
+		{Enroll: []string{"a/1.wav"}, Test: "b/2.wav"},               // 2.2: accepted
+		{Enroll: []string{"a/1.wav"}, Test: "b/3.wav"},               // 1.0: rejected
+		{Enroll: []string{"a/1.wav"}, Test: "b/4.wav"},               // 3.6, band-limited: accepted
+	}
+	r, err := eval.NewResult(trials, []float64{3, 2.5, 3, 2.2, 1, 3.6}, time.Now())
+	require.NoError(t, err)
+	r.AtThresholds(voiceprint.Thresholds{Any: 2, BandLimited: 3.5}, []bool{true, false, true, false, false, true})
 	require.NotNil(t, r.FARAtThreshold)
-	assert.Equal(t, 3.0, *r.Threshold)
-	assert.InDelta(t, 0, *r.FARAtThreshold, 1e-12)
-	assert.InDelta(t, 0.5, *r.FRRAtThreshold, 1e-12)
+	assert.Equal(t, 2.0, *r.Threshold)
+	assert.Equal(t, 3.5, *r.ThresholdBandLimited)
+	assert.Equal(t, 3, r.BandLimitedTrials)
+	assert.InDelta(t, 2.0/4, *r.FARAtThreshold, 1e-12, "2.2 and 3.6 accepted")
+	assert.InDelta(t, 1.0/2, *r.FRRAtThreshold, 1e-12, "the band-limited 3.0 rejected")
+	// Without conditions every trial takes Any.
+	r.AtThresholds(voiceprint.Thresholds{Any: 2, BandLimited: 3.5}, nil)
+	assert.Equal(t, 0, r.BandLimitedTrials)
+	assert.InDelta(t, 3.0/4, *r.FARAtThreshold, 1e-12)
+	assert.InDelta(t, 0, *r.FRRAtThreshold, 1e-12)
 }
 
 // WithoutSpeakers leaves out every trial with a cohort speaker on either

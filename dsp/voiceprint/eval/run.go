@@ -87,9 +87,15 @@ type Result struct {
 	// false-accept rate Options.FAR, and the fractions of different-speaker
 	// trials it accepts and of same-speaker trials it rejects. Unset for
 	// systems without a calibration (the peers).
-	Threshold      *float64 `json:"threshold,omitempty"`
-	FARAtThreshold *float64 `json:"far_at_threshold,omitempty"`
-	FRRAtThreshold *float64 `json:"frr_at_threshold,omitempty"`
+	//
+	// Threshold holds every trial with a side that is not band-limited;
+	// ThresholdBandLimited holds the BandLimitedTrials whose both sides
+	// are (voiceprint.Thresholds).
+	Threshold            *float64 `json:"threshold,omitempty"`
+	ThresholdBandLimited *float64 `json:"threshold_band_limited,omitempty"`
+	BandLimitedTrials    int      `json:"band_limited_trials"`
+	FARAtThreshold       *float64 `json:"far_at_threshold,omitempty"`
+	FRRAtThreshold       *float64 `json:"frr_at_threshold,omitempty"`
 	// CohortFiles counts the recordings that joined the s-norm cohort
 	// (Options.Cohort).
 	CohortFiles int `json:"cohort_files,omitempty"`
@@ -112,6 +118,10 @@ type Result struct {
 	// plots (PlotDET).
 	TargetScores    []float64 `json:"-"`
 	NontargetScores []float64 `json:"-"`
+
+	// Every trial's label and score, in the order of the trial list.
+	targets []bool
+	scores  []float64
 }
 
 // Augment applies a channel (one of Channels; anything else leaves x as
@@ -232,7 +242,7 @@ func ReadSides(ctx context.Context, enrolKeys, testKeys []string, o Options, wha
 // ScoreTrials scores each trial with score(enrolment side, test side),
 // where sides holds one value per enrolment key, then one per test key
 // (the order ReadSides uses).
-func ScoreTrials[T any](trials []Trial, enrolKeys, testKeys []string, sides []T, score func(a, b T) float64) []float64 {
+func ScoreTrials[T, R any](trials []Trial, enrolKeys, testKeys []string, sides []T, score func(a, b T) R) []R {
 	idx := make(map[string]int, len(enrolKeys)+len(testKeys))
 	for i, k := range enrolKeys {
 		idx["e:"+k] = i
@@ -240,7 +250,7 @@ func ScoreTrials[T any](trials []Trial, enrolKeys, testKeys []string, sides []T,
 	for i, k := range testKeys {
 		idx["t:"+k] = len(enrolKeys) + i
 	}
-	scores := make([]float64, len(trials))
+	scores := make([]R, len(trials))
 	for i, t := range trials {
 		scores[i] = score(sides[idx["e:"+strings.Join(t.Enroll, ",")]], sides[idx["t:"+t.Test]])
 	}
@@ -252,8 +262,9 @@ func ScoreTrials[T any](trials []Trial, enrolKeys, testKeys []string, sides []T,
 // start. It returns an error wrapping ErrNoTrials without both kinds of
 // trial.
 func NewResult(trials []Trial, scores []float64, start time.Time) (*Result, error) {
-	res := &Result{Trials: len(trials)}
+	res := &Result{Trials: len(trials), scores: scores, targets: make([]bool, len(trials))}
 	for i, t := range trials {
+		res.targets[i] = t.Target
 		if t.Target {
 			res.TargetScores = append(res.TargetScores, scores[i])
 		} else {
@@ -273,11 +284,26 @@ func NewResult(trials []Trial, scores []float64, start time.Time) (*Result, erro
 	return res, nil
 }
 
-// AtThreshold records the decision at threshold thr: a trial is accepted
-// when its score reaches thr (as voiceprint.Scorer decides).
-func (r *Result) AtThreshold(thr float64) {
-	far, frr := RatesAt(r.TargetScores, r.NontargetScores, thr)
-	r.Threshold, r.FARAtThreshold, r.FRRAtThreshold = &thr, &far, &frr
+// AtThresholds records the decision at thresholds thr: a trial is
+// accepted when its score reaches its condition's threshold, as
+// voiceprint.Scorer decides; bandLimited[i] says trial i's sides are both
+// band-limited (nil: none is).
+func (r *Result) AtThresholds(thr voiceprint.Thresholds, bandLimited []bool) {
+	var tm, nm []float64 // each trial's score less its threshold
+	r.BandLimitedTrials = 0
+	for i, s := range r.scores {
+		bl := i < len(bandLimited) && bandLimited[i]
+		if bl {
+			r.BandLimitedTrials++
+		}
+		if r.targets[i] {
+			tm = append(tm, s-thr.For(bl, bl))
+		} else {
+			nm = append(nm, s-thr.For(bl, bl))
+		}
+	}
+	far, frr := RatesAt(tm, nm, 0)
+	r.Threshold, r.ThresholdBandLimited, r.FARAtThreshold, r.FRRAtThreshold = &thr.Any, &thr.BandLimited, &far, &frr
 }
 
 // Model embeds every file a trial list names (enrolment sets by their
@@ -286,8 +312,9 @@ func (r *Result) AtThreshold(thr float64) {
 func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) (*Result, error) {
 	start := time.Now()
 	type vp struct {
-		emb  []float32
-		norm voiceprint.CohortNorm
+		emb         []float32
+		norm        voiceprint.CohortNorm
+		bandLimited bool // every file of the side is (Analysis.BandLimited)
 	}
 	sc := voiceprint.NewScorer(m)
 	enrolKeys, testKeys := TrialKeys(trials)
@@ -349,11 +376,12 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 	results := make([]*vp, len(enrolKeys)+len(testKeys))
 	err := ReadSides(ctx, enrolKeys, testKeys, o, "voiceprints", func(w, i int, files [][]float32) error {
 		st := exs[w].NewStats()
+		bl := true
 		for _, x := range files {
-			exs[w].Accumulate(st, x)
+			bl = exs[w].Accumulate(st, x).BandLimited() && bl
 		}
 		e := m.Voiceprint(nil, st)
-		results[i] = &vp{emb: e, norm: sc.CohortNorm(e)}
+		results[i] = &vp{emb: e, norm: sc.CohortNorm(e), bandLimited: bl}
 		return nil
 	})
 	if err != nil {
@@ -372,8 +400,9 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 	if far == 0 {
 		far = DefaultFAR
 	}
-	if thr, err := sc.Threshold(far); err == nil {
-		res.AtThreshold(thr)
+	if thr, err := sc.Thresholds(far); err == nil {
+		bandLimited := ScoreTrials(trials, enrolKeys, testKeys, results, func(a, b *vp) bool { return a.bandLimited && b.bandLimited })
+		res.AtThresholds(thr, bandLimited)
 		res.ThresholdFrom = "model"
 		if sc.VenueCalibrated(far, 1) {
 			res.ThresholdFrom = "venue"

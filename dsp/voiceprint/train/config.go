@@ -27,7 +27,7 @@ type Config struct {
 	Model        voiceprint.ModelConfig // front end and back end; ID "" derives it from the recipe
 	FARs         []float64              // false-accept rates the verification threshold is calibrated at
 	Fusion       bool                   // add a plain-CMN branch and fuse the two
-	NAPCrops     int                    // calibration channels whose 3-s pieces join the NAP variants (0–3)
+	NAPCrops     int                    // calibration channels whose 3-s pieces join the NAP variants (0–4)
 	CMNRelevance float64                // MAP relevance of the CMN branch (with Fusion)
 	// MeanWeight, when above 0 (with Fusion; ignored without), adds a
 	// third branch that keeps what mean normalisation removes: a

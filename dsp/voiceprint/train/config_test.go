@@ -38,7 +38,7 @@ func TestDefaultConfigNamesTheShippedModel(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	for name, mod := range map[string]func(*train.Config){
 		"fusion without warping":    func(c *train.Config) { c.Model.FeatureWarp = false },
-		"nap crops out of range":    func(c *train.Config) { c.NAPCrops = 4 },
+		"nap crops out of range":    func(c *train.Config) { c.NAPCrops = 5 },
 		"components not multiple":   func(c *train.Config) { c.Model.Components = 100 },
 		"no workers":                func(c *train.Config) { c.Jobs = 0 },
 		"too few frames":            func(c *train.Config) { c.Frames = 10 },

@@ -76,7 +76,7 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 		}
 		if len(ms) == 1 {
 			bc := ms[0].Config
-			bc.Calibration, bc.IdentifyCalibration = c.Calibration, c.IdentifyCalibration
+			bc.Calibration, bc.IdentifyCalibration, bc.BandLimited = c.Calibration, c.IdentifyCalibration, c.BandLimited
 			bc.ForeignFrom, bc.ForeignMargin, bc.ForeignShift = c.ForeignFrom, c.ForeignMargin, c.ForeignShift
 			return voiceprint.NewModel(bc, ms[0].Params())
 		}
@@ -164,7 +164,8 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 			}
 		}
 	}
-	sets := []string{"clean", "telephone", "noise"}
+	sets := []string{"clean", "telephone", "noise", "8 kHz"}
+	bandLimited := []bool{false, false, false, true} // sets whose both sides are band-limited
 	if len(ml) > 0 {
 		ship, err := build(voiceprint.ModelConfig{ID: cfg.ID, ForeignFrom: foreignFrom, BranchWeights: cfg.BranchWeights}, -1)
 		if err != nil {
@@ -176,6 +177,7 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 		for c, ch := range mlChannels {
 			set := len(sets)
 			sets = append(sets, "multilingual "+ch)
+			bandLimited = append(bandLimited, ch == "narrowband")
 			for j, u := range ml {
 				if _, ok := corpus[u.Corpus]; !ok {
 					corpus[u.Corpus] = len(corpus)
@@ -233,21 +235,39 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 			non[set] = append(non[set], s)
 		}
 	}
-	for _, far := range tc.FARs {
-		thr, err := strictestThreshold(non, far)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Calibration = append(cfg.Calibration, voiceprint.CalibrationPoint{FAR: far, Threshold: thr})
-	}
-	if cfg.IdentifyCalibration, err = identifyCalibration(len(as), len(bs), len(sets),
-		func(b int) int { return bs[b].set },
-		func(a, b int) float64 {
-			if !as[a].enrol {
-				return math.NaN()
+	// The general thresholds from the sets with a side that is not
+	// band-limited, the band-limited ones (ModelConfig.BandLimited) from
+	// the others.
+	calibrate := func(limited bool) ([]voiceprint.CalibrationPoint, []voiceprint.IdentifyCalibrationPoint, error) {
+		var group [][]float64
+		for set, xs := range non {
+			if bandLimited[set] == limited {
+				group = append(group, xs)
 			}
-			return scores[a*len(bs)+b]
-		}); err != nil {
+		}
+		var cal []voiceprint.CalibrationPoint
+		for _, far := range tc.FARs {
+			thr, err := strictestThreshold(group, far)
+			if err != nil {
+				return nil, nil, err
+			}
+			cal = append(cal, voiceprint.CalibrationPoint{FAR: far, Threshold: thr})
+		}
+		ical, err := identifyCalibration(len(as), len(bs), len(sets),
+			func(b int) int { return bs[b].set },
+			func(a, b int) float64 {
+				if !as[a].enrol || bandLimited[bs[b].set] != limited {
+					return math.NaN()
+				}
+				return scores[a*len(bs)+b]
+			})
+		return cal, ical, err
+	}
+	if cfg.Calibration, cfg.IdentifyCalibration, err = calibrate(false); err != nil {
+		return nil, err
+	}
+	cfg.BandLimited = &voiceprint.ConditionCalibration{}
+	if cfg.BandLimited.Calibration, cfg.BandLimited.IdentifyCalibration, err = calibrate(true); err != nil {
 		return nil, err
 	}
 	say("open-set calibration: %d session sizes", len(identifySizes))
@@ -258,7 +278,8 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 			t, _ := eval.ThresholdForFAR(non[set], far)
 			per = append(per, fmt.Sprintf("%s %.3f (%d pairs)", sets[set], t, len(non[set])))
 		}
-		say("  FAR %g: threshold %.3f (%s)", far, cfg.Calibration[i].Threshold, strings.Join(per, ", "))
+		say("  FAR %g: threshold %.3f, both sides band-limited %.3f (%s)", far, cfg.Calibration[i].Threshold,
+			cfg.BandLimited.Calibration[i].Threshold, strings.Join(per, ", "))
 	}
 	if eer, _, err := eval.EER(tar, non[0]); err == nil {
 		say("training speakers, enrolment against their last 3 s: %d targets, EER %.2f%%", len(tar), 100*eer)

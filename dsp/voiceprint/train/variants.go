@@ -18,14 +18,20 @@ const (
 	vHead       = napVariants + 2 // all but the last 3 s: an enrolment, clean
 	vHeadTel    = napVariants + 3 // the same through the telephone channel
 	vNoise15    = napVariants + 4 // the whole utterance at 15 dB SNR: an enrolment in the noisy calibration channel
-	vCrop       = napVariants + 5 // calibCrops 3-s pieces from the start in each calibration channel (clean, telephone, noise 15 dB)
+	vCrop       = napVariants + 5 // calibCrops 3-s pieces from the start in each calibration channel (clean, telephone, noise 15 dB, 8 kHz)
 	numVariants = vCrop + calibChannels*calibCrops
 )
 
 // calibChannels are the channels calibration holds the false-accept rate
 // in: clean, telephone, and noise at 15 dB SNR (just above the enrolment
-// quality gate's 12 dB).
-const calibChannels = 3
+// quality gate's 12 dB), which set the general thresholds, and 8 kHz
+// recordings (both sides band-limited), which set the band-limited ones
+// (ModelConfig.BandLimited).
+const calibChannels = 4
+
+// calibBandLimited is the calibration channel whose enrolments and probes
+// are both band-limited.
+const calibBandLimited = 3
 
 // mlChannels are the channels the multilingual recordings of the model
 // half are taken in, for the cohort (taking turns) and for calibration:
@@ -35,7 +41,7 @@ var mlChannels = []string{"none", "narrowband"}
 
 // calibEnrolment is the variant that serves as an enrolment in each
 // calibration channel.
-var calibEnrolment = [calibChannels]int{vClean, vTel, vNoise15}
+var calibEnrolment = [calibChannels]int{vClean, vTel, vNoise15, vNarrow}
 
 // cropSamples is the length of the short test segments calibration uses:
 // thresholds are set where they are hardest, on 3-second probes.
@@ -91,6 +97,8 @@ func variantAudio(x []float32, spk, v int) []float32 {
 			return piece
 		case ch == 1:
 			return eval.Telephone(nil, piece)
+		case ch == calibBandLimited:
+			return eval.NarrowBand(nil, piece)
 		default:
 			return eval.AddNoise(nil, piece, 15, uint64(spk*calibCrops+c)+4242)
 		}
