@@ -381,13 +381,20 @@ func (s *Scorer) Threshold(far float64) (float64, error) {
 // Thresholds returns the thresholds for the false-accept rate far, one
 // per condition of a comparison: Any as Threshold, BandLimited from the
 // model's band-limited calibration (ModelConfig.BandLimited), never below
-// Any. A model without that calibration, or a scorer whose venue sets the
-// threshold, has one threshold for both: the venue's pairs are of its
-// own recordings, whatever their band.
+// Any; a model without that calibration has one threshold for both. When
+// the venue sets the threshold (WithVenue), Any is the venue's and
+// BandLimited the venue's or the model's band-limited one, whichever is
+// higher: the venue's pairs need not be band-limited.
 func (s *Scorer) Thresholds(far float64) (Thresholds, error) {
+	out, err := s.modelThresholds(far)
 	if t, ok := s.venueThreshold(far); ok {
-		return Thresholds{Any: t, BandLimited: t}, nil
+		return s.venueThresholds(t, out, err), nil
 	}
+	return out, err
+}
+
+// modelThresholds is Thresholds from the model's calibration alone.
+func (s *Scorer) modelThresholds(far float64) (Thresholds, error) {
 	cal := s.m.Config.Calibration
 	if len(cal) == 0 {
 		return Thresholds{}, fmt.Errorf("voiceprint: model %s has no calibration", s.m.Config.ID)
@@ -398,6 +405,17 @@ func (s *Scorer) Thresholds(far float64) (Thresholds, error) {
 		out.BandLimited = max(t, pickCalibration(bl.Calibration, far))
 	}
 	return out, nil
+}
+
+// venueThresholds returns the venue's threshold t for every comparison,
+// and for two band-limited sides at least the model's band-limited
+// threshold (model, unless err says the model has none).
+func (s *Scorer) venueThresholds(t float64, model Thresholds, err error) Thresholds {
+	out := Thresholds{Any: t, BandLimited: t}
+	if err == nil && s.m.Config.BandLimited != nil {
+		out.BandLimited = max(t, model.BandLimited)
+	}
+	return out
 }
 
 // Thresholds are the decision thresholds for one false-accept rate, one
@@ -492,12 +510,19 @@ func (s *Scorer) IdentifyThreshold(far float64, n int) (float64, error) {
 // comparison, as Thresholds is for Threshold.
 func (s *Scorer) IdentifyThresholds(far float64, n int) (Thresholds, error) {
 	n = max(n, 1)
+	out, err := s.modelIdentifyThresholds(far, n)
 	if t, ok := s.venueThreshold(perVoiceFAR(far, n)); ok {
-		return Thresholds{Any: t, BandLimited: t}, nil
+		return s.venueThresholds(t, out, err), nil
 	}
+	return out, err
+}
+
+// modelIdentifyThresholds is IdentifyThresholds from the model's
+// calibration alone.
+func (s *Scorer) modelIdentifyThresholds(far float64, n int) (Thresholds, error) {
 	t, ok := identifyCalibrated(s.m.Config.IdentifyCalibration, far, n)
 	if !ok {
-		return s.Thresholds(far / float64(n))
+		return s.modelThresholds(far / float64(n))
 	}
 	out := Thresholds{Any: t, BandLimited: t}
 	if bl := s.m.Config.BandLimited; bl != nil {

@@ -240,6 +240,17 @@ func checkVenuePairs(t *testing.T, base, venue *voiceprint.Scorer, all [][]float
 		}
 		assert.True(t, venue.VenueCalibrated(far, 1))
 		assert.InDelta(t, pairs[n-1-k], thr, 1e-4, "far %g: the threshold accepts the %d highest of %d pairs", far, k, n)
+		// Two band-limited sides: the venue's threshold, or the model's
+		// band-limited one when higher.
+		ths, err := venue.Thresholds(far)
+		require.NoError(t, err)
+		model, err := base.Thresholds(far)
+		require.NoError(t, err)
+		wantBL := thr
+		if base.Model().Config.BandLimited != nil {
+			wantBL = max(thr, model.BandLimited)
+		}
+		assert.Equal(t, voiceprint.Thresholds{Any: thr, BandLimited: wantBL}, ths, "far %g", far)
 		accepted := n - slicesIndexAtLeast(pairs, thr+1e-4)
 		assert.LessOrEqual(t, float64(accepted), far*float64(n), "far %g", far)
 	}
