@@ -197,6 +197,42 @@ func TestEmbedAndScoreCommands(t *testing.T) {
 	assert.Equal(t, same.Threshold, diff.Threshold)
 }
 
+// Two band-limited files (8 kHz recordings) are held to the model's
+// band-limited threshold; a pair with one wide-band side is not.
+func TestScoreBandLimited(t *testing.T) {
+	m := modeltest.Model(t)
+	thr, err := voiceprint.NewScorer(m).Thresholds(0.01)
+	require.NoError(t, err)
+	require.Greater(t, thr.BandLimited, thr.Any)
+	dir := t.TempDir()
+	files := map[string]string{}
+	for _, spk := range []string{"1688", "1998"} {
+		x, err := capture.ReadWAVFile16k(filepath.Join("..", "..", "testdata", "speakers", "enrol-"+spk+".wav"), 0)
+		require.NoError(t, err)
+		files[spk] = filepath.Join(dir, spk+".wav")
+		writeWAV(t, files[spk], x)
+		files[spk+"-8k"] = filepath.Join(dir, spk+"-8k.wav")
+		writeWAV(t, files[spk+"-8k"], eval.NarrowBand(nil, x))
+	}
+	for _, c := range []struct {
+		a, b        string
+		bandLimited bool
+		want        float64
+	}{
+		{"1688-8k", "1998-8k", true, thr.BandLimited},
+		{"1688-8k", "1998", false, thr.Any},
+		{"1688", "1998", false, thr.Any},
+	} {
+		code, out, errOut := runVX(t, "score", files[c.a], files[c.b])
+		require.Equal(t, 0, code, errOut)
+		var got scoreOut
+		require.NoError(t, json.Unmarshal([]byte(out), &got))
+		assert.Equal(t, c.bandLimited, got.BandLimited, "%s against %s", c.a, c.b)
+		assert.Equal(t, c.want, got.Threshold, "%s against %s", c.a, c.b)
+		assert.Equal(t, got.Score >= got.Threshold, got.SameSpeaker)
+	}
+}
+
 // No voiceprint without speech: embed and score refuse silence, a tone
 // and a 1-second burst with the reason, so two such files are never "the
 // same speaker".
