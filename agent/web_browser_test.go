@@ -461,7 +461,9 @@ func TestWebPageInChromium(t *testing.T) {
 	tech.waitFor("the level meter moved", `document.getElementById('t-level').value > -90`, 5*time.Second)
 	tech.waitFor("the session's threshold shown", `document.querySelector('.session [data-threshold-from]')`, 5*time.Second)
 	assert.Equal(t, "model", eval[string](tech, `document.querySelector('.session [data-threshold-from]').dataset.thresholdFrom`), "two voices on the box, both in the session: no venue")
-	assert.Contains(t, eval[string](tech, `document.querySelector('.session [data-threshold-from]').textContent`), "the model's threshold")
+	facts := eval[string](tech, `document.querySelector('.session [data-threshold-from]').textContent`)
+	assert.Contains(t, facts, "the model's threshold")
+	assert.Contains(t, facts, "for 8 kHz audio against a voice enrolled from 8 kHz audio", "the band-limited threshold shown")
 
 	// Both views at 360 px and 1920 px: nothing overflows.
 	tech.layoutAt(shots, "technician-1280", 1280, 900)

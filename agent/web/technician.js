@@ -117,6 +117,7 @@ export function startTechnician({ onUnauthorized }) {
       if (card) {
         card.facts.textContent = s.participants + ' participant' + (s.participants === 1 ? '' : 's') + ', ' + s.enrolled + ' enrolled' + (s.expired ? ', expired' : '') +
           (s.label_threshold === null ? '' : '; names a voice from score ' + s.label_threshold.toFixed(2) +
+            (s.label_threshold_band_limited > s.label_threshold ? ' (' + s.label_threshold_band_limited.toFixed(2) + ' for 8 kHz audio against a voice enrolled from 8 kHz audio)' : '') +
             (s.threshold_from === 'venue' ? ', set by the ' + s.venue_voices + ' other enrolled voices' : ", the model's threshold") +
             (s.threshold_from !== 'venue' && s.venue_voices > 0 ? ' (' + s.venue_voices + ' other enrolled voice' + (s.venue_voices === 1 ? '' : 's') + ': too few to set it)' : ''));
         card.facts.dataset.thresholdFrom = s.threshold_from || '';
