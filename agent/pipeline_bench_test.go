@@ -133,13 +133,13 @@ func benchMatch(b *testing.B, compact bool) {
 		}
 	}
 	probe := unit()
-	thr, err := sc.IdentifyThreshold(LabelFAR, len(cands))
+	thr, err := sc.IdentifyThresholds(LabelFAR, len(cands))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		sc.IdentifyWithNorm(probe, sc.CohortNorm(probe), cands, thr)
+		sc.IdentifyIn(probe, sc.CohortNorm(probe), false, cands, thr)
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/match")
 }

@@ -586,19 +586,23 @@ func (s *Scorer) IdentifyWithNorm(test []float32, tn CohortNorm, cands []Candida
 // threshold.
 func (s *Scorer) IdentifyIn(test []float32, tn CohortNorm, testBandLimited bool, cands []Candidate, thr Thresholds) Match {
 	m := Match{Score: math.Inf(-1), Threshold: thr.Any}
-	// above says a candidate's score sc, held to t, is further above its
-	// threshold than the match so far: under the same threshold (always,
-	// when the two are equal) the higher score, as the difference would
-	// lose it for extreme thresholds.
-	above := func(sc, t float64) bool {
-		if t == m.Threshold {
-			return sc > m.Score
-		}
-		return sc-t > m.Score-m.Threshold
+	// Candidates rank by their score less how far their threshold is
+	// above thr.Any, so the best is the one furthest above its own; with
+	// one threshold for all, by their score.
+	raise := 0.0
+	if t := thr.For(true, testBandLimited); t != thr.Any {
+		raise = t - thr.Any
 	}
+	rank := func(c Candidate, sc float64) float64 {
+		if c.BandLimited {
+			return sc - raise
+		}
+		return sc
+	}
+	best := math.Inf(-1) // the match's rank
 	pick := func(c Candidate, sc float64) {
-		if t := thr.For(c.BandLimited, testBandLimited); above(sc, t) {
-			m.ID, m.Score, m.Threshold = c.ID, sc, t
+		if r := rank(c, sc); r > best {
+			best, m.ID, m.Score, m.Threshold = r, c.ID, sc, thr.For(c.BandLimited, testBandLimited)
 		}
 	}
 	var pbuf [maxParts]int
@@ -614,7 +618,7 @@ func (s *Scorer) IdentifyIn(test []float32, tn CohortNorm, testBandLimited bool,
 		return m
 	}
 	scores := make([]float64, len(cands))
-	bestPacked := math.Inf(-1) // the best compact score less its threshold, of a candidate with Emb
+	bestPacked := math.Inf(-1) // the best rank of a compact score, of a candidate with Emb
 	var dots [batch][maxParts]float32
 	for start := 0; start < len(cands); start += batch {
 		group := cands[start:min(start+batch, len(cands))]
@@ -658,14 +662,14 @@ func (s *Scorer) IdentifyIn(test []float32, tn CohortNorm, testBandLimited bool,
 				sc = s.scoreDots(dots[j][:len(parts)], c.Norm, tn)
 			}
 			if c.packed.fits(parts) && len(c.Emb) == len(test) {
-				bestPacked = max(bestPacked, sc-thr.For(c.BandLimited, testBandLimited))
+				bestPacked = max(bestPacked, rank(c, sc))
 			}
 			scores[start+j] = sc
 		}
 	}
 	for i, c := range cands {
 		sc := scores[i]
-		if c.packed.fits(parts) && len(c.Emb) == len(test) && sc-thr.For(c.BandLimited, testBandLimited) >= bestPacked-rescoreMargin {
+		if c.packed.fits(parts) && len(c.Emb) == len(test) && rank(c, sc) >= bestPacked-rescoreMargin {
 			sc = s.ScoreWithNorms(c.Emb, test, c.Norm, tn)
 		}
 		pick(c, sc)

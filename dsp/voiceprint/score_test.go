@@ -177,6 +177,13 @@ func TestIdentifyInPerCondition(t *testing.T) {
 	assert.True(t, got.Known)
 	got = sc.IdentifyIn(probe, unit, false, cands, thr)
 	assert.Equal(t, "b", got.ID, "without the condition, the best score")
+	// The same through compact copies (NewCandidate): the same match.
+	packed := []voiceprint.Candidate{sc.NewCandidate("b", same), sc.NewCandidate("o", other)}
+	packed[0].BandLimited = true
+	pn := sc.CohortNorm(probe)
+	want := sc.IdentifyIn(probe, pn, true, []voiceprint.Candidate{
+		{ID: "b", Emb: same, Norm: packed[0].Norm, BandLimited: true}, {ID: "o", Emb: other, Norm: packed[1].Norm}}, thr)
+	assert.Equal(t, want, sc.IdentifyIn(probe, pn, true, packed, thr))
 	// IdentifyWithNorm is IdentifyIn with one threshold.
 	got = sc.IdentifyWithNorm(probe, unit, cands, math.Inf(1))
 	assert.Equal(t, "b", got.ID)
