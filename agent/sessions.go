@@ -80,20 +80,20 @@ type liveSession struct {
 	// LabelFAR, about 38 such voices). A subject whose consent ends leaves
 	// it at once (drop). Guarded by sessions.mu.
 	sc     *voiceprint.Scorer
-	cohort map[vault.ID][]float32
+	cohort map[vault.ID]voiceprint.Candidate
 }
 
 // rescore rebuilds the session's scorer from its cohort and the
 // candidates' cohort statistics with it, wiping the old scorer's copies.
 func (ls *liveSession) rescore(base *voiceprint.Scorer) error {
-	vps := make([][]float32, 0, len(ls.cohort))
 	ids := slices.SortedFunc(maps.Keys(ls.cohort), func(a, b vault.ID) int { return bytes.Compare(a[:], b[:]) })
-	names := make([]string, 0, len(ids))
+	var venue voiceprint.VenueSide
 	for _, id := range ids {
-		vps = append(vps, ls.cohort[id])
-		names = append(names, id.String())
+		venue.Voiceprints = append(venue.Voiceprints, ls.cohort[id].Emb)
+		venue.Speakers = append(venue.Speakers, id.String())
+		venue.BandLimited = append(venue.BandLimited, ls.cohort[id].BandLimited)
 	}
-	sc, err := base.WithVenue(vps, names)
+	sc, err := base.WithVenueOf(venue, voiceprint.VenueSide{})
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func (ls *liveSession) wipe() {
 		c.Wipe()
 	}
 	for _, v := range ls.cohort {
-		clear(v)
+		clear(v.Emb)
 	}
 	if ls.sc != nil {
 		ls.sc.Wipe()
@@ -233,7 +233,7 @@ func (s *sessions) start(ctx context.Context, store *vault.Store, actor vault.Ac
 		changed := false
 		for id, v := range ls.cohort { // the same check for the cohort's voices
 			if sub, err := store.Subject(actor, id); err != nil || sub.Status != vault.StatusActive {
-				clear(v)
+				clear(v.Emb)
 				delete(ls.cohort, id)
 				changed = true
 			}
@@ -304,7 +304,7 @@ func (s *sessions) drop(store *vault.Store, subject vault.ID) []vault.ID {
 	var empty []vault.ID
 	for id, ls := range s.live {
 		if v, ok := ls.cohort[subject]; ok {
-			clear(v)
+			clear(v.Emb)
 			delete(ls.cohort, subject)
 			if err := ls.rescore(s.speakers.sc); err != nil {
 				s.log.Error("session cohort", "session", id.String(), "err", err)
@@ -372,10 +372,11 @@ func (s *sessions) loadCandidates(store *vault.Store, actor vault.Actor, partici
 }
 
 // loadCohort reads the latest voiceprint (of the running model) of every
-// subject in force with recognition consent who is not a participant:
-// the box's other enrolled voices, which a session's scorer adds to its
-// s-norm cohort. Restricted and withdrawn subjects are never used.
-func (s *sessions) loadCohort(store *vault.Store, actor vault.Actor, participants []vault.ID) (map[vault.ID][]float32, error) {
+// subject in force with recognition consent who is not a participant, with
+// its band (Candidate.BandLimited): the box's other enrolled voices, which
+// a session's scorer adds to its s-norm cohort and measures its venue
+// thresholds on. Restricted and withdrawn subjects are never used.
+func (s *sessions) loadCohort(store *vault.Store, actor vault.Actor, participants []vault.ID) (map[vault.ID]voiceprint.Candidate, error) {
 	if s.speakers == nil {
 		return nil, nil
 	}
@@ -400,13 +401,13 @@ func (s *sessions) loadCohort(store *vault.Store, actor vault.Actor, participant
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[vault.ID][]float32, len(cands))
+	out := make(map[vault.ID]voiceprint.Candidate, len(cands))
 	for _, c := range cands {
 		id, err := vault.ParseID(c.ID)
 		if err != nil {
 			return nil, err
 		}
-		out[id] = c.Emb
+		out[id] = c
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/voxward/voxward/capture"
@@ -92,7 +94,7 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 	s.mu.Lock()
 	require.Len(t, ls.cands, 1)
 	require.Equal(t, ls.sc.CohortNorm(ls.cands[0].Emb), ls.cands[0].Norm, "candidates are normalised with the session's scorer")
-	benCopy := ls.cohort[ben]
+	benCopy := ls.cohort[ben].Emb
 	old := ls.sc
 	s.mu.Unlock()
 
@@ -127,7 +129,7 @@ func TestCohortWithdrawalDuringSessionStart(t *testing.T) {
 	var built *voiceprint.Scorer
 	var benCopy []float32
 	s.afterChecks = func(ls *liveSession) {
-		built, benCopy = ls.sc, ls.cohort[ben]
+		built, benCopy = ls.sc, ls.cohort[ben].Emb
 		require.Equal(t, base.CohortSize()+2, built.CohortSize(), "built before the lock with Ben and Cid")
 		s.drop(store, ben)
 		_, err := store.AppendConsent(a, ben, vault.Consent{Kind: vault.ConsentWithdraw})
@@ -185,6 +187,45 @@ func enrolledRandom(t *testing.T, store *vault.Store, a vault.Actor, m *voicepri
 	_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: v})
 	require.NoError(t, err)
 	return id
+}
+
+// A session's venue knows the band of each voice: with 24 other voices
+// all enrolled from 8 kHz audio, their pairs are band-limited ones, so
+// they set the band-limited threshold, and the general one stays the
+// model's.
+func TestSessionVenueBands(t *testing.T) {
+	store := testVault(t)
+	a := vault.Actor{TokenID: "t", Role: vault.RoleTechnician}
+	m := modeltest.Model(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	ana := enrolledRandom(t, store, a, m, r, "Ana", vault.PurposeRecognition)
+	for i := range 24 {
+		id := consenting(t, store, a, fmt.Sprint("Voice ", i), vault.PurposeRecognition)
+		v := make([]float32, m.EmbeddingDim())
+		for k := range v {
+			v[k] = float32(r.NormFloat64())
+		}
+		m.Normalize(v)
+		_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: v, Quality: map[string]float64{"bandwidth_hz": 4000}})
+		require.NoError(t, err)
+	}
+	s, _ := toneSessions(t, m)
+	sess, err := s.start(context.Background(), store, a, "t", []vault.ID{ana})
+	require.NoError(t, err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ls := s.live[sess.ID]
+	require.Len(t, ls.cohort, 24)
+	for id, c := range ls.cohort {
+		require.True(t, c.BandLimited, "cohort voice %s", id)
+	}
+	model, err := voiceprint.NewScorer(m).IdentifyThresholds(LabelFAR, 1)
+	require.NoError(t, err)
+	got, err := ls.sc.IdentifyThresholds(LabelFAR, 1)
+	require.NoError(t, err)
+	assert.False(t, ls.sc.VenueCalibrated(LabelFAR, 1), "no general pair: the general threshold is the model's")
+	assert.Equal(t, model.Any, got.Any)
+	assert.NotEqual(t, model.BandLimited, got.BandLimited, "the venue's band-limited pairs set that threshold")
 }
 
 // consenting stores a subject who consented to purposes.

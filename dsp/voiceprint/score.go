@@ -55,13 +55,25 @@ type Scorer struct {
 	// cohort is the int8 copy of the model's cohort rows, shared by the
 	// scorers WithCohort derives.
 	cohort *int8Cohort
-	// venue holds the sorted normalised scores of the different-speaker
-	// pairs of the voiceprints WithVenue added, which the thresholds are
-	// then measured on (venue.go).
-	venue []float64
-	// venuePeople is how many pairs of different people those are of.
-	venuePeople int
+	// venue holds, per condition of a pair (venueAny, venueBandLimited),
+	// the different-speaker pairs of the voiceprints WithVenue added, which
+	// that condition's threshold is then measured on (venue.go).
+	venue [2]venuePairs
 }
+
+// venuePairs are the sorted normalised scores of a venue's pairs of
+// different people in one condition, and how many pairs of people they
+// are of.
+type venuePairs struct {
+	scores []float64
+	people int
+}
+
+// Conditions of a venue's pairs: the index of Scorer.venue.
+const (
+	venueAny         = 0 // at least one side not band-limited
+	venueBandLimited = 1 // both sides band-limited
+)
 
 // NewScorer returns a scorer for m.
 func NewScorer(m *Model) *Scorer { return &Scorer{m: m, cohort: &int8Cohort{}} }
@@ -114,7 +126,9 @@ func (s *Scorer) Wipe() {
 	for _, e := range s.extra {
 		clear(e)
 	}
-	clear(s.venue)
+	for _, v := range s.venue {
+		clear(v.scores)
+	}
 }
 
 // Wiped reports whether the scorer holds no values of the voiceprints
@@ -126,7 +140,12 @@ func (s *Scorer) Wiped() bool {
 			return false
 		}
 	}
-	return !slices.ContainsFunc(s.venue, func(x float64) bool { return x != 0 })
+	for _, v := range s.venue {
+		if slices.ContainsFunc(v.scores, func(x float64) bool { return x != 0 }) {
+			return false
+		}
+	}
+	return true
 }
 
 // CohortSize is the number of voiceprints s-norm draws its top-K from: the
@@ -381,16 +400,12 @@ func (s *Scorer) Threshold(far float64) (float64, error) {
 // Thresholds returns the thresholds for the false-accept rate far, one
 // per condition of a comparison: Any as Threshold, BandLimited from the
 // model's band-limited calibration (ModelConfig.BandLimited), never below
-// Any; a model without that calibration has one threshold for both. When
-// the venue sets the threshold (WithVenue), Any is the venue's and
-// BandLimited the venue's or the model's band-limited one, whichever is
-// higher: the venue's pairs need not be band-limited.
+// Any; a model without that calibration has one threshold for both. A
+// scorer made by WithVenue takes each condition's threshold from the
+// venue's pairs in that condition when they suffice (see WithVenueOf).
 func (s *Scorer) Thresholds(far float64) (Thresholds, error) {
-	out, err := s.modelThresholds(far)
-	if t, ok := s.venueThreshold(far); ok {
-		return s.venueThresholds(t, out, err), nil
-	}
-	return out, err
+	model, err := s.modelThresholds(far)
+	return s.withVenue(model, err, far)
 }
 
 // modelThresholds is Thresholds from the model's calibration alone.
@@ -407,15 +422,33 @@ func (s *Scorer) modelThresholds(far float64) (Thresholds, error) {
 	return out, nil
 }
 
-// venueThresholds returns the venue's threshold t for every comparison,
-// and for two band-limited sides at least the model's band-limited
-// threshold (model, unless err says the model has none).
-func (s *Scorer) venueThresholds(t float64, model Thresholds, err error) Thresholds {
-	out := Thresholds{Any: t, BandLimited: t}
-	if err == nil && s.m.Config.BandLimited != nil {
-		out.BandLimited = max(t, model.BandLimited)
+// withVenue replaces the model's thresholds (or its error err) with the
+// venue's, for a rate of far per pair, in each condition whose venue
+// pairs suffice. A band-limited threshold the venue cannot set is the
+// model's, never below the venue's general one; with a model that has no
+// band-limited calibration it is the general one.
+func (s *Scorer) withVenue(model Thresholds, err error, far float64) (Thresholds, error) {
+	ta, okA := s.venueThreshold(venueAny, far)
+	tb, okB := s.venueThreshold(venueBandLimited, far)
+	if !okA && !okB {
+		return model, err
 	}
-	return out
+	out := model
+	switch {
+	case okA:
+		out.Any = ta
+	case err != nil:
+		return Thresholds{}, err
+	}
+	switch {
+	case okB:
+		out.BandLimited = tb
+	case err != nil || s.m.Config.BandLimited == nil:
+		out.BandLimited = out.Any
+	default:
+		out.BandLimited = max(model.BandLimited, out.Any)
+	}
+	return out, nil
 }
 
 // Thresholds are the decision thresholds for one false-accept rate, one
@@ -510,11 +543,8 @@ func (s *Scorer) IdentifyThreshold(far float64, n int) (float64, error) {
 // comparison, as Thresholds is for Threshold.
 func (s *Scorer) IdentifyThresholds(far float64, n int) (Thresholds, error) {
 	n = max(n, 1)
-	out, err := s.modelIdentifyThresholds(far, n)
-	if t, ok := s.venueThreshold(perVoiceFAR(far, n)); ok {
-		return s.venueThresholds(t, out, err), nil
-	}
-	return out, err
+	model, err := s.modelIdentifyThresholds(far, n)
+	return s.withVenue(model, err, perVoiceFAR(far, n))
 }
 
 // modelIdentifyThresholds is IdentifyThresholds from the model's

@@ -46,7 +46,9 @@ const venueBlock = 16
 // speaker[i] names the person vps[i] is of, and only pairs of different
 // people count. Otherwise the thresholds stay the model's. The same
 // restriction as WithCohort's holds: none of the voiceprints may be of a
-// speaker whose voiceprints the new scorer will compare.
+// speaker whose voiceprints the new scorer will compare. The voices'
+// bands are unknown, so every pair counts for the general threshold
+// (WithVenueOf knows them).
 func (s *Scorer) WithVenue(vps [][]float32, speaker []string) (*Scorer, error) {
 	return s.WithVenueSides(vps, nil, speaker, nil)
 }
@@ -60,10 +62,33 @@ func (s *Scorer) WithVenue(vps [][]float32, speaker []string) (*Scorer, error) {
 // name in both is one person. At most maxVenueVoices voiceprints (half
 // of them from each side when there are two) are scored in pairs.
 func (s *Scorer) WithVenueSides(enrol, probe [][]float32, enrolSpeaker, probeSpeaker []string) (*Scorer, error) {
-	if len(enrolSpeaker) != len(enrol) || len(probeSpeaker) != len(probe) {
-		return nil, fmt.Errorf("voiceprint: %d and %d venue voiceprints, %d and %d speakers", len(enrol), len(probe), len(enrolSpeaker), len(probeSpeaker))
+	return s.WithVenueOf(VenueSide{Voiceprints: enrol, Speakers: enrolSpeaker}, VenueSide{Voiceprints: probe, Speakers: probeSpeaker})
+}
+
+// VenueSide is one side of a venue (WithVenueOf): its voiceprints, the
+// person each is of, and which are band-limited (Voiceprint.BandLimited;
+// nil: none is).
+type VenueSide struct {
+	Voiceprints [][]float32
+	Speakers    []string
+	BandLimited []bool
+}
+
+// WithVenueOf is WithVenueSides with the band of each voice known. The
+// venue's pairs are then split by condition: those whose both sides are
+// band-limited measure the threshold of band-limited comparisons
+// (Thresholds.BandLimited), the others the general one, each when its
+// pairs suffice for the rate asked; a condition whose pairs do not keep
+// the model's threshold (the band-limited one never below the venue's
+// general one). A venue of 8 kHz voices thus sets its own band-limited
+// threshold, and a wide-band venue does not lower that of 8 kHz pairs.
+func (s *Scorer) WithVenueOf(enrol, probe VenueSide) (*Scorer, error) {
+	for _, side := range []VenueSide{enrol, probe} {
+		if len(side.Speakers) != len(side.Voiceprints) || side.BandLimited != nil && len(side.BandLimited) != len(side.Voiceprints) {
+			return nil, fmt.Errorf("voiceprint: %d venue voiceprints, %d speakers, %d bands", len(side.Voiceprints), len(side.Speakers), len(side.BandLimited))
+		}
 	}
-	out, err := s.WithCohort(append(slices.Clip(enrol), probe...))
+	out, err := s.WithCohort(append(slices.Clip(enrol.Voiceprints), probe.Voiceprints...))
 	if err != nil {
 		return nil, err
 	}
@@ -76,33 +101,36 @@ func (s *Scorer) WithVenueSides(enrol, probe [][]float32, enrolSpeaker, probeSpe
 		return ids[name]
 	}
 	// Every added voiceprint's speaker (the pairs leave them out of each
-	// other's cohorts), and which take part in pairs.
-	spk := make([]int, 0, len(enrol)+len(probe))
-	for _, name := range enrolSpeaker {
-		spk = append(spk, id(name))
-	}
-	for _, name := range probeSpeaker {
-		spk = append(spk, id(name))
+	// other's cohorts) and band, and which take part in pairs.
+	n := len(enrol.Voiceprints) + len(probe.Voiceprints)
+	spk, bl := make([]int, 0, n), make([]bool, 0, n)
+	for _, side := range []VenueSide{enrol, probe} {
+		for i, name := range side.Speakers {
+			spk = append(spk, id(name))
+			bl = append(bl, side.BandLimited != nil && side.BandLimited[i])
+		}
 	}
 	limit := maxVenueVoices
-	if len(probe) > 0 {
+	if len(probe.Voiceprints) > 0 {
 		limit /= 2
 	}
-	pe, pp := min(len(enrol), limit), min(len(probe), limit)
+	pe, pp := min(len(enrol.Voiceprints), limit), min(len(probe.Voiceprints), limit)
 	first := len(s.extraOf(0)) / s.branchModels()[0].Config.EmbeddingDim()
-	out.venue, out.venuePeople = out.venueScores(first, spk, pe, len(enrol), pp)
-	slices.Sort(out.venue)
+	out.venue = out.venueScores(first, spk, bl, pe, len(enrol.Voiceprints), pp)
 	return out, nil
 }
 
 // VenuePairs is the number of different-speaker pairs WithVenue measured
-// the scorer's thresholds on (0 for a scorer without a venue).
-func (s *Scorer) VenuePairs() int { return len(s.venue) }
+// the scorer's thresholds on, in both conditions (0 for a scorer without
+// a venue).
+func (s *Scorer) VenuePairs() int {
+	return len(s.venue[venueAny].scores) + len(s.venue[venueBandLimited].scores)
+}
 
 // VenueCalibrated reports whether IdentifyThreshold(far, n), and for n =
 // 1 Threshold(far), is the venue's (WithVenue) rather than the model's.
 func (s *Scorer) VenueCalibrated(far float64, n int) bool {
-	_, ok := s.venueThreshold(perVoiceFAR(far, n))
+	_, ok := s.venueThreshold(venueAny, perVoiceFAR(far, n))
 	return ok
 }
 
@@ -115,22 +143,23 @@ func perVoiceFAR(far float64, n int) float64 {
 }
 
 // venueThreshold returns the threshold at which at most far of the venue's
-// different-speaker pairs are accepted, with venueConfidence, and whether
-// the venue is large enough for that. Its pairs of recordings measure
+// different-speaker pairs in condition cond are accepted, with
+// venueConfidence, and whether the venue is large enough for that. Its pairs of recordings measure
 // the rate, but its people are the sample: the venue must hold enough
 // pairs of different people that, counted as independent trials, they
 // could show the rate at all (binomialLowerCount ≥ 0: 230 pairs of people,
 // 22 people, for 1 %). Five people with ten recordings each make 1,000
 // pairs of recordings but ten pairs of people, too few.
-func (s *Scorer) venueThreshold(far float64) (float64, bool) {
-	n := len(s.venue)
+func (s *Scorer) venueThreshold(cond int, far float64) (float64, bool) {
+	v := s.venue[cond]
+	n := len(v.scores)
 	k := binomialLowerCount(n, far, 1-venueConfidence)
-	if k < 0 || binomialLowerCount(s.venuePeople, far, 1-venueConfidence) < 0 {
+	if k < 0 || binomialLowerCount(v.people, far, 1-venueConfidence) < 0 {
 		return 0, false
 	}
 	// Accept the k highest pairs: the threshold lies just above the
 	// (k+1)-th highest score.
-	return math.Nextafter(s.venue[n-1-k], math.Inf(1)), true
+	return math.Nextafter(v.scores[n-1-k], math.Inf(1)), true
 }
 
 // binomialLowerCount returns the largest k such that P(X ≤ k) ≤ alpha for
@@ -157,7 +186,9 @@ func binomialLowerCount(n int, p, alpha float64) int {
 }
 
 // venueScores returns the normalised scores of the venue's pairs of
-// different people, unsorted, and how many pairs of people they are of.
+// different people, sorted, and how many pairs of people they are of,
+// split by condition: both sides band-limited (bl of each venue
+// voiceprint) or not.
 // The venue is the extra cohort voiceprints from index first on,
 // voiceprint first+i of the person speaker[i]. The pairs are those of the
 // first ne with each other when np is 0, and otherwise those of one of the
@@ -166,7 +197,7 @@ func binomialLowerCount(n int, p, alpha float64) int {
 // and every other extra voiceprint but those of the pair's two speakers,
 // as a probe and an enrolled voice from outside the cohort are; scores
 // are otherwise as ScoreWithNorms gives them, foreign shift included.
-func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (scores []float64, people int) {
+func (s *Scorer) venueScores(first int, speaker []int, bl []bool, ne, probeStart, np int) (out [2]venuePairs) {
 	// The venue voiceprints that take part in pairs: vs[i] is the index
 	// (from first) of the i-th; pairs index vs.
 	var vs []int
@@ -190,12 +221,21 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 	}
 	pairs = slices.DeleteFunc(pairs, func(p [2]int) bool { return speaker[vs[p[0]]] == speaker[vs[p[1]]] })
 	if len(pairs) == 0 {
-		return nil, 0
+		return out
 	}
-	of := map[[2]int]bool{}
+	cond := func(p [2]int) int {
+		if bl[vs[p[0]]] && bl[vs[p[1]]] {
+			return venueBandLimited
+		}
+		return venueAny
+	}
+	var of [2]map[[2]int]bool
 	for _, p := range pairs {
-		a, b := speaker[vs[p[0]]], speaker[vs[p[1]]]
-		of[[2]int{min(a, b), max(a, b)}] = true
+		a, b, c := speaker[vs[p[0]]], speaker[vs[p[1]]], cond(p)
+		if of[c] == nil {
+			of[c] = map[[2]int]bool{}
+		}
+		of[c][[2]int{min(a, b), max(a, b)}] = true
 	}
 	parts := s.branchModels()
 	foreignFrom := s.m.Config.ForeignFrom
@@ -317,7 +357,6 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 		}
 		return norm(p, i, a, b)
 	}
-	out := make([]float64, 0, len(pairs))
 	for _, pr := range pairs {
 		i, j := pr[0], pr[1]
 		a, b := speaker[vs[i]], speaker[vs[j]]
@@ -343,9 +382,14 @@ func (s *Scorer) venueScores(first int, speaker []int, ne, probeStart, np int) (
 		if foreignFrom > 0 && marginJ > s.m.Config.ForeignMargin {
 			score -= s.m.Config.ForeignShift / 2
 		}
-		out = append(out, score)
+		c := cond(pr)
+		out[c].scores = append(out[c].scores, score)
 	}
-	return out, len(of)
+	for c := range out {
+		slices.Sort(out[c].scores)
+		out[c].people = len(of[c])
+	}
+	return out
 }
 
 // branchModels returns the single models whose parts make up a

@@ -118,6 +118,84 @@ func TestWithVenueThresholds(t *testing.T) {
 		_, err = base.WithVenueSides(enrol, probe, names, names[1:])
 		require.Error(t, err)
 	})
+	// Voices of known band: the pairs whose both sides are band-limited
+	// (here the first twelve people's) set the band-limited threshold, the
+	// others the general one, each when it has enough pairs of people.
+	t.Run("bands", func(t *testing.T) {
+		m := tinyFused(t, 80)
+		vps, names := people(m, random(m))
+		bl := make([]bool, len(vps))
+		for i := range bl {
+			bl[i] = i < len(vps)/2
+		}
+		base := voiceprint.NewScorer(m)
+		venue, err := base.WithVenueOf(voiceprint.VenueSide{Voiceprints: vps, Speakers: names, BandLimited: bl}, voiceprint.VenueSide{})
+		require.NoError(t, err)
+		var byCond [2][]float64 // general, band-limited
+		for i := range vps {
+			for j := i + 1; j < len(vps); j++ {
+				if names[i] == names[j] {
+					continue
+				}
+				var others [][]float32
+				for k, v := range vps {
+					if names[k] != names[i] && names[k] != names[j] {
+						others = append(others, v)
+					}
+				}
+				sc, err := base.WithCohort(others)
+				require.NoError(t, err)
+				c := 0
+				if bl[i] && bl[j] {
+					c = 1
+				}
+				byCond[c] = append(byCond[c], sc.ScoreWithNorms(vps[i], vps[j], sc.CohortNorm(vps[i]), sc.CohortNorm(vps[j])))
+			}
+		}
+		slices.Sort(byCond[0])
+		slices.Sort(byCond[1])
+		require.Equal(t, len(byCond[0])+len(byCond[1]), venue.VenuePairs())
+		at := func(pairs []float64, far float64) float64 {
+			k := binomialCount(len(pairs), far, 0.1)
+			require.GreaterOrEqual(t, k, 0)
+			return pairs[len(pairs)-1-k]
+		}
+		// 5 %: 210 pairs of people in general, 66 band-limited: both the
+		// venue's.
+		got, err := venue.Thresholds(0.05)
+		require.NoError(t, err)
+		assert.InDelta(t, at(byCond[0], 0.05), got.Any, 1e-4)
+		assert.InDelta(t, at(byCond[1], 0.05), got.BandLimited, 1e-4)
+		assert.True(t, venue.VenueCalibrated(0.05, 1))
+		// 2 %: 66 pairs of people are too few (P(none passes) = 0.26):
+		// the model's band-limited threshold, never below the venue's
+		// general one.
+		got, err = venue.Thresholds(0.02)
+		require.NoError(t, err)
+		model, err := base.Thresholds(0.02)
+		require.NoError(t, err)
+		assert.InDelta(t, at(byCond[0], 0.02), got.Any, 1e-4)
+		assert.Equal(t, max(model.BandLimited, got.Any), got.BandLimited)
+		// All band-limited: no general pair, the model's general threshold.
+		for i := range bl {
+			bl[i] = true
+		}
+		all, err := base.WithVenueOf(voiceprint.VenueSide{Voiceprints: vps, Speakers: names, BandLimited: bl}, voiceprint.VenueSide{})
+		require.NoError(t, err)
+		plain, err := base.WithVenue(vps, names)
+		require.NoError(t, err)
+		got, err = all.Thresholds(0.05)
+		require.NoError(t, err)
+		model, err = base.Thresholds(0.05)
+		require.NoError(t, err)
+		want, err := plain.Threshold(0.05)
+		require.NoError(t, err)
+		assert.Equal(t, voiceprint.Thresholds{Any: model.Any, BandLimited: want}, got, "the band-limited threshold is what the same voices set without bands")
+		assert.False(t, all.VenueCalibrated(0.05, 1), "the general threshold is the model's")
+
+		_, err = base.WithVenueOf(voiceprint.VenueSide{Voiceprints: vps, Speakers: names, BandLimited: bl[1:]}, voiceprint.VenueSide{})
+		require.Error(t, err)
+	})
 	// A fused model with a mean branch (KeepMeans): that part stays
 	// normalised against the model's cohort, in the venue's pairs as in
 	// ScoreWithNorms, while the other part draws on the venue.

@@ -336,9 +336,11 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 		}
 		twoSides := (channel != "" && !o.AugmentEnrol) || o.TestSamples > 0
 		enrol := make([][]float32, len(o.Cohort))
+		enrolBL := make([]bool, len(o.Cohort))
 		var probe [][]float32
+		var probeBL []bool
 		if twoSides {
-			probe = make([][]float32, len(o.Cohort))
+			probe, probeBL = make([][]float32, len(o.Cohort)), make([]bool, len(o.Cohort))
 		}
 		bar := progress.New(o.Progress, len(o.Cohort), "cohort")
 		err := parallel.For(ctx, len(o.Cohort), o.jobs(), func(w, i int) error {
@@ -351,12 +353,15 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 			if o.AugmentEnrol {
 				e = Augment(x, channel, p)
 			}
-			enrol[i], _ = exs[w].Embed(nil, e)
+			var a voiceprint.Analysis
+			enrol[i], a = exs[w].Embed(nil, e)
+			enrolBL[i] = a.BandLimited()
 			if twoSides {
 				if o.TestSamples > 0 {
 					x = x[:min(len(x), o.TestSamples)]
 				}
-				probe[i], _ = exs[w].Embed(nil, Augment(x, channel, p))
+				probe[i], a = exs[w].Embed(nil, Augment(x, channel, p))
+				probeBL[i] = a.BandLimited()
 			}
 			bar.Step()
 			return nil
@@ -368,8 +373,8 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 		for i, p := range o.Cohort {
 			speakers[i] = SpeakerOf(p)
 		}
-		probeSpeakers := speakers[:len(probe)]
-		if sc, err = sc.WithVenueSides(enrol, probe, speakers, probeSpeakers); err != nil {
+		venue := voiceprint.VenueSide{Voiceprints: enrol, Speakers: speakers, BandLimited: enrolBL}
+		if sc, err = sc.WithVenueOf(venue, voiceprint.VenueSide{Voiceprints: probe, Speakers: speakers[:len(probe)], BandLimited: probeBL}); err != nil {
 			return nil, err
 		}
 	}
