@@ -478,11 +478,14 @@ type SessionStatus struct {
 	// ("model"). LabelThresholdBandLimited is the score a band-limited
 	// turn (speech up to 4.5 kHz, as from a telephone line or an 8 kHz
 	// recording) must reach against a participant enrolled band-limited:
-	// such pairs of different voices score higher.
+	// such pairs of different voices score higher. ThresholdBandLimitedFrom
+	// says who set that one: "venue" (enough pairs of those voices both
+	// band-limited) or "model".
 	VenueVoices               int      `json:"venue_voices"`
 	LabelThreshold            *float64 `json:"label_threshold"`
 	LabelThresholdBandLimited *float64 `json:"label_threshold_band_limited"`
 	ThresholdFrom             string   `json:"threshold_from,omitempty"`
+	ThresholdBandLimitedFrom  string   `json:"threshold_band_limited_from,omitempty"`
 }
 
 func (s *sessions) status() []SessionStatus {
@@ -499,7 +502,10 @@ func (s *sessions) status() []SessionStatus {
 		if ls.sc != nil && len(ls.cands) > 0 {
 			if thr, err := ls.sc.IdentifyThresholds(LabelFAR, len(ls.cands)); err == nil {
 				a, b := math.Round(thr.Any*1000)/1000, math.Round(thr.BandLimited*1000)/1000
-				st.LabelThreshold, st.LabelThresholdBandLimited, st.ThresholdFrom = &a, &b, "model"
+				st.LabelThreshold, st.LabelThresholdBandLimited, st.ThresholdFrom, st.ThresholdBandLimitedFrom = &a, &b, "model", "model"
+				if ls.sc.VenueCalibratedBandLimited(LabelFAR, len(ls.cands)) {
+					st.ThresholdBandLimitedFrom = "venue"
+				}
 				if ls.sc.VenueCalibrated(LabelFAR, len(ls.cands)) {
 					st.ThresholdFrom = "venue"
 				}

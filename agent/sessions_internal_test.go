@@ -226,6 +226,13 @@ func TestSessionVenueBands(t *testing.T) {
 	assert.False(t, ls.sc.VenueCalibrated(LabelFAR, 1), "no general pair: the general threshold is the model's")
 	assert.Equal(t, model.Any, got.Any)
 	assert.NotEqual(t, model.BandLimited, got.BandLimited, "the venue's band-limited pairs set that threshold")
+	assert.True(t, ls.sc.VenueCalibratedBandLimited(LabelFAR, 1))
+	s.mu.Unlock()
+	st := s.status()
+	s.mu.Lock()
+	require.Len(t, st, 1)
+	assert.Equal(t, "model", st[0].ThresholdFrom)
+	assert.Equal(t, "venue", st[0].ThresholdBandLimitedFrom)
 }
 
 // consenting stores a subject who consented to purposes.

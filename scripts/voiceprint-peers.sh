@@ -80,6 +80,8 @@ for run in $runs; do
     ratio=$(awk -v v="$(field eer "$v")" -v a="$(field eer "$tmp/$name.$ch.mfcc-stats.json")" -v b="$(field eer "$tmp/$name.$ch.gmm-ubm.json")" \
       'BEGIN{best=a; who="mfcc-stats"; if (b<best) {best=b; who="gmm-ubm"}; if (best>0) printf "%.2f (vs %s)", v/best, who; else printf "n/a (%s EER 0)", who}')
     from=$(sed -n 's/.*"threshold_from":"\([a-z]*\)".*/\1/p' "$v")
+    # Every trial band-limited (both sides 8 kHz): that threshold decided.
+    [ "$(field band_limited_trials "$v")" = "$(field trials "$v")" ] && from=$(sed -n 's/.*"threshold_band_limited_from":"\([a-z]*\)".*/\1/p' "$v")
     at=$(awk -v f="$(field far_at_threshold "$v")" -v r="$(field frr_at_threshold "$v")" -v from="$from" \
       'BEGIN{if (f=="") print "n/a (no calibration)"; else printf "%8.2f  %8.2f%s", 100*f, 100*r, from == "venue" ? "  (venue)" : ""}')
     printf '%s | %-22s | %s\n' "$line" "$ratio" "$at"

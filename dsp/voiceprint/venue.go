@@ -134,6 +134,13 @@ func (s *Scorer) VenueCalibrated(far float64, n int) bool {
 	return ok
 }
 
+// VenueCalibratedBandLimited is VenueCalibrated for the threshold of
+// two band-limited sides (IdentifyThresholds(far, n).BandLimited).
+func (s *Scorer) VenueCalibratedBandLimited(far float64, n int) bool {
+	_, ok := s.venueThreshold(venueBandLimited, perVoiceFAR(far, n))
+	return ok
+}
+
 // perVoiceFAR is the false-accept rate each of n enrolled voices may have
 // for an unknown voice to pass open-set identification with probability
 // at most far, when their scores are independent or positively dependent

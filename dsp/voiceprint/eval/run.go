@@ -108,6 +108,8 @@ type Result struct {
 	// calibration) or "venue" (the cohort's pairs, when they are of enough
 	// people for the rate; voiceprint.Scorer.VenueCalibrated).
 	ThresholdFrom string `json:"threshold_from,omitempty"`
+	// ThresholdBandLimitedFrom is the same for ThresholdBandLimited.
+	ThresholdBandLimitedFrom string `json:"threshold_band_limited_from,omitempty"`
 	// TrainingTrialsLeftOut counts the trials left out because one of
 	// their speakers is one the model was trained with (its cohort labels
 	// name them), for every system, so that figures are measured on voices
@@ -408,9 +410,12 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 	if thr, err := sc.Thresholds(far); err == nil {
 		bandLimited := ScoreTrials(trials, enrolKeys, testKeys, results, func(a, b *vp) bool { return a.bandLimited && b.bandLimited })
 		res.AtThresholds(thr, bandLimited)
-		res.ThresholdFrom = "model"
+		res.ThresholdFrom, res.ThresholdBandLimitedFrom = "model", "model"
 		if sc.VenueCalibrated(far, 1) {
 			res.ThresholdFrom = "venue"
+		}
+		if sc.VenueCalibratedBandLimited(far, 1) {
+			res.ThresholdBandLimitedFrom = "venue"
 		}
 	}
 	return res, nil
