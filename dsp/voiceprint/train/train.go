@@ -100,7 +100,7 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	// Calibration: s-normalised non-target scores between an enrolment
 	// (a whole training utterance of at least enrolSamples) and every
 	// 3-second piece of another speaker's utterance, in the same channel
-	// (clean, telephone or noisy: matched channels give the highest
+	// (clean, telephone, noisy or 8 kHz: matched channels give the highest
 	// non-target scores), each side normalised against the cohort without
 	// its own speaker. The scores are cross-fitted: speakers of fold f
 	// (speaker index mod 2) are scored, against each other only, with the
@@ -110,7 +110,9 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	// corpus, as recorded and with both sides 8 kHz, scored with the
 	// shipped model (their voices are in no NAP). Each threshold is the
 	// strictest of the sets', so the false-accept rate holds in each, not
-	// only on their average.
+	// only on their average: the sets whose both sides are band-limited
+	// (8 kHz) give the band-limited thresholds, the others the general
+	// ones.
 	foreignFrom := brs[0].foreignFrom
 	var scs [2]*voiceprint.Scorer
 	for f := range scs {
