@@ -190,18 +190,7 @@ func TestLiveLabelsEndToEnd(t *testing.T) {
 	assert.InDelta(t, thr, *s.Sessions[0].LabelThreshold, 0.0005)
 	evs := d.events(t, tech, sr.SessionID)
 
-	var got []agent.TurnEvent
-	playUntil(t, clk, 400, func() bool {
-		for {
-			select {
-			case ev := <-evs:
-				got = append(got, ev)
-				continue
-			default:
-			}
-			return len(got) >= 6 || d.status(t, tech).Pipeline.State == "source ended" && len(got) > 0 && drained(evs, &got)
-		}
-	})
+	got := playTurns(t, d, clk, tech, evs, 6)
 	var labels []string
 	for _, ev := range got {
 		name := "unknown"
@@ -239,6 +228,26 @@ func TestLiveLabelsEndToEnd(t *testing.T) {
 	assert.Equal(t, s.Speakers.Segments, s.Speakers.TooShort+6)
 	_, open := <-evs
 	assert.False(t, open, "the event stream did not end with the session")
+}
+
+// playTurns plays the session's source on clk and collects the turn
+// events of evs until it has want of them or the source ended (and what
+// was queued is drained).
+func playTurns(t *testing.T, d *daemon, clk *clocktest.Fake, tech string, evs <-chan agent.TurnEvent, want int) []agent.TurnEvent {
+	t.Helper()
+	var got []agent.TurnEvent
+	playUntil(t, clk, 400, func() bool {
+		for {
+			select {
+			case ev := <-evs:
+				got = append(got, ev)
+				continue
+			default:
+			}
+			return len(got) >= want || d.status(t, tech).Pipeline.State == "source ended" && len(got) > 0 && drained(evs, &got)
+		}
+	})
+	return got
 }
 
 // drained moves what is already queued on evs to got; it reports true.
@@ -498,19 +507,7 @@ func TestLiveLabelsBandLimited(t *testing.T) {
 	require.NotNil(t, s.Sessions[0].LabelThresholdBandLimited)
 	assert.InDelta(t, thr.Any, *s.Sessions[0].LabelThreshold, 0.0005)
 	assert.InDelta(t, thr.BandLimited, *s.Sessions[0].LabelThresholdBandLimited, 0.0005)
-	evs := d.events(t, tech, sr.SessionID)
-	var got []agent.TurnEvent
-	playUntil(t, clk, 400, func() bool {
-		for {
-			select {
-			case ev := <-evs:
-				got = append(got, ev)
-				continue
-			default:
-			}
-			return d.status(t, tech).Pipeline.State == "source ended" && len(got) > 0 && drained(evs, &got)
-		}
-	})
+	got := playTurns(t, d, clk, tech, d.events(t, tech, sr.SessionID), 6)
 	require.Len(t, got, 6, "the conversation's six turns")
 	between := 0 // unknown turns the general threshold would have named
 	for i, ev := range got {

@@ -179,14 +179,19 @@ func testVault(t *testing.T) *vault.Store {
 func enrolledRandom(t *testing.T, store *vault.Store, a vault.Actor, m *voiceprint.Model, r *rand.Rand, name string, purposes ...vault.Purpose) vault.ID {
 	t.Helper()
 	id := consenting(t, store, a, name, purposes...)
+	_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: randomVoiceprint(m, r)})
+	require.NoError(t, err)
+	return id
+}
+
+// randomVoiceprint is a random unit voiceprint of m.
+func randomVoiceprint(m *voiceprint.Model, r *rand.Rand) []float32 {
 	v := make([]float32, m.EmbeddingDim())
 	for i := range v {
 		v[i] = float32(r.NormFloat64())
 	}
 	m.Normalize(v)
-	_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: v})
-	require.NoError(t, err)
-	return id
+	return v
 }
 
 // A session's venue knows the band of each voice: with 24 other voices
@@ -201,12 +206,8 @@ func TestSessionVenueBands(t *testing.T) {
 	ana := enrolledRandom(t, store, a, m, r, "Ana", vault.PurposeRecognition)
 	for i := range 24 {
 		id := consenting(t, store, a, fmt.Sprint("Voice ", i), vault.PurposeRecognition)
-		v := make([]float32, m.EmbeddingDim())
-		for k := range v {
-			v[k] = float32(r.NormFloat64())
-		}
-		m.Normalize(v)
-		_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: v, Quality: map[string]float64{"bandwidth_hz": 4000}})
+		_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: randomVoiceprint(m, r),
+			Quality: map[string]float64{"bandwidth_hz": 4000}})
 		require.NoError(t, err)
 	}
 	s, _ := toneSessions(t, m)

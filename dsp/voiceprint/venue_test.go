@@ -137,19 +137,12 @@ func TestWithVenueThresholds(t *testing.T) {
 				if names[i] == names[j] {
 					continue
 				}
-				var others [][]float32
-				for k, v := range vps {
-					if names[k] != names[i] && names[k] != names[j] {
-						others = append(others, v)
-					}
-				}
-				sc, err := base.WithCohort(others)
-				require.NoError(t, err)
 				c := 0
 				if bl[i] && bl[j] {
 					c = 1
 				}
-				byCond[c] = append(byCond[c], sc.ScoreWithNorms(vps[i], vps[j], sc.CohortNorm(vps[i]), sc.CohortNorm(vps[j])))
+				score, _, _ := brutePair(t, base, vps, names, i, j)
+				byCond[c] = append(byCond[c], score)
 			}
 		}
 		slices.Sort(byCond[0])
@@ -261,6 +254,24 @@ func checkVenue(t *testing.T, m *voiceprint.Model, vps [][]float32, names []stri
 	require.ErrorIs(t, err, voiceprint.ErrDimMismatch)
 }
 
+// brutePair scores the venue pair of all[i] and all[j] as a venue must:
+// each side normalised, through WithCohort, against the model's cohort
+// and every voiceprint of all but the pair's speakers' (names), then
+// ScoreWithNorms. It returns the score and the two sides' statistics.
+func brutePair(t *testing.T, base *voiceprint.Scorer, all [][]float32, names []string, i, j int) (float64, voiceprint.CohortNorm, voiceprint.CohortNorm) {
+	t.Helper()
+	var others [][]float32
+	for k, v := range all {
+		if names[k] != names[i] && names[k] != names[j] {
+			others = append(others, v)
+		}
+	}
+	sc, err := base.WithCohort(others)
+	require.NoError(t, err)
+	ni, nj := sc.CohortNorm(all[i]), sc.CohortNorm(all[j])
+	return sc.ScoreWithNorms(all[i], all[j], ni, nj), ni, nj
+}
+
 // checkVenuePairs checks venue's thresholds against the scores of the
 // pairs (indices into all, of the people names) of different people,
 // each computed through WithCohort with every voiceprint of all but the
@@ -273,19 +284,11 @@ func checkVenuePairs(t *testing.T, base, venue *voiceprint.Scorer, all [][]float
 		if names[i] == names[j] {
 			continue
 		}
-		var others [][]float32
-		for k, v := range all {
-			if names[k] != names[i] && names[k] != names[j] {
-				others = append(others, v)
-			}
-		}
-		sc, err := base.WithCohort(others)
-		require.NoError(t, err)
-		ni, nj := sc.CohortNorm(all[i]), sc.CohortNorm(all[j])
+		score, ni, nj := brutePair(t, base, all, names, i, j)
 		if ni.Foreign || nj.Foreign {
 			foreignPairs++
 		}
-		pairs = append(pairs, sc.ScoreWithNorms(all[i], all[j], ni, nj))
+		pairs = append(pairs, score)
 	}
 	slices.Sort(pairs)
 	n := len(pairs)
