@@ -128,7 +128,8 @@ func (s *Scorer) VenuePairs() int {
 }
 
 // VenueCalibrated reports whether IdentifyThreshold(far, n), and for n =
-// 1 Threshold(far), is the venue's (WithVenue) rather than the model's.
+// 1 Threshold(far), is the venue's (WithVenue) rather than the model's:
+// the general threshold (IdentifyThresholds(far, n).Any).
 func (s *Scorer) VenueCalibrated(far float64, n int) bool {
 	_, ok := s.venueThreshold(venueAny, perVoiceFAR(far, n))
 	return ok
@@ -151,12 +152,13 @@ func perVoiceFAR(far float64, n int) float64 {
 
 // venueThreshold returns the threshold at which at most far of the venue's
 // different-speaker pairs in condition cond are accepted, with
-// venueConfidence, and whether the venue is large enough for that. Its pairs of recordings measure
-// the rate, but its people are the sample: the venue must hold enough
-// pairs of different people that, counted as independent trials, they
-// could show the rate at all (binomialLowerCount ≥ 0: 230 pairs of people,
-// 22 people, for 1 %). Five people with ten recordings each make 1,000
-// pairs of recordings but ten pairs of people, too few.
+// venueConfidence, and whether the venue is large enough for that. Its
+// pairs of recordings measure the rate, but its people are the sample:
+// the venue must hold enough pairs of different people that, counted as
+// independent trials, they could show the rate at all
+// (binomialLowerCount ≥ 0: 230 pairs of people, 22 people, for 1 %). Five
+// people with ten recordings each make 1,000 pairs of recordings but ten
+// pairs of people, too few.
 func (s *Scorer) venueThreshold(cond int, far float64) (float64, bool) {
 	v := s.venue[cond]
 	n := len(v.scores)
