@@ -105,8 +105,7 @@ func (ls *liveSession) rescore(base *voiceprint.Scorer) error {
 		// The candidate's cohort statistics with the new scorer, and its
 		// compact copy for matching; the old compact copy is wiped (the
 		// float32 voiceprint carries over).
-		ls.cands[i] = sc.NewCandidate(c.ID, c.Emb)
-		ls.cands[i].BandLimited = c.BandLimited
+		ls.cands[i] = sc.Prepare(c)
 		c.Emb = nil
 		c.Wipe()
 	}
@@ -364,7 +363,7 @@ func (s *sessions) loadCandidates(store *vault.Store, actor vault.Actor, partici
 		}
 		if best != nil {
 			// Norm and the compact copy for matching: the session's
-			// scorer's NewCandidate (rescore).
+			// scorer's Prepare (rescore).
 			out = append(out, voiceprint.Candidate{ID: id.String(), Emb: best.Embedding, BandLimited: templateBandLimited(*best)})
 		}
 	}

@@ -77,8 +77,17 @@ func packVoiceprint(v []float32, parts []int) *packedVoiceprint {
 // from Emb the candidates near the best, so matches keep the float32
 // scores. Wipe clears both copies.
 func (s *Scorer) NewCandidate(id string, emb []float32) Candidate {
+	return s.Prepare(Candidate{ID: id, Emb: emb})
+}
+
+// Prepare returns c as NewCandidate would make it with this scorer: its
+// ID, Emb and BandLimited kept, its cohort statistics and compact copy
+// made anew (c's own compact copy is not touched). A session whose
+// scorer changes prepares its candidates again.
+func (s *Scorer) Prepare(c Candidate) Candidate {
 	var pbuf [maxParts]int
-	return Candidate{ID: id, Emb: emb, Norm: s.CohortNorm(emb), packed: packVoiceprint(emb, s.parts(pbuf[:0]))}
+	c.Norm, c.packed = s.CohortNorm(c.Emb), packVoiceprint(c.Emb, s.parts(pbuf[:0]))
+	return c
 }
 
 // Wipe zeroes the candidate's voiceprint: Emb and the compact copy

@@ -178,8 +178,8 @@ func TestIdentifyInPerCondition(t *testing.T) {
 	got = sc.IdentifyIn(probe, unit, false, cands, thr)
 	assert.Equal(t, "b", got.ID, "without the condition, the best score")
 	// The same through compact copies (NewCandidate): the same match.
-	packed := []voiceprint.Candidate{sc.NewCandidate("b", same), sc.NewCandidate("o", other)}
-	packed[0].BandLimited = true
+	packed := []voiceprint.Candidate{sc.Prepare(voiceprint.Candidate{ID: "b", Emb: same, BandLimited: true}), sc.NewCandidate("o", other)}
+	require.True(t, packed[0].BandLimited, "Prepare keeps the band")
 	pn := sc.CohortNorm(probe)
 	want := sc.IdentifyIn(probe, pn, true, []voiceprint.Candidate{
 		{ID: "b", Emb: same, Norm: packed[0].Norm, BandLimited: true}, {ID: "o", Emb: other, Norm: packed[1].Norm}}, thr)
