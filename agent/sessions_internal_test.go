@@ -61,12 +61,10 @@ func TestWithdrawalDuringSessionStart(t *testing.T) {
 // whose consent ends leaves every session's cohort at once, their copy
 // wiped.
 func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
-	store := testVault(t)
-	a := vault.Actor{TokenID: "t", Role: vault.RoleTechnician}
-	m := modeltest.Model(t)
-	r := rand.New(rand.NewPCG(3, 4))
+	box := newVoiceBox(t, 3)
+	store, a, m := box.store, box.a, box.m
 	enrolled := func(name string, purposes ...vault.Purpose) vault.ID {
-		return enrolledRandom(t, store, a, m, r, name, purposes...)
+		return box.enrolled(t, name, nil, purposes...)
 	}
 	ana := enrolled("Ana", vault.PurposeRecognition)
 	ben := enrolled("Ben", vault.PurposeRecognition)
@@ -117,13 +115,11 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 // lock; a cohort voice whose consent ends in between is taken out under
 // the lock, the scorer built again without it, and the first one wiped.
 func TestCohortWithdrawalDuringSessionStart(t *testing.T) {
-	store := testVault(t)
-	a := vault.Actor{TokenID: "t", Role: vault.RoleTechnician}
-	m := modeltest.Model(t)
-	r := rand.New(rand.NewPCG(5, 6))
-	ana := enrolledRandom(t, store, a, m, r, "Ana", vault.PurposeRecognition)
-	ben := enrolledRandom(t, store, a, m, r, "Ben", vault.PurposeRecognition)
-	enrolledRandom(t, store, a, m, r, "Cid", vault.PurposeRecognition)
+	box := newVoiceBox(t, 5)
+	store, a, m := box.store, box.a, box.m
+	ana := box.enrolled(t, "Ana", nil, vault.PurposeRecognition)
+	ben := box.enrolled(t, "Ben", nil, vault.PurposeRecognition)
+	box.enrolled(t, "Cid", nil, vault.PurposeRecognition)
 	base := voiceprint.NewScorer(m)
 	s, _ := toneSessions(t, m)
 	var built *voiceprint.Scorer
@@ -174,24 +170,33 @@ func testVault(t *testing.T) *vault.Store {
 	return store
 }
 
-// enrolledRandom stores a subject who consented to purposes, with a
-// random unit voiceprint of m drawn from r as their template.
-func enrolledRandom(t *testing.T, store *vault.Store, a vault.Actor, m *voiceprint.Model, r *rand.Rand, name string, purposes ...vault.Purpose) vault.ID {
-	t.Helper()
-	id := consenting(t, store, a, name, purposes...)
-	_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: randomVoiceprint(m, r)})
-	require.NoError(t, err)
-	return id
+// voiceBox is what the session tests work on: a vault, a technician, the
+// shipped model, and seeded random voiceprints to enrol subjects with.
+type voiceBox struct {
+	store *vault.Store
+	a     vault.Actor
+	m     *voiceprint.Model
+	r     *rand.Rand
 }
 
-// randomVoiceprint is a random unit voiceprint of m.
-func randomVoiceprint(m *voiceprint.Model, r *rand.Rand) []float32 {
-	v := make([]float32, m.EmbeddingDim())
+func newVoiceBox(t *testing.T, seed uint64) *voiceBox {
+	return &voiceBox{store: testVault(t), a: vault.Actor{TokenID: "t", Role: vault.RoleTechnician},
+		m: modeltest.Model(t), r: rand.New(rand.NewPCG(seed, seed+1))}
+}
+
+// enrolled stores a subject who consented to purposes, with a random unit
+// voiceprint of the model as their template, of the given quality.
+func (b *voiceBox) enrolled(t *testing.T, name string, quality map[string]float64, purposes ...vault.Purpose) vault.ID {
+	t.Helper()
+	id := consenting(t, b.store, b.a, name, purposes...)
+	v := make([]float32, b.m.EmbeddingDim())
 	for i := range v {
-		v[i] = float32(r.NormFloat64())
+		v[i] = float32(b.r.NormFloat64())
 	}
-	m.Normalize(v)
-	return v
+	b.m.Normalize(v)
+	_, err := b.store.AddTemplate(b.a, id, vault.Template{ModelID: b.m.Config.ID, Embedding: v, Quality: quality})
+	require.NoError(t, err)
+	return id
 }
 
 // A session's venue knows the band of each voice: with 24 other voices
@@ -199,16 +204,11 @@ func randomVoiceprint(m *voiceprint.Model, r *rand.Rand) []float32 {
 // they set the band-limited threshold, and the general one stays the
 // model's.
 func TestSessionVenueBands(t *testing.T) {
-	store := testVault(t)
-	a := vault.Actor{TokenID: "t", Role: vault.RoleTechnician}
-	m := modeltest.Model(t)
-	r := rand.New(rand.NewPCG(7, 8))
-	ana := enrolledRandom(t, store, a, m, r, "Ana", vault.PurposeRecognition)
+	box := newVoiceBox(t, 7)
+	store, a, m := box.store, box.a, box.m
+	ana := box.enrolled(t, "Ana", nil, vault.PurposeRecognition)
 	for i := range 24 {
-		id := consenting(t, store, a, fmt.Sprint("Voice ", i), vault.PurposeRecognition)
-		_, err := store.AddTemplate(a, id, vault.Template{ModelID: m.Config.ID, Embedding: randomVoiceprint(m, r),
-			Quality: map[string]float64{"bandwidth_hz": 4000}})
-		require.NoError(t, err)
+		box.enrolled(t, fmt.Sprint("Voice ", i), map[string]float64{"bandwidth_hz": 4000}, vault.PurposeRecognition)
 	}
 	s, _ := toneSessions(t, m)
 	sess, err := s.start(context.Background(), store, a, "t", []vault.ID{ana})
@@ -249,13 +249,11 @@ func consenting(t *testing.T, store *vault.Store, a vault.Actor, name string, pu
 // their voiceprint and its compact matching copy zeroed, while the session
 // goes on for the others.
 func TestSessionDropWipesParticipantCopies(t *testing.T) {
-	store := testVault(t)
-	a := vault.Actor{TokenID: "t", Role: vault.RoleTechnician}
-	m := modeltest.Model(t)
-	r := rand.New(rand.NewPCG(5, 6))
+	box := newVoiceBox(t, 5)
+	store, a, m := box.store, box.a, box.m
 	var ids []vault.ID
 	for _, name := range []string{"Ana", "Fay"} {
-		ids = append(ids, enrolledRandom(t, store, a, m, r, name, vault.PurposeRecognition))
+		ids = append(ids, box.enrolled(t, name, nil, vault.PurposeRecognition))
 	}
 	dev, err := capture.ParseSource("tone", nil)
 	require.NoError(t, err)
