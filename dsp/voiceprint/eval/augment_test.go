@@ -1,0 +1,59 @@
+package eval_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/voxward/voxward/dsp/voiceprint/eval"
+)
+
+func power(x []float32) float64 {
+	var p float64
+	for _, v := range x {
+		p += float64(v) * float64(v)
+	}
+	return p / float64(len(x))
+}
+
+// TestRoom: a simulated room keeps the signal's power, repeats for a seed,
+// differs between seeds, and a longer reverberation time leaves more of
+// an impulse's energy late.
+func TestRoom(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, 32000)
+	for i := range x {
+		x[i] = float32(3000 * r.NormFloat64())
+	}
+	y := eval.Room(nil, x, 0.6, 7)
+	require.Len(t, y, len(x))
+	require.InEpsilon(t, power(x), power(y), 1e-3, "power kept")
+	require.Equal(t, y, eval.Room(nil, x, 0.6, 7), "seeded: repeats")
+	require.NotEqual(t, y, eval.Room(nil, x, 0.6, 8), "another seed, another room")
+	for _, v := range eval.Room(nil, make([]float32, 1000), 0.6, 7) {
+		require.Zero(t, v, "silence stays silent")
+	}
+
+	// An impulse: the share of its energy after 0.2 s grows with RT60 (the
+	// same seed, so the same combs and colouration).
+	late := func(rt60 float64) float64 {
+		imp := make([]float32, 16000)
+		imp[0] = 10000
+		h := eval.Room(nil, imp, rt60, 3)
+		var all, tail float64
+		for i, v := range h {
+			e := float64(v) * float64(v)
+			all += e
+			if i >= 3200 {
+				tail += e
+			}
+		}
+		require.False(t, math.IsNaN(all) || math.IsInf(all, 0))
+		return tail / all
+	}
+	short, long := late(0.25), late(0.9)
+	t.Logf("share of the energy after 0.2 s: RT60 0.25 s %.4f, 0.9 s %.4f", short, long)
+	require.Greater(t, long, 2*short, "late energy: RT60 0.25 s %.4f, 0.9 s %.4f", short, long)
+}
