@@ -277,7 +277,7 @@ func (a *App) currentVoiceprint(store *vault.Store, actor vault.Actor, id vault.
 	}
 	var out voiceprint.Voiceprint
 	for _, t := range ts {
-		if t.ModelID == a.speakers.m.Config.ID && len(t.Embedding) == a.speakers.m.EmbeddingDim() && out.Embedding == nil {
+		if a.speakers.current(t.ModelID, len(t.Embedding)) && out.Embedding == nil {
 			out = voiceprint.Voiceprint{Model: t.ModelID, Embedding: t.Embedding, SpeechSeconds: t.Quality["speech_seconds"], BandwidthHz: t.Quality["bandwidth_hz"]}
 			continue
 		}

@@ -445,6 +445,40 @@ func TestEnrolBandLimited(t *testing.T) {
 	assert.Empty(t, e.Quality.Issues, "band-limited audio is no quality refusal")
 }
 
+// A template of another model (enrolled before an upgrade) is shown as
+// not current and never matched; enrolling again replaces it with a
+// current one.
+func TestEnrolAgainAfterModelUpgrade(t *testing.T) {
+	m := modeltest.Model(t)
+	st := newState(t)
+	old := st.enrol(t, "Ana") // a "test-model" template
+	d := start(t, st.config())
+	tech := st.tokens[vault.RoleTechnician]
+	view := func() agent.SubjectView {
+		r := d.do(t, "GET", "/v1/subjects/"+old.id.String(), tech, "")
+		require.Equal(t, http.StatusOK, r.code, "%s", r.body)
+		var v agent.SubjectView
+		r.json(t, &v)
+		return v
+	}
+	v := view()
+	require.Len(t, v.Templates, 1)
+	assert.Equal(t, "test-model", v.Templates[0].ModelID)
+	assert.False(t, v.Templates[0].Current, "a template of another model reported as matched")
+
+	wav, err := os.ReadFile(filepath.Join(speakersDir, "enrol-1688.wav"))
+	require.NoError(t, err)
+	r := d.enrol(t, tech, old.id, wav)
+	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+	var e agent.Enrollment
+	r.json(t, &e)
+	assert.Equal(t, 1, e.Replaced, "the old model's template is replaced")
+	v = view()
+	require.Len(t, v.Templates, 1)
+	assert.Equal(t, m.Config.ID, v.Templates[0].ModelID)
+	assert.True(t, v.Templates[0].Current, "the new template is not reported as matched")
+}
+
 // narrowWAV reads a canonical 16-bit mono WAV (a 44-byte header) and
 // returns it as an 8 kHz recording would have made it (nothing above
 // 4 kHz), still at 16 kHz.

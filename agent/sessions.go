@@ -351,8 +351,7 @@ func (s *sessions) loadCandidates(store *vault.Store, actor vault.Actor, partici
 		var best *vault.Template
 		for i := range ts {
 			t := &ts[i]
-			if t.ModelID == s.speakers.m.Config.ID && len(t.Embedding) == s.speakers.m.EmbeddingDim() &&
-				(best == nil || t.Created.After(best.Created)) {
+			if s.speakers.current(t.ModelID, len(t.Embedding)) && (best == nil || t.Created.After(best.Created)) {
 				best = t
 			}
 		}

@@ -52,6 +52,14 @@ func (sm *speakerModel) extractor() *voiceprint.Extractor {
 }
 func (sm *speakerModel) release(ex *voiceprint.Extractor) { sm.pool.Put(ex) }
 
+// current reports whether a template of model modelID with dim values is
+// one the running model matches; none is without a model. A template of
+// another model (enrolled before an upgrade) is never matched: its
+// subject must enrol again.
+func (sm *speakerModel) current(modelID string, dim int) bool {
+	return sm != nil && modelID == sm.m.Config.ID && dim == sm.m.EmbeddingDim()
+}
+
 // turn is one stretch of speech cut from the live stream: its samples and
 // when it started and ended.
 type turn struct {

@@ -26,6 +26,10 @@ type TemplateView struct {
 	Quality  map[string]float64 `json:"quality,omitempty"`
 	Created  time.Time          `json:"created"`
 	LastUsed time.Time          `json:"last_used"`
+	// Current is whether the running model matches the template. One of
+	// another model (enrolled before an upgrade) is kept until it is
+	// replaced or erased, and never matched: the subject must enrol again.
+	Current bool `json:"current"`
 }
 
 // SubjectView is one subject's status (GET /v1/subjects/{id}, and each
@@ -83,6 +87,7 @@ func (a *App) subjectView(s vault.SubjectSummary) SubjectView {
 	for _, t := range s.Templates {
 		v.Templates = append(v.Templates, TemplateView{
 			ID: t.ID.String(), ModelID: t.ModelID, Dim: t.Dim, Quality: t.Quality, Created: t.Created, LastUsed: t.LastUsed,
+			Current: a.speakers.current(t.ModelID, t.Dim),
 		})
 	}
 	return v

@@ -99,6 +99,7 @@ func TestSubjectStatusNeverShowsTheTemplate(t *testing.T) {
 	assert.Equal(t, 1, a.TemplateCount)
 	require.Len(t, a.Templates, 1)
 	assert.Equal(t, "test-model", a.Templates[0].ModelID)
+	assert.False(t, a.Templates[0].Current, "no model matches a test-model template")
 	assert.Equal(t, len(testEmbedding), a.Templates[0].Dim)
 	assert.Equal(t, map[string]float64{"snr_db": 24.5, "speech_seconds": 9}, a.Templates[0].Quality)
 	assert.Equal(t, 1, a.Recordings)

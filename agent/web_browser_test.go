@@ -580,7 +580,8 @@ func (tb *tab) signIn(base, token, view string) {
 
 // Enrolment from the live source on the technician's page: the page asks
 // for N seconds, the source opens for that subject alone, and the page
-// shows the outcome with the take's figures; the source closes after.
+// shows the outcome with the take's figures; the source closes after. The
+// subject held a template of an earlier model, shown as such until then.
 func TestWebEnrolFromLiveSource(t *testing.T) {
 	chromium := needChromium(t)
 	modeltest.Model(t) // enrolment needs it
@@ -588,11 +589,13 @@ func TestWebEnrolFromLiveSource(t *testing.T) {
 	clk := clocktest.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	cfg := st.config()
 	cfg.Source = "wav:" + filepath.Join(speakersDir, "enrol-1688.wav")
-	speaker := st.consenting(t)
+	speaker := st.enrol(t, "Ana").id // with a template of an earlier model
 	d := start(t, cfg, agent.WithClock(clk))
 	tech := newTab(t, startBrowser(t, chromium), "technician")
 	tech.signIn(d.base, st.tokens[vault.RoleTechnician], "tech")
 	tech.waitFor("the subject", `document.querySelectorAll('#t-subjects tbody tr').length === 1`, 10*time.Second)
+	assert.Equal(t, "enrolled with an earlier model: enrol again", eval[string](tech, `document.querySelector('#t-subjects tbody tr').dataset.state`),
+		"a template the running model does not match shown as enrolled")
 
 	tech.do(
 		chromedp.SetValue(chromedp.ID("t-e-subject"), speaker.String()),

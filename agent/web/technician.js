@@ -55,9 +55,16 @@ function size(bytes) {
   return (i === 0 ? String(n) : n.toFixed(n < 10 ? 1 : 0)) + ' ' + units[i];
 }
 
+// matched reports whether the running model matches one of the subject's
+// templates: one enrolled with an earlier model is kept but never matched.
+function matched(s) {
+  return s.templates.some((t) => t.current);
+}
+
 function subjectState(s) {
   if (s.status === 'withdrawn') return 'withdrawn';
   if (s.status === 'restricted') return 'restricted' + (s.template_count > 0 ? ' (enrolled, not matched)' : '');
+  if (s.template_count > 0 && !matched(s)) return 'enrolled with an earlier model: enrol again';
   return s.template_count > 0 ? 'enrolled' : 'consented, not enrolled';
 }
 
@@ -187,7 +194,7 @@ export function startTechnician({ onUnauthorized }) {
       const id = 't-s-p-' + s.id;
       return el('div', { class: 'check' },
         el('input', { id, type: 'checkbox', value: s.id, checked: ticked.has(s.id) }),
-        el('label', { for: id, text: s.display_name + (s.template_count > 0 ? '' : ' (not enrolled: labelled unknown)') }));
+        el('label', { for: id, text: s.display_name + (matched(s) ? '' : s.template_count > 0 ? ' (enrolled with an earlier model: labelled unknown)' : ' (not enrolled: labelled unknown)') }));
     }));
     if (eligible.length === 0) fs.append(el('p', { class: 'small', text: 'Nobody can take part yet: a participant must have consented to recognition.' }));
   }
