@@ -109,6 +109,7 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 		}
 	}
 	raw := make([][]float32, len(utts)*numVariants)
+	nuisance := vRoom + tc.Rooms // the NAP variants in use: those below it
 	uttSamples := make([]int, len(utts))
 	err = parallel.For(ctx, len(utts), tc.Jobs, func(w, i int) error {
 		x, err := readWAV(utts[i].Path)
@@ -117,6 +118,9 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 		}
 		uttSamples[i] = len(x)
 		for v := 0; v < numVariants; v++ {
+			if v >= nuisance && v < napVariants {
+				continue // a room the recipe does not use
+			}
 			st := exs[w].NewStats()
 			exs[w].Accumulate(st, variantAudio(x, utts[i].Speaker, v))
 			raw[i*numVariants+v] = m0.RawSupervector(nil, st)
@@ -149,11 +153,11 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 	}
 	center := make([]float32, ed)
 	for i := range raw {
-		if i%numVariants >= napVariants {
+		if i%numVariants >= nuisance {
 			continue
 		}
 		for j, v := range raw[i] {
-			center[j] += v / float32(len(utts)*napVariants)
+			center[j] += v / float32(len(utts)*nuisance)
 		}
 	}
 	// Centred, unit-length supervectors; nuisance = deviation of each
@@ -168,7 +172,7 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 				continue
 			}
 			vs := make([]int, 0, napVariants+calibChannels*calibCrops)
-			for v := range napVariants {
+			for v := range nuisance {
 				vs = append(vs, v)
 			}
 			for ch := range tc.NAPCrops {
@@ -210,12 +214,16 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 
 	// Cohort: one voiceprint per speaker (its first utterance) of every
 	// CohortEvery-th speaker, channels alternating: clean, telephone and
-	// noise; for the mean branch also 8 kHz recordings, since its
-	// voiceprint, the long-term mean, moves with the channel, and pairs of
-	// one channel the cohort lacks would score far above its entries.
+	// noise; for the mean branch also 8 kHz recordings and (with rooms)
+	// the first room copy, since its voiceprint, the long-term mean, moves
+	// with the channel, and pairs of one channel the cohort lacks would
+	// score far above its entries.
 	cohortChannels := []int{vClean, vTel, vNoise}
 	if cfg.KeepMeans {
 		cohortChannels = []int{vClean, vTel, vNarrow, vNoise}
+		if tc.Rooms > 0 {
+			cohortChannels = append(cohortChannels, vRoom)
+		}
 	}
 	// With CohortSpeakers, that many speakers spread evenly over the list.
 	speakers := utts[len(utts)-1].Speaker + 1

@@ -28,6 +28,7 @@ type Config struct {
 	FARs         []float64              // false-accept rates the verification threshold is calibrated at
 	Fusion       bool                   // add a plain-CMN branch and fuse the two
 	NAPCrops     int                    // calibration channels whose 3-s pieces join the NAP variants (0–4)
+	Rooms        int                    // simulated rooms (eval.Room) of each training speaker whose copies join the NAP variants and the mean branch's cohort channels (0–2)
 	CMNRelevance float64                // MAP relevance of the CMN branch (with Fusion)
 	// MeanWeight, when above 0 (with Fusion; ignored without), adds a
 	// third branch that keeps what mean normalisation removes: a
@@ -65,7 +66,7 @@ func DefaultConfig() Config {
 			Relevance: 8, NAPRank: 20, CohortTop: 100,
 		},
 		FARs:   []float64{0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
-		Fusion: true, NAPCrops: 1, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true,
+		Fusion: true, NAPCrops: 1, Rooms: 2, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true,
 	}
 }
 
@@ -83,6 +84,9 @@ func (tc Config) Validate() error {
 	}
 	if tc.NAPCrops < 0 || tc.NAPCrops > calibChannels {
 		return fmt.Errorf("%w: NAP crops must be 0 to %d", ErrConfig, calibChannels)
+	}
+	if tc.Rooms < 0 || tc.Rooms > maxRooms {
+		return fmt.Errorf("%w: rooms must be 0 to %d", ErrConfig, maxRooms)
 	}
 	if c.Components < c.Parents || c.Parents < 1 || c.Components%c.Parents != 0 || tc.Jobs < 1 || tc.Frames < 1000 {
 		return fmt.Errorf("%w: components must be a multiple of parents, jobs ≥ 1, frames ≥ 1000", ErrConfig)
@@ -110,7 +114,7 @@ func (tc Config) ModelID() string {
 		return tc.Model.ID
 	}
 	if !tc.Fusion {
-		return withMultilingual(branchID(tc.branches()[0], tc.NAPCrops, tc.CohortEvery), tc.CohortSpeakers, tc.Multilingual)
+		return withMultilingual(branchID(tc.branches()[0], tc.NAPCrops, tc.CohortEvery, tc.Rooms), tc.CohortSpeakers, tc.Multilingual)
 	}
 	id := strings.Replace(tc.branches()[0].ID, "gsv-", "gsvfuse-", 1)
 	fused := fmt.Sprintf("+cmn-r%g", tc.CMNRelevance)
@@ -149,7 +153,7 @@ func withMultilingual(id string, speakers, n int) string {
 }
 
 // branchID derives a single model's id from its recipe.
-func branchID(c voiceprint.ModelConfig, napCrops, cohortEvery int) string {
+func branchID(c voiceprint.ModelConfig, napCrops, cohortEvery, rooms int) string {
 	ns := ""
 	if c.NoiseSubtraction > 0 {
 		ns = fmt.Sprintf("-ns%g", c.NoiseSubtraction)
@@ -169,6 +173,9 @@ func branchID(c voiceprint.ModelConfig, napCrops, cohortEvery int) string {
 	nap := fmt.Sprintf("nap%d", c.NAPRank)
 	if napCrops > 0 {
 		nap += fmt.Sprintf("s%d", napCrops) // NAP also learned from 3-s pieces
+	}
+	if rooms > 0 {
+		nap += fmt.Sprintf("-room%d", rooms) // and from copies in simulated rooms
 	}
 	// v2: the band-limited training copies include 8 kHz recordings; v3:
 	// rows stored as int8, and the cohort size named when it is not every
@@ -197,11 +204,11 @@ func (tc Config) branches() []voiceprint.ModelConfig {
 	}
 	a := tc.Model
 	a.CohortFloat16, a.CompactRows = !tc.Compact, tc.Compact
-	a.ID = withMultilingual(branchID(a, tc.NAPCrops, tc.CohortEvery), tc.CohortSpeakers, tc.Multilingual)
+	a.ID = withMultilingual(branchID(a, tc.NAPCrops, tc.CohortEvery, tc.Rooms), tc.CohortSpeakers, tc.Multilingual)
 	b := a
 	b.FeatureWarp = false
 	b.Relevance = tc.CMNRelevance
-	b.ID = withMultilingual(branchID(b, tc.NAPCrops, tc.CohortEvery), tc.CohortSpeakers, tc.Multilingual)
+	b.ID = withMultilingual(branchID(b, tc.NAPCrops, tc.CohortEvery, tc.Rooms), tc.CohortSpeakers, tc.Multilingual)
 	if tc.MeanWeight == 0 {
 		return []voiceprint.ModelConfig{a, b}
 	}
@@ -209,6 +216,10 @@ func (tc Config) branches() []voiceprint.ModelConfig {
 	c.KeepMeans = true
 	c.Components, c.Parents, c.TopParents, c.TopN, c.NAPRank = 1, 1, 1, 1, 0
 	c.CohortFloat16, c.CompactRows = true, false
-	c.ID = withMultilingual(fmt.Sprintf("gsv-ubm1-mfcc%dd%d-means-r%g-v3", c.NumCeps, c.DeltaOrder, c.Relevance), tc.CohortSpeakers, tc.Multilingual)
+	room := ""
+	if tc.Rooms > 0 {
+		room = "-room" // a room copy among the cohort's channels
+	}
+	c.ID = withMultilingual(fmt.Sprintf("gsv-ubm1-mfcc%dd%d-means-r%g%s-v3", c.NumCeps, c.DeltaOrder, c.Relevance, room), tc.CohortSpeakers, tc.Multilingual)
 	return []voiceprint.ModelConfig{a, b, c}
 }

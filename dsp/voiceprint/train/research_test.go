@@ -584,7 +584,7 @@ func fitCompact(d *expData, cfg compactCfg, keep func(i int) bool) *compact {
 		}
 		vs := func(i int) []int {
 			var out []int
-			for v := 0; v < napVariants; v++ {
+			for v := 0; v < vRoom; v++ { // the variants before rooms, as these figures were made
 				out = append(out, v)
 			}
 			for c := 0; c < calibCrops && (c+1)*cropSamples <= d.trainLen[i]; c++ {
@@ -598,7 +598,7 @@ func fitCompact(d *expData, cfg compactCfg, keep func(i int) bool) *compact {
 			if !keep(i) {
 				continue
 			}
-			for v := 0; v < napVariants; v++ {
+			for v := 0; v < vRoom; v++ { // the variants before rooms, as these figures were made
 				for j, x := range get(i, v) {
 					br.center[j] += x
 				}
