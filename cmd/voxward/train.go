@@ -42,8 +42,8 @@ otherwise the flags' single recipe:
     components);
  3. MAP mean supervectors of every utterance, its halves and its channel
     copies (telephone and 8 kHz for every speaker) and its copies in
-    simulated rooms (--rooms 2: reverberation times 0.25–0.9 s and a
-    microphone's colouration, two rooms of each speaker's own) give the
+    simulated rooms (--rooms 4: reverberation times 0.25–0.9 s and a
+    microphone's colouration, four rooms of each speaker's own) give the
     centre and, with those of its 3-second pieces
     (--nap-crops 1: clean pieces), the nuisance (channel, room, session
     and short-segment) directions removed by NAP (--nap, 20); a cohort of one
@@ -112,7 +112,7 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs.IntVar(&c.NAPRank, "nap", c.NAPRank, "nuisance directions removed")
 	fs.IntVar(&c.CohortTop, "cohort-top", c.CohortTop, "adaptive s-norm: top cohort scores used")
 	fs.IntVar(&tc.NAPCrops, "nap-crops", tc.NAPCrops, "NAP also learns from the 3-s pieces of this many channels (0–4: clean, telephone, noise, 8 kHz)")
-	fs.IntVar(&tc.Rooms, "rooms", tc.Rooms, "NAP also learns from copies of each training utterance in this many simulated rooms of the speaker's own (0–2: reverberation and a microphone's colouration)")
+	fs.IntVar(&tc.Rooms, "rooms", tc.Rooms, "NAP also learns from copies of each training utterance in this many simulated rooms of the speaker's own (0–4: reverberation and a microphone's colouration)")
 	fs.BoolVar(&tc.Fusion, "fusion", tc.Fusion, "train a second, plain-CMN branch (and, with --mean-weight, a mean branch) and fuse them")
 	fs.Float64Var(&tc.MeanWeight, "mean-weight", tc.MeanWeight, "weight of a third, mean branch (un-normalised frames, one Gaussian) in the fused score (with --fusion; 0: no mean branch)")
 	fs.Float64Var(&tc.CMNRelevance, "cmn-relevance", tc.CMNRelevance, "MAP relevance factor of the plain-CMN branch (with --fusion)")

@@ -174,7 +174,7 @@ func grow(s []float32, n int) []float32 {
 // rt60 (seconds), mixed with the direct sound at a seeded
 // direct-to-reverberant ratio (−3 to +6 dB), then shaped by a seeded
 // microphone response (a spectral tilt and two peaking filters of up to
-// ±6 dB between 150 and 5,000 Hz).
+// ±6 dB between 150 and 5,000 Hz). rt60 must be positive.
 func Room(dst, x []float32, rt60 float64, seed uint64) []float32 {
 	r := rand.New(rand.NewPCG(seed, 0x4007))
 	const fs = 16000.0

@@ -130,7 +130,7 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 	if err != nil {
 		return nil, err
 	}
-	say("supervectors of %d utterances × %d variants", len(utts), numVariants)
+	say("supervectors of %d utterances × %d variants", len(utts), numVariants-(napVariants-nuisance))
 	// The multilingual recordings of the model half, in each of mlChannels.
 	mlRaw := make([][]float32, len(ml)*len(mlChannels))
 	err = parallel.For(ctx, len(ml), tc.Jobs, func(w, j int) error {

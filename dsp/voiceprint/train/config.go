@@ -28,7 +28,7 @@ type Config struct {
 	FARs         []float64              // false-accept rates the verification threshold is calibrated at
 	Fusion       bool                   // add a plain-CMN branch and fuse the two
 	NAPCrops     int                    // calibration channels whose 3-s pieces join the NAP variants (0–4)
-	Rooms        int                    // simulated rooms (eval.Room) of each training speaker whose copies join the NAP variants and the mean branch's cohort channels (0–2)
+	Rooms        int                    // simulated rooms (eval.Room) of each training speaker whose copies join the NAP variants and the mean branch's cohort channels (0–4)
 	CMNRelevance float64                // MAP relevance of the CMN branch (with Fusion)
 	// MeanWeight, when above 0 (with Fusion; ignored without), adds a
 	// third branch that keeps what mean normalisation removes: a
@@ -66,7 +66,7 @@ func DefaultConfig() Config {
 			Relevance: 8, NAPRank: 20, CohortTop: 100,
 		},
 		FARs:   []float64{0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
-		Fusion: true, NAPCrops: 1, Rooms: 2, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true,
+		Fusion: true, NAPCrops: 1, Rooms: 4, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true,
 	}
 }
 

@@ -14,6 +14,8 @@ const (
 	vNarrow                       // through an 8 kHz recording: nothing above 4 kHz
 	vRoom                         // in a simulated room of the speaker's own (eval.Room; Config.Rooms)
 	vRoom2                        // in a second room of the speaker's own
+	vRoom3                        // a third
+	vRoom4                        // a fourth
 	napVariants                   // the variants above give the nuisance directions (the rooms up to Config.Rooms)
 	vTail       = napVariants     // the last 3 s: a probe, clean
 	vTailTel    = napVariants + 1 // the same through the telephone channel
@@ -81,10 +83,8 @@ func variantAudio(x []float32, spk, v int) []float32 {
 		return eval.AddNoise(nil, x[h:], 15, uint64(spk)+7777)
 	case v == vNarrow:
 		return eval.NarrowBand(nil, x)
-	case v == vRoom:
-		return roomOf(x, spk, 0)
-	case v == vRoom2:
-		return roomOf(x, spk, 1)
+	case v >= vRoom && v < napVariants:
+		return roomOf(x, spk, v-vRoom)
 	case v == vTail:
 		return x[max(0, len(x)-cropSamples):]
 	case v == vTailTel:
@@ -112,13 +112,14 @@ func variantAudio(x []float32, spk, v int) []float32 {
 	panic("train: unknown variant")
 }
 
-// maxRooms is how many room variants there are (vRoom, vRoom2).
+// maxRooms is how many room variants there are (vRoom to vRoom4).
 const maxRooms = napVariants - vRoom
 
 // roomOf is x in the k-th simulated room of speaker spk: reverberation
 // times spread from 0.25 to 0.9 s over the speakers (the second room half
-// that range away from the first), a colouration of each speaker's own.
+// that range away from the first, the third and fourth a quarter), a
+// colouration of each speaker's own.
 func roomOf(x []float32, spk, k int) []float32 {
-	rt60 := 0.25 + 0.65*float64((spk*37+k*50)%100)/99
+	rt60 := 0.25 + 0.65*float64((spk*37+[]int{0, 50, 25, 75}[k])%100)/99
 	return eval.Room(nil, x, rt60, uint64(spk)+0x600d+uint64(k)<<32)
 }
