@@ -177,7 +177,7 @@ PEERS_UBM   ?= $(BIN)/peer-gmm-ubm256.bin
 
 .PHONY: voiceprint-peers
 
-voiceprint-peers: build ## the model against the classical peers on every dev list (PEERS_LISTS) and channel, then again with half the speakers as a venue cohort; the model's FAR/FRR at its threshold (about 7 min on 2 cores)
+voiceprint-peers: build ## the model against the classical peers on every dev list (PEERS_LISTS) and channel, then again with half the speakers as a venue cohort; the model's FAR/FRR at its threshold (about 8 min on 2 cores)
 	@./scripts/voiceprint-peers.sh $(BIN)/voxward $(SHARED)/data $(PEERS_UBM) $(PEERS_LISTS)
 	@echo "dev figures against VOICEPRINT.md (TestEvalPeer*Dev):"
 	@out=$$(VOXWARD_SHARED=$(SHARED) VOXWARD_PEER_UBM=$(abspath $(PEERS_UBM)) \

@@ -4,8 +4,8 @@
 # (default: every dev list in DATA/trials), in each channel: clean, the
 # test side through the telephone, noise10 and narrowband channels, both
 # sides as 8 kHz recordings (nb-both), both sides in simulated rooms
-# (rv-both: each recording its own room, RT60 0.5 s), and 3-second test
-# sides (short) —
+# (rv-both: each recording its own room, RT60 0.5 s; hall: one room for
+# every recording), and 3-second test sides (short) —
 # in one run, one table per list: EER % and minDCF (p_target 0.01) of
 # each system, the model's EER as a ratio to the best peer's (< 1: the
 # model is better), and the model's shipped decision: the false-accept
@@ -34,7 +34,7 @@ field() { # field NAME FILE: a number from eval's one-line JSON
 }
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-channels="none telephone noise10 narrowband nb-both rv-both short"
+channels="none telephone noise10 narrowband nb-both rv-both hall short"
 runs=""
 venue() { # venue LIST: every recording of every other speaker folder of LIST
   awk '!/^#/ && NF == 3 {print $2; print $3}' "$1" | tr ',' '\n' | sed 's|/[^/]*$||' | LC_ALL=C sort -u |
@@ -59,6 +59,7 @@ for run in $runs; do
       case $ch in
       nb-both) set -- "$@" --augment narrowband --augment-enrol ;;
       rv-both) set -- "$@" --augment reverb --augment-enrol ;;
+      hall) set -- "$@" --augment hall --augment-enrol ;;
       short) set -- "$@" --test-seconds 3 ;;
       *) set -- "$@" --augment "$ch" ;;
       esac

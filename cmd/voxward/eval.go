@@ -70,8 +70,10 @@ together as one voiceprint; TEST one WAV path; paths relative to
 
 --augment re-evaluates with the test side through a channel: "telephone"
 (300–3400 Hz band, G.711 μ-law), "noise10" or "noise20" (seeded noise at 10
-or 20 dB SNR), "reverb" (a simulated room, RT60 0.5 s), "narrowband" (an
-8 kHz recording: resampled to 8 kHz and back, nothing above 4 kHz);
+or 20 dB SNR), "reverb" (a simulated room, RT60 0.5 s, each recording
+its own), "hall" (the same room for every recording, as a box in a
+single hall hears its voices), "narrowband" (an 8 kHz recording:
+resampled to 8 kHz and back, nothing above 4 kHz);
 --augment-enrol puts the enrolment side through the same channel, as in a
 corpus recorded over one channel. --test-seconds N
 first cuts each test file to its first N seconds, to measure short probes
@@ -115,12 +117,12 @@ const (
 )
 
 func runEval(ctx context.Context, sio *stdio, args []string) error {
-	fs := newFlags(sio, "eval", "eval --trials FILE --audio-root DIR [--system voxward|mfcc-stats|gmm-ubm] [--det OUT.svg|OUT.png] [--augment telephone|noise10|noise20|reverb|narrowband [--augment-enrol]] [--test-seconds N]", evalHelp)
+	fs := newFlags(sio, "eval", "eval --trials FILE --audio-root DIR [--system voxward|mfcc-stats|gmm-ubm] [--det OUT.svg|OUT.png] [--augment telephone|noise10|noise20|reverb|hall|narrowband [--augment-enrol]] [--test-seconds N]", evalHelp)
 	trialsPath := fs.String("trials", "", "trial list")
 	var o eval.Options
 	fs.StringVar(&o.AudioRoot, "audio-root", "", "folder the trial list's paths are relative to")
 	det := fs.String("det", "", "write the DET curve to this .svg or .png file")
-	fs.StringVar(&o.Augment, "augment", "", "channel for the test side: telephone, noise10, noise20, reverb or narrowband")
+	fs.StringVar(&o.Augment, "augment", "", "channel for the test side: telephone, noise10, noise20, reverb, hall or narrowband")
 	fs.BoolVar(&o.AugmentEnrol, "augment-enrol", false, "put the enrolment side through the --augment channel too (a matched channel, as in a telephone corpus)")
 	testSeconds := fs.Float64("test-seconds", 0, "cut each test file to its first N seconds (0: whole), before --augment")
 	modelPath := fs.String("model", "", "voiceprint model file (default: the shipped model)")
@@ -145,7 +147,7 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 		return usagef("need --trials FILE and --audio-root DIR, no arguments")
 	}
 	if err := o.Validate(); err != nil {
-		return usagef("--augment must be telephone, noise10, noise20, reverb or narrowband, not %q", o.Augment)
+		return usagef("--augment must be telephone, noise10, noise20, reverb, hall or narrowband, not %q", o.Augment)
 	}
 	if *det != "" && !strings.HasSuffix(*det, ".svg") && !strings.HasSuffix(*det, ".png") {
 		return usagef("--det must name a .svg or .png file")

@@ -57,3 +57,17 @@ func TestRoom(t *testing.T) {
 	t.Logf("share of the energy after 0.2 s: RT60 0.25 s %.4f, 0.9 s %.4f", short, long)
 	require.Greater(t, long, 2*short, "late energy: RT60 0.25 s %.4f, 0.9 s %.4f", short, long)
 }
+
+// "reverb" puts each recording in a room of its own (seeded by its path);
+// "hall" puts every recording in the same room.
+func TestAugmentHall(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	x := make([]float32, 8000)
+	for i := range x {
+		x[i] = float32(3000 * r.NormFloat64())
+	}
+	require.Equal(t, eval.Augment(x, "hall", "a/1.wav"), eval.Augment(x, "hall", "b/2.wav"), "hall: one room for every recording")
+	require.NotEqual(t, eval.Augment(x, "reverb", "a/1.wav"), eval.Augment(x, "reverb", "b/2.wav"), "reverb: a room of each recording's own")
+	require.NotEqual(t, x, eval.Augment(x, "hall", "a/1.wav"), "hall left the audio as it was")
+	require.Contains(t, eval.Channels, "hall")
+}

@@ -24,8 +24,13 @@ var ErrOptions = errors.New("eval: invalid options")
 // Channels are the names Options.Augment accepts besides "" and "none":
 // "telephone" (300–3400 Hz band, G.711 μ-law), "noise10" and "noise20"
 // (seeded pink-ish noise at 10 or 20 dB SNR), "reverb" (a simulated room,
-// RT60 0.5 s) and "narrowband" (an 8 kHz recording).
-var Channels = []string{"telephone", "noise10", "noise20", "reverb", "narrowband"}
+// RT60 0.5 s, each recording its own), "hall" (the same, one room for
+// every recording: a box in a single hall) and "narrowband" (an 8 kHz
+// recording).
+var Channels = []string{"telephone", "noise10", "noise20", "reverb", "hall", "narrowband"}
+
+// hallSeed is the room of the "hall" channel.
+const hallSeed = 12345
 
 // Options say where a trial list's audio is and what is done to it.
 type Options struct {
@@ -141,6 +146,8 @@ func Augment(x []float32, channel, path string) []float32 {
 		return AddNoise(nil, x, 20, h.Sum64())
 	case "reverb":
 		return Reverb(nil, x, 0.5, h.Sum64())
+	case "hall":
+		return Reverb(nil, x, 0.5, hallSeed)
 	case "narrowband":
 		return NarrowBand(nil, x)
 	}
