@@ -53,7 +53,13 @@ func TestWAVSourceEndsAndReopens(t *testing.T) {
 		require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
 		var sr agent.SessionResponse
 		r.json(t, &sr)
-		advanceUntil(t, clk, func() bool { return d.status(t, tech).Pipeline.State == "source ended" })
+		// Until this round's audio has ended: right after the session
+		// starts, the status can still show the last round's end (the
+		// pipeline has not woken yet), so the count must have moved too.
+		advanceUntil(t, clk, func() bool {
+			s := d.status(t, tech)
+			return s.Pipeline.State == "source ended" && s.Pipeline.Samples > uint64(round-1)*perSession
+		})
 		s := d.status(t, tech)
 		assert.True(t, s.Capture.Open, "the gate closed when the file ended; the session still holds it")
 		if round == 1 {
