@@ -445,30 +445,57 @@ func TestEnrolBandLimited(t *testing.T) {
 	assert.Empty(t, e.Quality.Issues, "band-limited audio is no quality refusal")
 }
 
-// A template of another model (enrolled before an upgrade) is shown as
-// not current and never matched; enrolling again replaces it with a
-// current one.
+// A template of another model (enrolled before an upgrade) with the
+// running model's dimension, as the previous model's are, is shown as
+// not current and not matched: a live session holds no voiceprint of its
+// subject. Enrolling again replaces it with a current one, which the next
+// session uses.
 func TestEnrolAgainAfterModelUpgrade(t *testing.T) {
 	m := modeltest.Model(t)
 	st := newState(t)
-	old := st.enrol(t, "Ana") // a "test-model" template
+	id := st.consenting(t)
+	func() {
+		s := st.openVault(t)
+		defer s.Close()
+		old := make([]float32, m.EmbeddingDim())
+		for i := range old {
+			old[i] = float32(i%7) - 3
+		}
+		_, err := s.AddTemplate(vault.Actor{TokenID: "test", Role: vault.RoleKiosk}, id,
+			vault.Template{Embedding: old, ModelID: "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-v3"})
+		require.NoError(t, err)
+	}()
+	require.NotEqual(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-v3", m.Config.ID)
 	d := start(t, st.config())
 	tech := st.tokens[vault.RoleTechnician]
 	view := func() agent.SubjectView {
-		r := d.do(t, "GET", "/v1/subjects/"+old.id.String(), tech, "")
+		r := d.do(t, "GET", "/v1/subjects/"+id.String(), tech, "")
 		require.Equal(t, http.StatusOK, r.code, "%s", r.body)
 		var v agent.SubjectView
 		r.json(t, &v)
 		return v
 	}
+	enrolledInSession := func() int {
+		r := d.do(t, "POST", "/v1/sessions", tech, sessionBody(t, "", id))
+		require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
+		var sr agent.SessionResponse
+		r.json(t, &sr)
+		s := d.status(t, tech)
+		require.Len(t, s.Sessions, 1)
+		n := s.Sessions[0].Enrolled
+		r = d.do(t, "POST", "/v1/sessions/"+sr.SessionID+"/stop", tech, "")
+		require.Equal(t, http.StatusOK, r.code, "%s", r.body)
+		return n
+	}
 	v := view()
 	require.Len(t, v.Templates, 1)
-	assert.Equal(t, "test-model", v.Templates[0].ModelID)
+	assert.Equal(t, m.EmbeddingDim(), v.Templates[0].Dim)
 	assert.False(t, v.Templates[0].Current, "a template of another model reported as matched")
+	assert.Zero(t, enrolledInSession(), "a session holds a template of another model")
 
 	wav, err := os.ReadFile(filepath.Join(speakersDir, "enrol-1688.wav"))
 	require.NoError(t, err)
-	r := d.enrol(t, tech, old.id, wav)
+	r := d.enrol(t, tech, id, wav)
 	require.Equal(t, http.StatusCreated, r.code, "%s", r.body)
 	var e agent.Enrollment
 	r.json(t, &e)
@@ -477,6 +504,7 @@ func TestEnrolAgainAfterModelUpgrade(t *testing.T) {
 	require.Len(t, v.Templates, 1)
 	assert.Equal(t, m.Config.ID, v.Templates[0].ModelID)
 	assert.True(t, v.Templates[0].Current, "the new template is not reported as matched")
+	assert.Equal(t, 1, enrolledInSession(), "a session does not hold the new template")
 }
 
 // narrowWAV reads a canonical 16-bit mono WAV (a 44-byte header) and
