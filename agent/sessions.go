@@ -52,6 +52,10 @@ type sessions struct {
 	// and the session going live, with the session as built so far (its
 	// scorer included).
 	afterChecks func(*liveSession)
+	// duringRebuild, when set (tests), runs in rescoreLive outside the
+	// lock, before the scorer is built; onInstall, under the lock, after
+	// a rebuilt scorer is installed.
+	duringRebuild, onInstall func(*liveSession)
 
 	// onStart and onStop, when set, hear of each session that went live
 	// and each stop recorded in the vault (the sync outbox's records).
@@ -79,13 +83,21 @@ type liveSession struct {
 	// threshold (voiceprint.Scorer.WithVenue: for three participants at
 	// LabelFAR, about 38 such voices). A subject whose consent ends leaves
 	// it at once (drop). Guarded by sessions.mu.
+	// While a drop builds the scorer again without a voice that left the
+	// cohort, sc is nil and the session names nobody.
 	sc     *voiceprint.Scorer
 	cohort map[vault.ID]voiceprint.Candidate
+	// cohortGen counts the cohort's changes (guarded by sessions.mu): a
+	// scorer built from an older cohort is never installed. rebuild
+	// serialises the scorer's rebuilds outside the lock (rescoreLive) and
+	// the final wipe, which read and clear the cohort's voiceprints.
+	cohortGen uint64
+	rebuild   sync.Mutex
 }
 
-// rescore rebuilds the session's scorer from its cohort and the
-// candidates' cohort statistics with it, wiping the old scorer's copies.
-func (ls *liveSession) rescore(base *voiceprint.Scorer) error {
+// venueSide lists the cohort's voiceprints in a fixed order (by subject
+// id). The slices are the cohort's own, not copies.
+func (ls *liveSession) venueSide() voiceprint.VenueSide {
 	ids := slices.SortedFunc(maps.Keys(ls.cohort), func(a, b vault.ID) int { return bytes.Compare(a[:], b[:]) })
 	var venue voiceprint.VenueSide
 	for _, id := range ids {
@@ -93,10 +105,22 @@ func (ls *liveSession) rescore(base *voiceprint.Scorer) error {
 		venue.Speakers = append(venue.Speakers, id.String())
 		venue.BandLimited = append(venue.BandLimited, ls.cohort[id].BandLimited)
 	}
-	sc, err := base.WithVenueOf(venue, voiceprint.VenueSide{})
+	return venue
+}
+
+// rescore rebuilds the session's scorer from its cohort and installs it.
+func (ls *liveSession) rescore(base *voiceprint.Scorer) error {
+	sc, err := base.WithVenueOf(ls.venueSide(), voiceprint.VenueSide{})
 	if err != nil {
 		return err
 	}
+	ls.install(sc)
+	return nil
+}
+
+// install makes sc the session's scorer and gives the candidates their
+// cohort statistics with it, wiping the old scorer's copies.
+func (ls *liveSession) install(sc *voiceprint.Scorer) {
 	if ls.sc != nil {
 		ls.sc.Wipe()
 	}
@@ -109,7 +133,6 @@ func (ls *liveSession) rescore(base *voiceprint.Scorer) error {
 		c.Emb = nil
 		c.Wipe()
 	}
-	return nil
 }
 
 // wipe clears every voiceprint the session holds.
@@ -282,7 +305,9 @@ func (s *sessions) stop(store *vault.Store, actor vault.Actor, id vault.ID) (vau
 	}
 	ls.lease.Release()
 	ls.events.close()
+	ls.rebuild.Lock() // no rebuild reads the cohort while it is wiped
 	ls.wipe()
+	ls.rebuild.Unlock()
 	s.notify()
 	s.log.Info("session stopped", "session", id.String())
 	// Speaker turns arrive with voiceprints; none are counted yet.
@@ -301,13 +326,22 @@ func (s *sessions) drop(store *vault.Store, subject vault.ID) []vault.ID {
 	s.mu.Lock()
 	s.drops++
 	var empty []vault.ID
+	var rebuild []*liveSession
+	var gone [][]float32
 	for id, ls := range s.live {
 		if v, ok := ls.cohort[subject]; ok {
-			clear(v.Emb)
+			// The voice leaves the cohort at once, and the scorer with its
+			// copy of it is wiped: the session names nobody until a scorer
+			// is built without it, outside the lock (with hundreds of venue
+			// voices that takes about a second, which every live session's
+			// turns would otherwise wait for).
 			delete(ls.cohort, subject)
-			if err := ls.rescore(s.speakers.sc); err != nil {
-				s.log.Error("session cohort", "session", id.String(), "err", err)
+			ls.cohortGen++
+			if ls.sc != nil {
+				ls.sc.Wipe()
+				ls.sc = nil
 			}
+			rebuild, gone = append(rebuild, ls), append(gone, v.Emb)
 		}
 		if !ls.consenting[subject] {
 			continue
@@ -326,12 +360,51 @@ func (s *sessions) drop(store *vault.Store, subject vault.ID) []vault.ID {
 		}
 	}
 	s.mu.Unlock()
+	for i, ls := range rebuild {
+		s.rescoreLive(ls, gone[i])
+	}
 	for _, id := range empty {
 		if _, err := s.stop(store, vault.SystemActor, id); err != nil && !errors.Is(err, ErrNoSession) {
 			s.log.Warn("stop session with nobody consenting", "session", id.String(), "err", err)
 		}
 	}
 	return empty
+}
+
+// rescoreLive builds a live session's scorer again after a voice left its
+// cohort (drop), outside the sessions' lock, and installs it unless the
+// session stopped or its cohort changed again meanwhile (that change's
+// own rebuild, which waits for this one, installs its scorer). gone, the
+// copy of the voice that left, is wiped first: no rebuild reads it any
+// more.
+func (s *sessions) rescoreLive(ls *liveSession, gone []float32) {
+	ls.rebuild.Lock()
+	defer ls.rebuild.Unlock()
+	clear(gone)
+	s.mu.Lock()
+	if s.live[ls.id] != ls || s.speakers == nil {
+		s.mu.Unlock()
+		return
+	}
+	gen, venue := ls.cohortGen, ls.venueSide()
+	s.mu.Unlock()
+	if s.duringRebuild != nil {
+		s.duringRebuild(ls)
+	}
+	sc, err := s.speakers.sc.WithVenueOf(venue, voiceprint.VenueSide{})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case err != nil:
+		s.log.Error("session cohort: the session names nobody", "session", ls.id.String(), "err", err)
+	case s.live[ls.id] != ls || ls.cohortGen != gen:
+		sc.Wipe()
+	default:
+		ls.install(sc)
+		if s.onInstall != nil {
+			s.onInstall(ls)
+		}
+	}
 }
 
 // loadCandidates reads the participants' voiceprints for matching in
@@ -470,7 +543,9 @@ type SessionStatus struct {
 	Expired bool      `json:"expired"`
 	// VenueVoices counts the box's other enrolled voices the session
 	// normalises scores against; LabelThreshold is the score a turn must
-	// reach to be named (null with nobody enrolled), and ThresholdFrom
+	// reach to be named (null with nobody enrolled, and while the scorer is
+	// built again after a venue voice left: turns are unknown meanwhile),
+	// and ThresholdFrom
 	// says whether those voices set it ("venue": enough pairs of
 	// different people for LabelFAR) or the model's calibration did
 	// ("model"). LabelThresholdBandLimited is the score a band-limited

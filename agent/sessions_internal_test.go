@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -107,6 +109,69 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 	require.Zero(t, slices.IndexFunc(benCopy, func(x float32) bool { return x != 0 }) >= 0, "their copy is wiped")
 	require.True(t, ls.consenting[ana], "a cohort voice leaving does not touch the participants")
 	s.mu.Unlock()
+	_, err = s.stop(store, a, sess.ID)
+	require.NoError(t, err)
+}
+
+// A cohort voice whose consent ends leaves the session's scorer under the
+// lock, but the scorer is built again outside it, so that live turns do
+// not wait for it; the session names nobody meanwhile. A second drop
+// during that rebuild makes the first rebuild's scorer, which still holds
+// the second voice, be thrown away, not installed.
+func TestCohortDropRebuildsOutsideTheLock(t *testing.T) {
+	box := newVoiceBox(t, 5)
+	store, a, m := box.store, box.a, box.m
+	ana := box.enrolled(t, "Ana", nil, vault.PurposeRecognition)
+	ben := box.enrolled(t, "Ben", nil, vault.PurposeRecognition)
+	cid := box.enrolled(t, "Cid", nil, vault.PurposeRecognition)
+	box.enrolled(t, "Dee", nil, vault.PurposeRecognition)
+	base := voiceprint.NewScorer(m)
+	s, _ := toneSessions(t, m)
+	sess, err := s.start(context.Background(), store, a, "t", []vault.ID{ana})
+	require.NoError(t, err)
+	s.mu.Lock()
+	ls := s.live[sess.ID]
+	require.Equal(t, base.CohortSize()+3, ls.sc.CohortSize())
+	benCopy, cidCopy := ls.cohort[ben].Emb, ls.cohort[cid].Emb
+	s.mu.Unlock()
+
+	var installs atomic.Int32
+	s.onInstall = func(ls *liveSession) {
+		installs.Add(1)
+		assert.Equal(t, base.CohortSize()+len(ls.cohort), ls.sc.CohortSize(), "an installed scorer holds exactly the cohort's voices")
+	}
+	var second chan struct{}
+	s.duringRebuild = func(ls *liveSession) {
+		s.duringRebuild = nil
+		require.True(t, s.mu.TryLock(), "the scorer is rebuilt outside the sessions' lock")
+		require.Nil(t, ls.sc, "the session names nobody while its scorer is rebuilt")
+		s.mu.Unlock()
+		st := s.status()
+		require.Len(t, st, 1)
+		require.Nil(t, st[0].LabelThreshold)
+		second = make(chan struct{})
+		go func() {
+			defer close(second)
+			s.drop(store, cid)
+		}()
+		require.Eventually(t, func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			_, in := ls.cohort[cid]
+			return !in
+		}, 10*time.Second, time.Millisecond, "Cid leaves the cohort while Ben's rebuild waits")
+	}
+	s.drop(store, ben)
+	<-second
+	require.Equal(t, int32(1), installs.Load(), "only the scorer built after both drops is installed")
+	s.mu.Lock()
+	require.NotNil(t, ls.sc)
+	require.Equal(t, base.CohortSize()+1, ls.sc.CohortSize(), "Dee only")
+	require.True(t, ls.consenting[ana])
+	s.mu.Unlock()
+	for _, c := range [][]float32{benCopy, cidCopy} {
+		require.False(t, slices.ContainsFunc(c, func(x float32) bool { return x != 0 }), "a dropped voice's copy is wiped")
+	}
 	_, err = s.stop(store, a, sess.ID)
 	require.NoError(t, err)
 }
