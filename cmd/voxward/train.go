@@ -47,11 +47,10 @@ otherwise the flags' single recipe:
     centre and, with those of its 3-second pieces
     (--nap-crops 1: clean pieces), the nuisance (channel, room, session
     and short-segment) directions removed by NAP (--nap, 20); a cohort of one
-    voiceprint per speaker (channels alternating: clean, telephone, noise
-    and, with rooms, a room copy) for adaptive s-norm (top 100); with
-    --compact (the default) NAP directions are stored as int8 and cohort
-    voiceprints as 4-bit values, each with a power-of-two scale, which
-    keeps the model within 4 MiB;
+    voiceprint per speaker (channels alternating) for adaptive s-norm (top
+    100); with --compact (the default) NAP directions are stored as int8
+    and cohort voiceprints as 4-bit values, each with a power-of-two scale,
+    which keeps the model within 4 MiB;
  4. the branches are fused: the voiceprint is the branch voiceprints side by
     side, the score the weighted mean of their s-normalised scores (the
     mean branch --mean-weight, 0.2; the two others half the rest each);
@@ -113,7 +112,7 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs.IntVar(&c.NAPRank, "nap", c.NAPRank, "nuisance directions removed")
 	fs.IntVar(&c.CohortTop, "cohort-top", c.CohortTop, "adaptive s-norm: top cohort scores used")
 	fs.IntVar(&tc.NAPCrops, "nap-crops", tc.NAPCrops, "NAP also learns from the 3-s pieces of this many channels (0–4: clean, telephone, noise, 8 kHz)")
-	fs.IntVar(&tc.Rooms, "rooms", tc.Rooms, "NAP also learns from copies of each training utterance in this many simulated rooms of the speaker's own (0–4: reverberation and a microphone's colouration), and (above 0) the cohort takes a room copy among its channels")
+	fs.IntVar(&tc.Rooms, "rooms", tc.Rooms, "NAP also learns from copies of each training utterance in this many simulated rooms of the speaker's own (0–4: reverberation and a microphone's colouration)")
 	fs.BoolVar(&tc.Fusion, "fusion", tc.Fusion, "train a second, plain-CMN branch (and, with --mean-weight, a mean branch) and fuse them")
 	fs.Float64Var(&tc.MeanWeight, "mean-weight", tc.MeanWeight, "weight of a third, mean branch (un-normalised frames, one Gaussian) in the fused score (with --fusion; 0: no mean branch)")
 	fs.Float64Var(&tc.CMNRelevance, "cmn-relevance", tc.CMNRelevance, "MAP relevance factor of the plain-CMN branch (with --fusion)")

@@ -213,20 +213,17 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 	say("NAP: %d nuisance directions", cfg.NAPRank)
 
 	// Cohort: one voiceprint per speaker (its first utterance) of every
-	// CohortEvery-th speaker, channels alternating: clean, telephone,
-	// noise and (with rooms) the first room copy, so that adaptive s-norm
-	// finds entries in a probe's own condition: voices in one hall share
-	// its tail and colouration, and without room entries their pairs
-	// scored above the English 1 % promise. For the mean branch also 8 kHz
-	// recordings, since its voiceprint, the long-term mean, moves with the
-	// channel, and pairs of one channel the cohort lacks would score far
-	// above its entries.
+	// CohortEvery-th speaker, channels alternating: clean, telephone and
+	// noise; for the mean branch also 8 kHz recordings and (with rooms)
+	// the first room copy, since its voiceprint, the long-term mean, moves
+	// with the channel, and pairs of one channel the cohort lacks would
+	// score far above its entries.
 	cohortChannels := []int{vClean, vTel, vNoise}
 	if cfg.KeepMeans {
 		cohortChannels = []int{vClean, vTel, vNarrow, vNoise}
-	}
-	if tc.Rooms > 0 {
-		cohortChannels = append(cohortChannels, vRoom)
+		if tc.Rooms > 0 {
+			cohortChannels = append(cohortChannels, vRoom)
+		}
 	}
 	// With CohortSpeakers, that many speakers spread evenly over the list.
 	speakers := utts[len(utts)-1].Speaker + 1

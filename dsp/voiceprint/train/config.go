@@ -28,7 +28,7 @@ type Config struct {
 	FARs         []float64              // false-accept rates the verification threshold is calibrated at
 	Fusion       bool                   // add a plain-CMN branch and fuse the two
 	NAPCrops     int                    // calibration channels whose 3-s pieces join the NAP variants (0–4)
-	Rooms        int                    // simulated rooms (eval.Room) of each training speaker whose copies join the NAP variants and the cohort's channels (0–4)
+	Rooms        int                    // simulated rooms (eval.Room) of each training speaker whose copies join the NAP variants and the mean branch's cohort channels (0–4)
 	CMNRelevance float64                // MAP relevance of the CMN branch (with Fusion)
 	// MeanWeight, when above 0 (with Fusion; ignored without), adds a
 	// third branch that keeps what mean normalisation removes: a
@@ -175,9 +175,7 @@ func branchID(c voiceprint.ModelConfig, napCrops, cohortEvery, rooms int) string
 		nap += fmt.Sprintf("s%d", napCrops) // NAP also learned from 3-s pieces
 	}
 	if rooms > 0 {
-		// NAP also learns from copies in simulated rooms, and the cohort
-		// takes a room copy among its channels ("croom").
-		nap += fmt.Sprintf("-room%d-croom", rooms)
+		nap += fmt.Sprintf("-room%d", rooms) // and from copies in simulated rooms
 	}
 	// v2: the band-limited training copies include 8 kHz recordings; v3:
 	// rows stored as int8, and the cohort size named when it is not every

@@ -22,12 +22,12 @@ func TestDefaultConfigNamesTheShippedModel(t *testing.T) {
 	c := train.DefaultConfig()
 	require.NoError(t, c.Validate())
 	require.Equal(t, m.Config.ID, c.ModelID())
-	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-croom-v3", c.ModelID())
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-v3", c.ModelID())
 	c.CohortSpeakers, c.Multilingual = 160, 1
-	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-croom-c160-ml1-v4", c.ModelID(), "a multilingual cohort is named")
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-c160-ml1-v4", c.ModelID(), "a multilingual cohort is named")
 	c.CohortSpeakers, c.Multilingual = 0, 0
 	c.CohortEvery = 2
-	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-croom-c1of2-v3", c.ModelID(), "a cohort of part of the speakers is named")
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-c1of2-v3", c.ModelID(), "a cohort of part of the speakers is named")
 	c.CohortEvery, c.Rooms = 1, 0
 	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-v3", c.ModelID(), "the recipe without rooms keeps the id of the model before them")
 	c.CohortEvery, c.MeanWeight = 1, 0
