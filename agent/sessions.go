@@ -545,15 +545,16 @@ type SessionStatus struct {
 	// normalises scores against; LabelThreshold is the score a turn must
 	// reach to be named (null with nobody enrolled, and while the scorer is
 	// built again after a venue voice left: turns are unknown meanwhile),
-	// and ThresholdFrom
-	// says whether those voices set it ("venue": enough pairs of
-	// different people for LabelFAR) or the model's calibration did
-	// ("model"). LabelThresholdBandLimited is the score a band-limited
-	// turn (speech up to 4.5 kHz, as from a telephone line or an 8 kHz
-	// recording) must reach against a participant enrolled band-limited:
-	// such pairs of different voices score higher. ThresholdBandLimitedFrom
-	// says who set that one: "venue" (enough pairs of those voices both
-	// band-limited) or "model".
+	// and ThresholdFrom says whether those voices set it ("venue": enough
+	// pairs of different people for LabelFAR), raised it above the
+	// model's ("venue-fit": a normal fit to their pairs, with 5 to 21
+	// people) or the model's calibration did ("model").
+	// LabelThresholdBandLimited is the score a band-limited turn (speech
+	// up to 4.5 kHz, as from a telephone line or an 8 kHz recording) must
+	// reach against a participant enrolled band-limited: such pairs of
+	// different voices score higher. ThresholdBandLimitedFrom says who set
+	// that one, the same way, from the pairs of those voices both
+	// band-limited.
 	VenueVoices               int      `json:"venue_voices"`
 	LabelThreshold            *float64 `json:"label_threshold"`
 	LabelThresholdBandLimited *float64 `json:"label_threshold_band_limited"`
@@ -575,13 +576,8 @@ func (s *sessions) status() []SessionStatus {
 		if ls.sc != nil && len(ls.cands) > 0 {
 			if thr, err := ls.sc.IdentifyThresholds(LabelFAR, len(ls.cands)); err == nil {
 				a, b := math.Round(thr.Any*1000)/1000, math.Round(thr.BandLimited*1000)/1000
-				st.LabelThreshold, st.LabelThresholdBandLimited, st.ThresholdFrom, st.ThresholdBandLimitedFrom = &a, &b, "model", "model"
-				if ls.sc.VenueCalibratedBandLimited(LabelFAR, len(ls.cands)) {
-					st.ThresholdBandLimitedFrom = "venue"
-				}
-				if ls.sc.VenueCalibrated(LabelFAR, len(ls.cands)) {
-					st.ThresholdFrom = "venue"
-				}
+				st.LabelThreshold, st.LabelThresholdBandLimited = &a, &b
+				st.ThresholdFrom, st.ThresholdBandLimitedFrom = ls.sc.IdentifyThresholdsFrom(LabelFAR, len(ls.cands))
 			}
 		}
 		out = append(out, st)

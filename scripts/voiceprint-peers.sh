@@ -10,7 +10,8 @@
 # each system, the model's EER as a ratio to the best peer's (< 1: the
 # model is better), and the model's shipped decision: the false-accept
 # and miss rates at its calibrated 1 % threshold (far@thr, frr@thr;
-# "(venue)" when the venue cohort set it).
+# "(venue)" when the venue cohort set it, "(venue-fit)" when a fit to it
+# raised the model's).
 # Each list then runs once more with a venue cohort (eval --cohort): the
 # recordings of every other speaker of the list (sorted by folder, within
 # each corpus folder) join the model's s-norm cohort and, with enough pairs
@@ -83,11 +84,11 @@ for run in $runs; do
     v=$tmp/$name.$ch.voxward.json
     ratio=$(awk -v v="$(field eer "$v")" -v a="$(field eer "$tmp/$name.$ch.mfcc-stats.json")" -v b="$(field eer "$tmp/$name.$ch.gmm-ubm.json")" \
       'BEGIN{best=a; who="mfcc-stats"; if (b<best) {best=b; who="gmm-ubm"}; if (best>0) printf "%.2f (vs %s)", v/best, who; else printf "n/a (%s EER 0)", who}')
-    from=$(sed -n 's/.*"threshold_from":"\([a-z]*\)".*/\1/p' "$v")
+    from=$(sed -n 's/.*"threshold_from":"\([a-z-]*\)".*/\1/p' "$v")
     # Every trial band-limited (both sides 8 kHz): that threshold decided.
-    [ "$(field band_limited_trials "$v")" = "$(field trials "$v")" ] && from=$(sed -n 's/.*"threshold_band_limited_from":"\([a-z]*\)".*/\1/p' "$v")
+    [ "$(field band_limited_trials "$v")" = "$(field trials "$v")" ] && from=$(sed -n 's/.*"threshold_band_limited_from":"\([a-z-]*\)".*/\1/p' "$v")
     at=$(awk -v f="$(field far_at_threshold "$v")" -v r="$(field frr_at_threshold "$v")" -v from="$from" \
-      'BEGIN{if (f=="") print "n/a (no calibration)"; else printf "%8.2f  %8.2f%s", 100*f, 100*r, from == "venue" ? "  (venue)" : ""}')
+      'BEGIN{if (f=="") print "n/a (no calibration)"; else printf "%8.2f  %8.2f%s", 100*f, 100*r, from != "model" && from != "" ? "  (" from ")" : ""}')
     printf '%s | %-22s | %s\n' "$line" "$ratio" "$at"
   done
 done

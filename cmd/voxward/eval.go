@@ -45,8 +45,13 @@ peers too, so that all systems score the same trials. The cohort also
 sets the decision, as the daemon's does: every pair of its recordings of
 different speakers is scored, and when there are enough pairs for the
 rate (about 230 pairs of people, 22 people, for 1 %) the threshold is
-the one that accepts at most 1 % of them with 90 % confidence;
-"venue_pairs" counts them, and "threshold_from" says "venue" or "model".
+the one that accepts at most 1 % of them with 90 % confidence. A venue
+too small for that but of at least five people (ten pairs of people)
+raises the model's threshold to a normal fit to those pairs (their mean
+plus 2.33 standard deviations at 1 %) where the fit is higher: an
+estimate, for voices that score far above the model's training speakers
+against each other. "venue_pairs" counts the pairs, and "threshold_from"
+says "venue", "venue-fit" or "model".
 With --augment (and no --augment-enrol) or --test-seconds, each cohort
 recording joins twice, as an enrolment side is made and as a test side
 is, and only pairs of one of each count.

@@ -1,6 +1,7 @@
 package voiceprint_test
 
 import (
+	"errors"
 	"math/bits"
 	"path/filepath"
 	"sort"
@@ -261,3 +262,83 @@ func TestOpenSetUnseen(t *testing.T) {
 // openSetFAR is the session false-accept rate the open-set tests
 // calibrate for.
 var openSetFAR = 0.01
+
+// TestVenueFitOnEnrolments checks the small-venue fit (Scorer.WithVenue
+// with 5 to 21 people) on venues as a box holds them, enrolments of two
+// recordings each (more where two hold too little speech for the
+// enrolment gate): English dev speakers, who score against each other
+// like the model's training speakers, keep the model's thresholds;
+// Arabic and Malayalam speakers, who score far higher against each other
+// (the multilingual false accepts), raise them.
+func TestVenueFitOnEnrolments(t *testing.T) {
+	data := testenv.SharedData(t)
+	skipUnderRace(t)
+	ex := shippedExtractor(t)
+	base := voiceprint.NewScorer(ex.Model())
+	en := voiceprint.NewEnroller(ex, voiceprint.DefaultEnrollOptions())
+	// venue enrols each speaker folder from its first two recordings, or
+	// as many more as the enrolment gate asks for.
+	venue := func(dirs []string) *voiceprint.Scorer {
+		var vps [][]float32
+		var names []string
+		for _, d := range dirs {
+			files, err := filepath.Glob(filepath.Join(d, "*.wav"))
+			require.NoError(t, err)
+			sort.Strings(files)
+			samples := [][]float32{testenv.ReadPCM16(t, files[0])}
+			var vp voiceprint.Voiceprint
+			var q voiceprint.EnrollQuality
+			err = voiceprint.ErrEnrollQuality
+			for _, f := range files[1:] {
+				if !errors.Is(err, voiceprint.ErrEnrollQuality) {
+					break
+				}
+				samples = append(samples, testenv.ReadPCM16(t, f))
+				vp, q, err = en.Enroll(samples...)
+			}
+			require.NoError(t, err, "enrol %s from %d recordings: %v", d, len(samples), q.Issues)
+			vps, names = append(vps, vp.Embedding), append(names, d)
+		}
+		sc, err := base.WithVenue(vps, names)
+		require.NoError(t, err)
+		return sc
+	}
+	model, err := base.Thresholds(0.01)
+	require.NoError(t, err)
+	modelID, err := base.IdentifyThresholds(0.01, 3)
+	require.NoError(t, err)
+	check := func(name string, dirs []string, want string) {
+		sc := venue(dirs)
+		thr, err := sc.Thresholds(0.01)
+		require.NoError(t, err)
+		id, err := sc.IdentifyThresholds(0.01, 3)
+		require.NoError(t, err)
+		from, _ := sc.ThresholdsFrom(0.01)
+		fromID, _ := sc.IdentifyThresholdsFrom(0.01, 3)
+		t.Logf("%s, %d people: 1 %% threshold %.3f (model %.3f, %s); three enrolled %.3f (model %.3f, %s)",
+			name, len(dirs), thr.Any, model.Any, from, id.Any, modelID.Any, fromID)
+		assert.Equal(t, want, from, name)
+		assert.Equal(t, want, fromID, name)
+		if want == voiceprint.FromModel {
+			assert.Equal(t, model.Any, thr.Any, name)
+		} else {
+			assert.Greater(t, thr.Any, model.Any, name)
+			assert.Greater(t, id.Any, modelID.Any, name)
+		}
+	}
+	english, err := filepath.Glob(filepath.Join(data, "librispeech", "test-other", "*"))
+	require.NoError(t, err)
+	sort.Strings(english)
+	require.Len(t, english, 10)
+	check("English", english[:5], voiceprint.FromModel)
+	check("English", english, voiceprint.FromModel)
+	var multi []string
+	for _, corpus := range []string{"arabic_commands", "malayalam_msc"} {
+		dirs, err := filepath.Glob(filepath.Join(data, "multilingual", corpus, "*"))
+		require.NoError(t, err)
+		sort.Strings(dirs)
+		multi = append(multi, dirs[:5]...)
+	}
+	check("Arabic", multi[:5], voiceprint.FromVenueFit)
+	check("Malayalam", multi[5:], voiceprint.FromVenueFit)
+}

@@ -62,11 +62,12 @@ type Scorer struct {
 }
 
 // venuePairs are the sorted normalised scores of a venue's pairs of
-// different people in one condition, and how many pairs of people they
-// are of.
+// different people in one condition, how many pairs of people they are
+// of, and their mean and standard deviation (venueFit).
 type venuePairs struct {
-	scores []float64
-	people int
+	scores   []float64
+	people   int
+	mean, sd float64
 }
 
 // Conditions of a venue's pairs: the index of Scorer.venue.
@@ -426,29 +427,49 @@ func (s *Scorer) modelThresholds(far float64) (Thresholds, error) {
 // venue's, for a rate of far per pair, in each condition whose venue
 // pairs suffice. A band-limited threshold the venue cannot set is the
 // model's, never below the venue's general one; with a model that has no
-// band-limited calibration it is the general one.
+// band-limited calibration it is the general one. A condition whose
+// venue is too small for its own threshold but large enough for a fit
+// (venueFit) takes the fit's threshold where that is the higher.
 func (s *Scorer) withVenue(model Thresholds, err error, far float64) (Thresholds, error) {
+	out, _, err := s.venueThresholds(model, err, far)
+	return out, err
+}
+
+// Where a threshold comes from (Scorer.ThresholdFrom).
+const (
+	FromModel    = "model"     // the model's calibration
+	FromVenue    = "venue"     // the venue's pairs of different people (WithVenue)
+	FromVenueFit = "venue-fit" // a normal fit to too few such pairs for their own, above the model's (venueFit)
+)
+
+// venueThresholds is withVenue, and where each threshold comes from
+// (FromModel, FromVenue, FromVenueFit; general, then band-limited).
+func (s *Scorer) venueThresholds(model Thresholds, err error, far float64) (Thresholds, [2]string, error) {
+	from := [2]string{FromModel, FromModel}
 	ta, okA := s.venueThreshold(venueAny, far)
 	tb, okB := s.venueThreshold(venueBandLimited, far)
-	if !okA && !okB {
-		return model, err
+	if err != nil && !okA {
+		return model, from, err
 	}
 	out := model
-	switch {
-	case okA:
-		out.Any = ta
-	case err != nil:
-		return Thresholds{}, err
+	if okA {
+		out.Any, from[0] = ta, FromVenue
+	} else if t, ok := s.venueFit(venueAny, far); ok && t > out.Any {
+		out.Any, from[0] = t, FromVenueFit
 	}
 	switch {
 	case okB:
-		out.BandLimited = tb
+		out.BandLimited, from[1] = tb, FromVenue
+		return out, from, nil
 	case err != nil || s.m.Config.BandLimited == nil:
-		out.BandLimited = out.Any
-	default:
-		out.BandLimited = max(model.BandLimited, out.Any)
+		out.BandLimited, from[1] = out.Any, from[0]
+	case out.Any > model.BandLimited:
+		out.BandLimited, from[1] = out.Any, from[0]
 	}
-	return out, nil
+	if t, ok := s.venueFit(venueBandLimited, far); ok && t > out.BandLimited {
+		out.BandLimited, from[1] = t, FromVenueFit
+	}
+	return out, from, nil
 }
 
 // Thresholds are the decision thresholds for one false-accept rate, one
@@ -545,6 +566,22 @@ func (s *Scorer) IdentifyThresholds(far float64, n int) (Thresholds, error) {
 	n = max(n, 1)
 	model, err := s.modelIdentifyThresholds(far, n)
 	return s.withVenue(model, err, perVoiceFAR(far, n))
+}
+
+// ThresholdsFrom says where Thresholds(far) come from, the general one
+// and the band-limited one: FromModel, FromVenue or FromVenueFit.
+func (s *Scorer) ThresholdsFrom(far float64) (general, bandLimited string) {
+	model, err := s.modelThresholds(far)
+	_, from, _ := s.venueThresholds(model, err, far)
+	return from[0], from[1]
+}
+
+// IdentifyThresholdsFrom is ThresholdsFrom for IdentifyThresholds(far, n).
+func (s *Scorer) IdentifyThresholdsFrom(far float64, n int) (general, bandLimited string) {
+	n = max(n, 1)
+	model, err := s.modelIdentifyThresholds(far, n)
+	_, from, _ := s.venueThresholds(model, err, perVoiceFAR(far, n))
+	return from[0], from[1]
 }
 
 // modelIdentifyThresholds is IdentifyThresholds from the model's

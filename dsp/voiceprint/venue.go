@@ -397,8 +397,52 @@ func (s *Scorer) venueScores(first int, speaker []int, bl []bool, ne, probeStart
 	for c := range out {
 		slices.Sort(out[c].scores)
 		out[c].people = len(of[c])
+		out[c].mean, out[c].sd = meanSD(out[c].scores)
 	}
 	return out
+}
+
+// meanSD returns the mean and the sample standard deviation of xs (0 and
+// 0 with fewer than two).
+func meanSD(xs []float64) (mean, sd float64) {
+	if len(xs) < 2 {
+		return 0, 0
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(xs)-1))
+}
+
+// minFitPeople is how many pairs of different people a venue condition
+// needs for venueFit: five people. With four (six pairs) of the two
+// multilingual corpora, their pairs split by corpus, and the fit (with
+// an earlier model) put the threshold where 71 % of same-speaker pairs
+// failed; with five it is still strict (52 %, and 0.4 % of
+// different-speaker pairs accepted, against 4.3 % with four people and
+// the model's threshold).
+const minFitPeople = 10
+
+// venueFit returns the threshold a normal distribution fitted to the
+// venue's different-speaker pairs in condition cond puts at the rate far
+// (their mean plus z(1-far) standard deviations), and false when they
+// are of fewer than minFitPeople pairs of people. It serves a venue too
+// small to show the rate itself (venueThreshold: 22 people for 1 %),
+// whose voices may still score far above the model's training speakers
+// against each other, as the multilingual dev speakers do (the model
+// README's "Small venues"). The fit is an estimate, not a bound: the
+// pairs' upper tail is heavier than a normal one.
+func (s *Scorer) venueFit(cond int, far float64) (float64, bool) {
+	v := s.venue[cond]
+	if v.people < minFitPeople || !(far > 0 && far < 1) {
+		return 0, false
+	}
+	return v.mean - math.Sqrt2*math.Erfcinv(2*(1-far))*v.sd, true
 }
 
 // branchModels returns the single models whose parts make up a

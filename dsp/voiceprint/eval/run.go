@@ -110,8 +110,10 @@ type Result struct {
 	// the model's calibration.
 	VenuePairs int `json:"venue_pairs,omitempty"`
 	// ThresholdFrom says where Threshold comes from: "model" (its
-	// calibration) or "venue" (the cohort's pairs, when they are of enough
-	// people for the rate; voiceprint.Scorer.VenueCalibrated).
+	// calibration), "venue" (the cohort's pairs, when they are of enough
+	// people for the rate; voiceprint.Scorer.VenueCalibrated) or
+	// "venue-fit" (a normal fit to too few such pairs, where it is above
+	// the model's; voiceprint.Scorer.ThresholdsFrom).
 	ThresholdFrom string `json:"threshold_from,omitempty"`
 	// ThresholdBandLimitedFrom is the same for ThresholdBandLimited.
 	ThresholdBandLimitedFrom string `json:"threshold_band_limited_from,omitempty"`
@@ -417,13 +419,7 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 	if thr, err := sc.Thresholds(far); err == nil {
 		bandLimited := ScoreTrials(trials, enrolKeys, testKeys, results, func(a, b *vp) bool { return a.bandLimited && b.bandLimited })
 		res.AtThresholds(thr, bandLimited)
-		res.ThresholdFrom, res.ThresholdBandLimitedFrom = "model", "model"
-		if sc.VenueCalibrated(far, 1) {
-			res.ThresholdFrom = "venue"
-		}
-		if sc.VenueCalibratedBandLimited(far, 1) {
-			res.ThresholdBandLimitedFrom = "venue"
-		}
+		res.ThresholdFrom, res.ThresholdBandLimitedFrom = sc.ThresholdsFrom(far)
 	}
 	return res, nil
 }

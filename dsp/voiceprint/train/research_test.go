@@ -1323,6 +1323,30 @@ func TestExpSmallVenue(t *testing.T) {
 			len(people), len(venue), v.name, model, far, frr, thr, v.sc.VenueCalibrated(0.01, 1), vfar, vfrr)
 	}
 
+	// Small venues of enrolments, as a box holds them, on the sessions'
+	// pairs: the model's threshold against the one a normal fit to the
+	// venue's pairs raises it to (Scorer.WithVenue with 5 to 21 people).
+	for _, size := range []int{5, 8, 10, 15} {
+		for d := range 3 {
+			var vs [][]float32
+			var names []string
+			for _, i := range r.Perm(len(venue))[:size] {
+				vs = append(vs, venue[i])
+				names = append(names, venueNames[i])
+			}
+			sc, err := base.WithVenue(vs, names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			thr, _ := sc.Threshold(0.01)
+			from, _ := sc.ThresholdsFrom(0.01)
+			far, frr := session(sc, model)
+			ffar, ffrr := session(sc, thr)
+			t.Logf("sessions' pairs, venue of %d enrolments (draw %d): model's threshold %.2f: far %.2f%%, frr %.2f%%; %s %.2f: far %.2f%%, frr %.2f%%",
+				size, d, model, far, frr, from, thr, ffar, ffrr)
+		}
+	}
+
 	// Ten English enrolments, and the same speakers' single recordings.
 	dirs, _ := filepath.Glob(filepath.Join(dataDir, "librispeech", "test-other", "*"))
 	sort.Strings(dirs)
