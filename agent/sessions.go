@@ -360,13 +360,14 @@ func (s *sessions) drop(store *vault.Store, subject vault.ID) []vault.ID {
 		}
 	}
 	s.mu.Unlock()
-	for i, ls := range rebuild {
-		s.rescoreLive(ls, gone[i])
-	}
 	for _, id := range empty {
 		if _, err := s.stop(store, vault.SystemActor, id); err != nil && !errors.Is(err, ErrNoSession) {
 			s.log.Warn("stop session with nobody consenting", "session", id.String(), "err", err)
 		}
+	}
+	// After the stops: a stopped session's scorer is not built again.
+	for i, ls := range rebuild {
+		s.rescoreLive(ls, gone[i])
 	}
 	return empty
 }

@@ -78,10 +78,8 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 
 	base := voiceprint.NewScorer(m)
 	s, _ := toneSessions(t, m)
-	sess, err := s.start(context.Background(), store, a, "t", []vault.ID{ana})
-	require.NoError(t, err)
+	sess, ls := startLive(t, s, store, a, ana)
 	s.mu.Lock()
-	ls := s.live[sess.ID]
 	require.ElementsMatch(t, []vault.ID{ben, cid}, slices.Collect(maps.Keys(ls.cohort)), "the cohort: other voices in force with recognition consent")
 	require.NotContains(t, ls.cohort, dee)
 	require.Equal(t, base.CohortSize()+2, ls.sc.CohortSize())
@@ -127,10 +125,8 @@ func TestCohortDropRebuildsOutsideTheLock(t *testing.T) {
 	box.enrolled(t, "Dee", nil, vault.PurposeRecognition)
 	base := voiceprint.NewScorer(m)
 	s, _ := toneSessions(t, m)
-	sess, err := s.start(context.Background(), store, a, "t", []vault.ID{ana})
-	require.NoError(t, err)
+	sess, ls := startLive(t, s, store, a, ana)
 	s.mu.Lock()
-	ls := s.live[sess.ID]
 	require.Equal(t, base.CohortSize()+3, ls.sc.CohortSize())
 	benCopy, cidCopy := ls.cohort[ben].Emb, ls.cohort[cid].Emb
 	s.mu.Unlock()
@@ -172,7 +168,7 @@ func TestCohortDropRebuildsOutsideTheLock(t *testing.T) {
 	for _, c := range [][]float32{benCopy, cidCopy} {
 		require.False(t, slices.ContainsFunc(c, func(x float32) bool { return x != 0 }), "a dropped voice's copy is wiped")
 	}
-	_, err = s.stop(store, a, sess.ID)
+	_, err := s.stop(store, a, sess.ID)
 	require.NoError(t, err)
 }
 
@@ -299,6 +295,17 @@ func TestSessionVenueBands(t *testing.T) {
 	require.Len(t, st, 1)
 	assert.Equal(t, "model", st[0].ThresholdFrom)
 	assert.Equal(t, "venue", st[0].ThresholdBandLimitedFrom)
+}
+
+// startLive starts a session of the participants and returns it with
+// its live state (read it under s.mu).
+func startLive(t *testing.T, s *sessions, store *vault.Store, a vault.Actor, participants ...vault.ID) (vault.Session, *liveSession) {
+	t.Helper()
+	sess, err := s.start(context.Background(), store, a, "t", participants)
+	require.NoError(t, err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sess, s.live[sess.ID]
 }
 
 // consenting stores a subject who consented to purposes.

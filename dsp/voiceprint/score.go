@@ -435,7 +435,8 @@ func (s *Scorer) withVenue(model Thresholds, err error, far float64) (Thresholds
 	return out, err
 }
 
-// Where a threshold comes from (Scorer.ThresholdFrom).
+// Where a threshold comes from (Scorer.ThresholdsFrom,
+// Scorer.IdentifyThresholdsFrom).
 const (
 	FromModel    = "model"     // the model's calibration
 	FromVenue    = "venue"     // the venue's pairs of different people (WithVenue)

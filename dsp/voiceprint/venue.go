@@ -423,9 +423,9 @@ func meanSD(xs []float64) (mean, sd float64) {
 // needs for venueFit: five people. With four (six pairs) of the two
 // multilingual corpora, their pairs split by corpus, and the fit (with
 // an earlier model) put the threshold where 71 % of same-speaker pairs
-// failed; with five it is still strict (52 %, and 0.4 % of
-// different-speaker pairs accepted, against 4.3 % with four people and
-// the model's threshold).
+// failed; with five it is still strict (on the multilingual dev list,
+// 0.4 % of different-speaker pairs accepted and 54 % of same-speaker
+// pairs missed, against 5.6 % and 11 % at the model's threshold).
 const minFitPeople = 10
 
 // venueFit returns the threshold a normal distribution fitted to the

@@ -1222,18 +1222,21 @@ func TestExpSmallVenue(t *testing.T) {
 	far, frr := measure(base, model)
 	t.Logf("no venue: model's threshold %.2f: far %.2f%%, frr %.2f%% (%d trials)", model, far, frr, len(trials))
 	r := rand.New(rand.NewPCG(1, 2))
+	// draw is a seeded draw of size of the venue's people.
+	draw := func(size int) (vs [][]float32, names []string) {
+		for _, i := range r.Perm(len(venue))[:size] {
+			vs = append(vs, venue[i])
+			names = append(names, venueNames[i])
+		}
+		return vs, names
+	}
 	for _, size := range []int{10, 20, len(venue)} {
 		draws := 3
 		if size == len(venue) {
 			draws = 1
 		}
 		for d := range draws {
-			var vs [][]float32
-			var names []string
-			for _, i := range r.Perm(len(venue))[:size] {
-				vs = append(vs, venue[i])
-				names = append(names, venueNames[i])
-			}
+			vs, names := draw(size)
 			sc, err := base.WithVenue(vs, names)
 			if err != nil {
 				t.Fatal(err)
@@ -1328,12 +1331,7 @@ func TestExpSmallVenue(t *testing.T) {
 	// venue's pairs raises it to (Scorer.WithVenue with 5 to 21 people).
 	for _, size := range []int{5, 8, 10, 15} {
 		for d := range 3 {
-			var vs [][]float32
-			var names []string
-			for _, i := range r.Perm(len(venue))[:size] {
-				vs = append(vs, venue[i])
-				names = append(names, venueNames[i])
-			}
+			vs, names := draw(size)
 			sc, err := base.WithVenue(vs, names)
 			if err != nil {
 				t.Fatal(err)
