@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -249,15 +250,65 @@ func newVoiceBox(t *testing.T, seed uint64) *voiceBox {
 // voiceprint of the model as their template, of the given quality.
 func (b *voiceBox) enrolled(t *testing.T, name string, quality map[string]float64, purposes ...vault.Purpose) vault.ID {
 	t.Helper()
+	return b.enrolledNear(t, name, nil, quality, purposes...)
+}
+
+// enrolledNear is enrolled with a voiceprint around centre (a unit
+// vector; nil: anywhere): centre plus a small random offset.
+func (b *voiceBox) enrolledNear(t *testing.T, name string, centre []float32, quality map[string]float64, purposes ...vault.Purpose) vault.ID {
+	t.Helper()
 	id := consenting(t, b.store, b.a, name, purposes...)
 	v := make([]float32, b.m.EmbeddingDim())
 	for i := range v {
 		v[i] = float32(b.r.NormFloat64())
 	}
+	if centre != nil {
+		scale := float32(0.5 / math.Sqrt(float64(len(v))))
+		for i := range v {
+			v[i] = centre[i] + scale*v[i]
+		}
+	}
 	b.m.Normalize(v)
 	_, err := b.store.AddTemplate(b.a, id, vault.Template{ModelID: b.m.Config.ID, Embedding: v, Quality: quality})
 	require.NoError(t, err)
 	return id
+}
+
+// A session whose venue is too small for a threshold of its own (six
+// other voices) but whose voices score high against each other, as one
+// language's speakers do on an English model, labels at the threshold a
+// fit to their pairs raises the model's to, and its status says so
+// ("venue-fit").
+func TestSessionVenueFit(t *testing.T) {
+	box := newVoiceBox(t, 11)
+	store, a, m := box.store, box.a, box.m
+	ana := box.enrolled(t, "Ana", nil, vault.PurposeRecognition)
+	centre := make([]float32, m.EmbeddingDim())
+	for i := range centre {
+		centre[i] = float32(box.r.NormFloat64())
+	}
+	m.Normalize(centre)
+	for i := range 6 {
+		box.enrolledNear(t, fmt.Sprint("Voice ", i), centre, nil, vault.PurposeRecognition)
+	}
+	s, _ := toneSessions(t, m)
+	sess, ls := startLive(t, s, store, a, ana)
+	model, err := voiceprint.NewScorer(m).IdentifyThresholds(LabelFAR, 1)
+	require.NoError(t, err)
+	s.mu.Lock()
+	require.Len(t, ls.cohort, 6)
+	got, err := ls.sc.IdentifyThresholds(LabelFAR, 1)
+	require.NoError(t, err)
+	assert.False(t, ls.sc.VenueCalibrated(LabelFAR, 1), "six people are too few for a threshold of their own")
+	assert.Greater(t, got.Any, model.Any, "the fit raises the model's threshold")
+	s.mu.Unlock()
+	st := s.status()
+	require.Len(t, st, 1)
+	assert.Equal(t, voiceprint.FromVenueFit, st[0].ThresholdFrom)
+	require.NotNil(t, st[0].LabelThreshold)
+	assert.InDelta(t, got.Any, *st[0].LabelThreshold, 0.0005, "the status shows the threshold labels use")
+	_, err = s.stop(store, a, sess.ID)
+	require.NoError(t, err)
 }
 
 // A session's venue knows the band of each voice: with 24 other voices
