@@ -53,9 +53,10 @@ type sessions struct {
 	// scorer included).
 	afterChecks func(*liveSession)
 	// duringRebuild, when set (tests), runs in rescoreLive outside the
-	// lock, before the scorer is built; onInstall, under the lock, after
-	// a rebuilt scorer is installed.
-	duringRebuild, onInstall func(*liveSession)
+	// lock, before the scorer is built; afterRebuild, under the lock, with
+	// the scorer built and whether it was installed (else it was wiped).
+	duringRebuild func(*liveSession)
+	afterRebuild  func(ls *liveSession, sc *voiceprint.Scorer, installed bool)
 
 	// onStart and onStop, when set, hear of each session that went live
 	// and each stop recorded in the vault (the sync outbox's records).
@@ -395,16 +396,18 @@ func (s *sessions) rescoreLive(ls *liveSession, gone []float32) {
 	sc, err := s.speakers.sc.WithVenueOf(venue, voiceprint.VenueSide{})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case err != nil:
+	if err != nil {
 		s.log.Error("session cohort: the session names nobody", "session", ls.id.String(), "err", err)
-	case s.live[ls.id] != ls || ls.cohortGen != gen:
-		sc.Wipe()
-	default:
+		return
+	}
+	installed := s.live[ls.id] == ls && ls.cohortGen == gen
+	if installed {
 		ls.install(sc)
-		if s.onInstall != nil {
-			s.onInstall(ls)
-		}
+	} else {
+		sc.Wipe()
+	}
+	if s.afterRebuild != nil {
+		s.afterRebuild(ls, sc, installed)
 	}
 }
 

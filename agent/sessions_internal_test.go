@@ -116,7 +116,7 @@ func TestSessionCohortOfOtherEnrolledVoices(t *testing.T) {
 // lock, but the scorer is built again outside it, so that live turns do
 // not wait for it; the session names nobody meanwhile. A second drop
 // during that rebuild makes the first rebuild's scorer, which still holds
-// the second voice, be thrown away, not installed.
+// the second voice, be thrown away, wiped, not installed.
 func TestCohortDropRebuildsOutsideTheLock(t *testing.T) {
 	box := newVoiceBox(t, 5)
 	store, a, m := box.store, box.a, box.m
@@ -132,8 +132,13 @@ func TestCohortDropRebuildsOutsideTheLock(t *testing.T) {
 	benCopy, cidCopy := ls.cohort[ben].Emb, ls.cohort[cid].Emb
 	s.mu.Unlock()
 
-	var installs atomic.Int32
-	s.onInstall = func(ls *liveSession) {
+	var installs, discards atomic.Int32
+	s.afterRebuild = func(ls *liveSession, sc *voiceprint.Scorer, installed bool) {
+		if !installed {
+			discards.Add(1)
+			assert.True(t, sc.Wiped(), "a scorer built from an older cohort holds Cid's voice: it is wiped")
+			return
+		}
 		installs.Add(1)
 		assert.Equal(t, base.CohortSize()+len(ls.cohort), ls.sc.CohortSize(), "an installed scorer holds exactly the cohort's voices")
 	}
@@ -161,6 +166,7 @@ func TestCohortDropRebuildsOutsideTheLock(t *testing.T) {
 	s.drop(store, ben)
 	<-second
 	require.Equal(t, int32(1), installs.Load(), "only the scorer built after both drops is installed")
+	require.Equal(t, int32(1), discards.Load(), "the scorer built after Ben's drop alone is thrown away")
 	s.mu.Lock()
 	require.NotNil(t, ls.sc)
 	require.Equal(t, base.CohortSize()+1, ls.sc.CohortSize(), "Dee only")
