@@ -453,6 +453,7 @@ func TestEnrolBandLimited(t *testing.T) {
 func TestEnrolAgainAfterModelUpgrade(t *testing.T) {
 	m := modeltest.Model(t)
 	st := newState(t)
+	const previous = "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-v3" // the model before rooms
 	id := st.consenting(t)
 	func() {
 		s := st.openVault(t)
@@ -462,10 +463,10 @@ func TestEnrolAgainAfterModelUpgrade(t *testing.T) {
 			old[i] = float32(i%7) - 3
 		}
 		_, err := s.AddTemplate(vault.Actor{TokenID: "test", Role: vault.RoleKiosk}, id,
-			vault.Template{Embedding: old, ModelID: "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-v3"})
+			vault.Template{Embedding: old, ModelID: previous})
 		require.NoError(t, err)
 	}()
-	require.NotEqual(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-v3", m.Config.ID)
+	require.NotEqual(t, previous, m.Config.ID)
 	d := start(t, st.config())
 	tech := st.tokens[vault.RoleTechnician]
 	view := func() agent.SubjectView {
