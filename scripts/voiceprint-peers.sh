@@ -17,7 +17,9 @@
 # each corpus folder) join the model's s-norm cohort and, with enough pairs
 # of different speakers among them, set its threshold, as a box's other
 # enrolled voices do; only trials of the remaining speakers are scored, by
-# all three systems.
+# all three systems. Recordings of speakers the model learned from (eval
+# leaves them out of a venue: the multilingual speakers whose corpus
+# offsets it learned) are not in the venue.
 # Needs nothing but the voxward binary and a POSIX shell.
 set -eu
 usage='usage: voiceprint-peers.sh BIN DATA [UBM] [LIST...]'
@@ -70,8 +72,13 @@ for run in $runs; do
     done
   done
   printf '\n%s (%s)\n' "$name" "$list"
-  [ "$run" != "$list" ] && printf 'venue cohort: %s recordings of every other speaker; %s; venue pairs (clean): %s\n' "$(wc -l <"$tmp/cohort.txt")" \
-    "$(grep -h '^cohort:' "$tmp/$name.none.voxward.log" | sed 's/^cohort: [0-9]* recordings; //')" "$(field venue_pairs "$tmp/$name.none.voxward.json")"
+  if [ "$run" != "$list" ]; then
+    v=$tmp/$name.none.voxward
+    learned=$(field training_cohort_files_left_out "$v.json")
+    [ -n "$learned" ] && learned=" ($learned more, of speakers the model learned from, left out)"
+    printf 'venue cohort: %s recordings of every other speaker%s; %s; venue pairs (clean): %s\n' "$(field cohort_files "$v.json")" "$learned" \
+      "$(sed -n 's/^cohort: [0-9]* recordings; //p' "$v.log")" "$(field venue_pairs "$v.json")"
+  fi
   printf '%-10s | %-14s | %-14s | %-14s | %-22s | %s\n' channel "voxward" "mfcc-stats" "gmm-ubm" "model EER /" "model at its threshold"
   printf '%-10s | %-14s | %-14s | %-14s | %-22s | %s\n' "" "EER %  minDCF" "EER %  minDCF" "EER %  minDCF" "best peer EER" "far@thr %  frr@thr %"
   printf '%s\n' "-----------|----------------|----------------|----------------|------------------------|----------------------"

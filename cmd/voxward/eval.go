@@ -22,18 +22,19 @@ func init() {
 const evalHelp = `Scores every trial of a trial list and prints one JSON object:
   {"trials","targets","nontargets","eer","min_dcf","threshold_at_eer","seconds",
    "threshold","far_at_threshold","frr_at_threshold","training_trials_left_out",
-   "cohort_files","venue_pairs","threshold_from"}
+   "cohort_files","training_cohort_files_left_out","venue_pairs","threshold_from"}
 "eer" is a fraction (0.0123 = 1.23 %), "min_dcf" the normalised minimum
 detection cost at p_target 0.01, "threshold_at_eer" the score there
 (normalised for voxward, raw for the peers), "seconds" the wall time. A
 progress bar runs on stderr.
 
 Trials with a speaker the model was trained with (a voice its s-norm
-cohort names: the shipped model's are English training speakers, none in
-a dev list; a model made with "voxward train --multilingual" also names
-every other speaker folder of each multilingual corpus) are left out, for
-the peers too, and counted in "training_trials_left_out": every figure is
-for voices the model never met.
+cohort names, or one it learned from otherwise: the shipped model's cohort
+holds English training speakers, none in a dev list, and its NAP learned
+each multilingual corpus's offset from every other speaker folder of the
+corpus, the "model half") are left out, for the peers too, and counted in
+"training_trials_left_out": every figure is for voices the model never
+met.
 
 --cohort FILE lists recordings of other speakers from the trials' own
 conditions (language, microphones), one path a line relative to
@@ -51,7 +52,11 @@ raises the model's threshold to a normal fit to those pairs (their mean
 plus 2.33 standard deviations at 1 %) where the fit is higher: an
 estimate, for voices that score far above the model's training speakers
 against each other. "venue_pairs" counts the pairs, and "threshold_from"
-says "venue", "venue-fit" or "model".
+says "venue", "venue-fit" or "model". Recordings of speakers the model
+was trained with are left out of the cohort (counted in
+"training_cohort_files_left_out"): a box never holds its model's training
+voices, and a venue of them would set its threshold on pairs the model
+has learned.
 With --augment (and no --augment-enrol) or --test-seconds, each cohort
 recording joins twice, as an enrolment side is made and as a test side
 is, and only pairs of one of each count.
@@ -189,9 +194,9 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	if err != nil && (*system == sysVoxward || !errors.Is(err, voiceprint.ErrNoModel)) {
 		return err
 	}
-	var trained int
+	var trained, learned int
 	if m != nil {
-		if trials, trained = eval.WithoutSpeakerNames(trials, m.Config.CohortLabels); len(trials) == 0 {
+		if trials, trained = eval.WithoutSpeakerNames(trials, m.Config.TrainingSpeakers()); len(trials) == 0 {
 			return fmt.Errorf("%s: every trial has a speaker the model %s was trained with", *trialsPath, m.Config.ID)
 		}
 		if trained > 0 {
@@ -201,6 +206,16 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	if *cohortList != "" {
 		if o.Cohort, err = readPathList(*cohortList); err != nil {
 			return err
+		}
+		if m != nil {
+			// A box never holds its model's training voices: a venue of
+			// them would set a threshold on pairs the model has learned.
+			if o.Cohort, learned = eval.PathsWithoutSpeakerNames(o.Cohort, m.Config.TrainingSpeakers()); len(o.Cohort) == 0 {
+				return fmt.Errorf("%s: every cohort recording is of a speaker the model %s was trained with", *cohortList, m.Config.ID)
+			}
+			if learned > 0 {
+				fmt.Fprintf(sio.err, "cohort: %d recordings of the model's training speakers left out\n", learned)
+			}
 		}
 		var dropped int
 		trials, dropped = eval.WithoutSpeakers(trials, o.Cohort)
@@ -240,7 +255,7 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	res.TrainingTrialsLeftOut = trained
+	res.TrainingTrialsLeftOut, res.TrainingCohortFilesLeftOut = trained, learned
 	if *det != "" {
 		b, err := eval.PlotDET(res.TargetScores, res.NontargetScores, fmt.Sprintf("%s — EER %.2f%%", title, 100*res.EER), strings.HasSuffix(*det, ".png"))
 		if err != nil {

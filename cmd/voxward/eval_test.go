@@ -313,8 +313,23 @@ func TestTrainSmall(t *testing.T) {
 		writeWAV(t, p, voice(6*16000, tk.f0, tk.r1, tk.r2, uint64(i)))
 	}
 	out := filepath.Join(t.TempDir(), "m.bin")
-	code, stdout, errOut := runVX(t, "train", "--data", data, "--out", out, "--components", "8", "--parents", "2",
-		"--top-parents", "2", "--top-n", "4", "--frames", "2000", "--nap", "2", "--cohort-top", "3", "--num-ceps", "13", "--iters", "3", "--split-iters", "2")
+	small := []string{"--components", "8", "--parents", "2",
+		"--top-parents", "2", "--top-n", "4", "--frames", "2000", "--nap", "2", "--cohort-top", "3", "--num-ceps", "13", "--iters", "3", "--split-iters", "2"}
+	// The corpus offsets (--domains, the default) need the multilingual
+	// recordings: without them training stops and says how to do without.
+	code, _, errOut := runVX(t, append([]string{"train", "--data", data, "--out", out}, small...)...)
+	require.Equal(t, 1, code)
+	assert.Contains(t, errOut, "no multilingual recordings under "+filepath.Join(data, "multilingual")+" (train with --multilingual 0 --domains=false to do without)")
+	// Two corpora of four speakers: the model half is the first and third
+	// folder of each, and the offsets are learned from the first.
+	for c, corpus := range []string{"arabic_commands", "malayalam_msc"} {
+		for k := range 4 {
+			tk := talkers[(c+k)%len(talkers)]
+			p := filepath.Join(data, "multilingual", corpus, fmt.Sprintf("%c%d", "am"[c], k), "r.wav")
+			writeWAV(t, p, voice(3*16000, tk.f0*1.1, tk.r1*1.2, tk.r2, uint64(50+10*c+k)))
+		}
+	}
+	code, stdout, errOut := runVX(t, append([]string{"train", "--data", data, "--out", out}, small...)...)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, stdout, out)
 	assert.Contains(t, errOut, "UBM")
@@ -332,7 +347,10 @@ func TestTrainSmall(t *testing.T) {
 		assert.Equal(t, 8, br.Config.Components)
 		assert.Equal(t, 6, br.Config.CohortSize)
 		assert.True(t, br.Config.CompactRows, "NAP int8, cohort 4-bit")
+		assert.Equal(t, 4, br.Config.NAPRank, "two learned directions and one offset per corpus")
 	}
+	assert.Equal(t, []string{"a0", "m0"}, m.Config.LearnedFrom, "the speakers the offsets were learned from")
+	assert.Contains(t, m.Config.Training, "offset of each multilingual corpus")
 	mb := m.Branches[2].Config
 	assert.True(t, mb.KeepMeans)
 	assert.Equal(t, 1, mb.Components)
@@ -607,36 +625,40 @@ func TestEvalPeerGMMUBMDev(t *testing.T) {
 	}
 }
 
-// Trials with a speaker the model was trained with (one its cohort names)
-// are left out for every system and counted; the others are all scored.
+// Trials with a speaker the model was trained with (one its cohort names,
+// or one whose corpus offset it learned) are left out for every system
+// and counted; the others are all scored.
 func TestEvalLeavesOutTrainingSpeakers(t *testing.T) {
 	m := modeltest.Model(t)
+	require.NotEmpty(t, m.Config.LearnedFrom, "the shipped model learned the multilingual corpora's offsets")
 	dir := t.TempDir()
 	list := peerTalkers(t, dir)
 	b, err := os.ReadFile(list)
 	require.NoError(t, err)
 	base := strings.Count(string(b), "\n")
-	trained := m.Config.CohortLabels[0]
-	for u := 0; u < 2; u++ {
-		writeWAV(t, filepath.Join(dir, trained, fmt.Sprintf("u%d.wav", u)), voice(3*16000, 160, 700, 1500, uint64(40+u)))
+	trained, learned := m.Config.CohortLabels[0], m.Config.LearnedFrom[0]
+	for k, spk := range []string{trained, learned} {
+		for u := 0; u < 2; u++ {
+			writeWAV(t, filepath.Join(dir, spk, fmt.Sprintf("u%d.wav", u)), voice(3*16000, 160+20*float64(k), 700, 1500, uint64(40+2*k+u)))
+		}
 	}
-	extra := fmt.Sprintf("1 %[1]s/u0.wav %[1]s/u1.wav\n0 %[1]s/u0.wav ta/u0.wav\n0 tb/u1.wav,tb/u2.wav %[1]s/u1.wav\n", trained)
+	extra := fmt.Sprintf("1 %[1]s/u0.wav %[1]s/u1.wav\n0 %[1]s/u0.wav ta/u0.wav\n0 tb/u1.wav,tb/u2.wav %[1]s/u1.wav\n0 ta/u1.wav %[2]s/u0.wav\n", trained, learned)
 	require.NoError(t, os.WriteFile(list, append(b, extra...), 0o644))
 	for _, sys := range []string{"voxward", "mfcc-stats"} {
 		res, errOut := evalJSON(t, "--quiet", "--system", sys, "--trials", list, "--audio-root", dir)
 		assert.Equal(t, float64(base), res["trials"], sys)
-		assert.Equal(t, 3.0, res["training_trials_left_out"], sys)
-		assert.Contains(t, errOut, "model "+m.Config.ID+": 3 trials of its training speakers left out", sys)
+		assert.Equal(t, 4.0, res["training_trials_left_out"], sys)
+		assert.Contains(t, errOut, "model "+m.Config.ID+": 4 trials of its training speakers left out", sys)
 	}
 }
 
 // With a venue cohort (every other speaker folder of each multilingual
 // corpus, as "make voiceprint-peers" gives it), eval's decision is the
 // venue's: measured on its different-speaker pairs, it keeps the
-// false-accept rate on the other half's trials, which the model's own
-// threshold kept only by missing 42 % of same-speaker pairs (0.40 %
-// accepted at 2.98; the venue's threshold, 2.32, accepts 0.98 % and
-// misses 28.5 %).
+// false-accept rate on the other half's trials, where the model's own
+// threshold accepts 6.7 % of different speakers. The speakers the model
+// learned the corpus offsets from (one in three of that half) are left
+// out of the venue: a box never holds its model's training voices.
 func TestEvalVenueThresholdMultilingual(t *testing.T) {
 	modeltest.Model(t)
 	data := testenv.SharedData(t)
@@ -664,13 +686,15 @@ func TestEvalVenueThresholdMultilingual(t *testing.T) {
 	require.NoError(t, os.WriteFile(list, []byte(strings.Join(cohort, "\n")+"\n"), 0o644))
 	res, _ := evalJSON(t, "--quiet", "--trials", filepath.Join(data, "trials", "dev_multilingual_1v1.txt"), "--audio-root", data, "--cohort", list)
 	t.Logf("multilingual, venue cohort of %d recordings: %v", len(cohort), res)
-	assert.Equal(t, float64(len(cohort)), res["cohort_files"])
+	learned := res["training_cohort_files_left_out"].(float64)
+	assert.Greater(t, learned, 0.0, "the model's learned speakers leave the venue")
+	assert.Equal(t, float64(len(cohort))-learned, res["cohort_files"])
 	pairs := res["venue_pairs"].(float64)
-	assert.Greater(t, pairs, 30000.0, "every pair of the cohort's recordings of different speakers")
-	assert.Equal(t, "venue", res["threshold_from"], "41 people make enough pairs for 1 %")
+	assert.Greater(t, pairs, 10000.0, "every pair of the cohort's recordings of different speakers")
+	assert.Equal(t, "venue", res["threshold_from"], "27 people make enough pairs for 1 %")
 	thr, err := voiceprint.NewScorer(modeltest.Model(t)).Threshold(eval.DefaultFAR)
 	require.NoError(t, err)
-	assert.Less(t, res["threshold"].(float64), thr, "the venue's threshold, not the model's")
+	assert.NotEqual(t, thr, res["threshold"].(float64), "the venue's threshold, not the model's")
 	assert.LessOrEqual(t, res["far_at_threshold"].(float64), 0.02, "the false-accept rate holds")
-	assert.Less(t, res["frr_at_threshold"].(float64), 0.35, "and far fewer misses than the model's threshold (42 %)")
+	assert.Less(t, res["frr_at_threshold"].(float64), 0.35)
 }

@@ -46,7 +46,16 @@ otherwise the flags' single recipe:
     microphone's colouration, four rooms of each speaker's own) give the
     centre and, with those of its 3-second pieces
     (--nap-crops 1: clean pieces), the nuisance (channel, room, session
-    and short-segment) directions removed by NAP (--nap, 20); a cohort of one
+    and short-segment) directions removed by NAP (--nap, 20); with
+    --domains (the default) the NAP of the two large branches also removes
+    one direction per multilingual corpus, the mean voiceprint of
+    recordings of its "model half" (every other speaker folder of each
+    corpus in DATA/multilingual, sorted; the other half is never read),
+    from one in --domain-every (3) of those speakers, less the English
+    speakers' mean: the offset a corpus's recording setup gives all its
+    voices (inter-dataset variability compensation); the model names those
+    speakers, and voxward eval leaves them out of trials and venues; a
+    cohort of one
     voiceprint per speaker (channels alternating) for adaptive s-norm (top
     100); with --compact (the default) NAP directions are stored as int8
     and cohort voiceprints as 4-bit values, each with a power-of-two scale,
@@ -86,7 +95,7 @@ entries).`
 func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs := newFlags(sio, "train", "train [--data DIR] [--out FILE] [flags]", trainHelp)
 	tc := train.DefaultConfig()
-	fs.StringVar(&tc.Data, "data", tc.Data, "speech data folder (holds librispeech/train-clean-100 and, with --multilingual, multilingual/)")
+	fs.StringVar(&tc.Data, "data", tc.Data, "speech data folder (holds librispeech/train-clean-100 and, with --domains or --multilingual, multilingual/)")
 	out := fs.String("out", filepath.Join("dsp", "voiceprint", "model", "voiceprint.bin"), "model file to write")
 	fs.IntVar(&tc.Frames, "frames", tc.Frames, "speech frames sampled for the UBM")
 	fs.IntVar(&tc.Jobs, "jobs", tc.Jobs, "parallel workers")
@@ -119,6 +128,8 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs.IntVar(&tc.CohortEvery, "cohort-every", tc.CohortEvery, "the s-norm cohort takes every Nth training speaker (1: all 200)")
 	fs.IntVar(&tc.CohortSpeakers, "cohort-speakers", tc.CohortSpeakers, "keep this many training speakers in the s-norm cohort, spread evenly (0: all)")
 	fs.IntVar(&tc.Multilingual, "multilingual", tc.Multilingual, "recordings of each model-half multilingual speaker (every other speaker folder of DATA/multilingual/*) in the cohort, whose non-target pairs the calibration also holds (0: LibriSpeech only)")
+	fs.BoolVar(&tc.Domains, "domains", tc.Domains, "NAP of the two large branches also removes each multilingual corpus's offset: the mean voiceprint of its model-half recordings less the English speakers' (inter-dataset variability compensation)")
+	fs.IntVar(&tc.DomainEvery, "domain-every", tc.DomainEvery, "with --domains, learn the offsets from one in this many speakers of each corpus's model half (1: all; the rest can stand for a venue the model never learned from)")
 	fs.BoolVar(&tc.Compact, "compact", tc.Compact, "store NAP directions as int8 and cohort voiceprints as 4-bit values (false: the cohort as float16, NAP as float32)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

@@ -35,7 +35,8 @@ func tinyFusedWith(t testing.TB, seed uint64, frameSNR float64) *voiceprint.Mode
 		bs = append(bs, m)
 	}
 	m, err := voiceprint.NewFusedModel(voiceprint.ModelConfig{ID: "tiny-fused", Calibration: []voiceprint.CalibrationPoint{{FAR: 0.01, Threshold: 2}},
-		BandLimited: &voiceprint.ConditionCalibration{Calibration: []voiceprint.CalibrationPoint{{FAR: 0.01, Threshold: 3}}}}, bs)
+		BandLimited: &voiceprint.ConditionCalibration{Calibration: []voiceprint.CalibrationPoint{{FAR: 0.01, Threshold: 3}}},
+		LearnedFrom: []string{"x1", "x2"}}, bs)
 	require.NoError(t, err)
 	return m
 }
@@ -58,6 +59,8 @@ func TestFusedModelRoundTrip(t *testing.T) {
 	assert.Equal(t, b, b2)
 	assert.Equal(t, 5, m2.Config.CohortSize)
 	assert.Equal(t, []string{"s1", "s2", "s3", "s4", "s5"}, m2.Config.CohortLabels)
+	assert.Equal(t, []string{"s1", "s2", "s3", "s4", "s5", "x1", "x2"}, m2.Config.TrainingSpeakers(),
+		"the speakers an evaluation leaves out: the cohort's and those the model learned from otherwise")
 	for _, cut := range []int{0, 5, 12, 20, len(b) / 3, len(b) / 2, len(b) - 1} {
 		_, err := voiceprint.ParseModel(b[:cut])
 		require.ErrorIs(t, err, voiceprint.ErrInvalidModel, "truncated at %d", cut)

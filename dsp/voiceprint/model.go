@@ -81,6 +81,11 @@ type ModelConfig struct {
 	// CohortLabels names the training speaker of each cohort voiceprint
 	// (so evaluations can leave a speaker's own entry out).
 	CohortLabels []string `json:"cohort_labels,omitempty"`
+	// LearnedFrom, in the header of a fused model, names the speakers
+	// outside the cohort whose recordings the model learned from (voxward
+	// train --domains: the multilingual model half), so evaluations can
+	// leave their trials out too (TrainingSpeakers).
+	LearnedFrom []string `json:"learned_from,omitempty"`
 	// CohortFloat16 stores the cohort as IEEE half-precision floats (the
 	// model holds their values, rounded, as float32).
 	CohortFloat16 bool `json:"cohort_float16,omitempty"`
@@ -136,6 +141,13 @@ type IdentifyCalibrationPoint struct {
 	Enrolled  int     `json:"enrolled"`
 	FAR       float64 `json:"far"`
 	Threshold float64 `json:"threshold"`
+}
+
+// TrainingSpeakers names every speaker the model learned from: its
+// cohort's and LearnedFrom's. An evaluation on voices the model never met
+// leaves their trials out.
+func (c ModelConfig) TrainingSpeakers() []string {
+	return append(slices.Clone(c.CohortLabels), c.LearnedFrom...)
 }
 
 // FeatureDim is the dimension of the frames the UBM models.
@@ -435,7 +447,7 @@ func NewFusedModel(cfg ModelConfig, branches []*Model) (*Model, error) {
 	fc := ModelConfig{ID: cfg.ID, Calibration: cfg.Calibration, IdentifyCalibration: cfg.IdentifyCalibration, BandLimited: cfg.BandLimited,
 		CohortSize: b0.CohortSize, CohortLabels: b0.CohortLabels, Branches: len(branches), Training: cfg.Training,
 		ForeignFrom: cfg.ForeignFrom, ForeignMargin: cfg.ForeignMargin, ForeignShift: cfg.ForeignShift,
-		BranchWeights: slices.Clone(cfg.BranchWeights)}
+		BranchWeights: slices.Clone(cfg.BranchWeights), LearnedFrom: slices.Clone(cfg.LearnedFrom)}
 	if !validForeign(fc) {
 		return nil, fmt.Errorf("%w: fused model %q: foreign cohort from %d of %d, shift %g", ErrInvalidModel, cfg.ID, cfg.ForeignFrom, fc.CohortSize, cfg.ForeignShift)
 	}

@@ -30,4 +30,6 @@ func TestShippedModelChecksum(t *testing.T) {
 	parsed, err := voiceprint.ParseModel(b)
 	require.NoError(t, err)
 	require.Equal(t, parsed.Config.ID, shipped.Config.ID, "DefaultModel embeds model/voiceprint.bin")
+	// Issue 13's bound: the model every build embeds stays within 4 MiB.
+	require.LessOrEqual(t, len(b), 4<<20, "model/voiceprint.bin is %d bytes, over 4 MiB", len(b))
 }

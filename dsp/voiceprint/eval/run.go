@@ -122,6 +122,9 @@ type Result struct {
 	// name them), for every system, so that figures are measured on voices
 	// the model never met.
 	TrainingTrialsLeftOut int `json:"training_trials_left_out,omitempty"`
+	// TrainingCohortFilesLeftOut counts the cohort recordings left out of
+	// the venue because the model learned from their speakers.
+	TrainingCohortFilesLeftOut int `json:"training_cohort_files_left_out,omitempty"`
 
 	// The scores of the same-speaker and different-speaker trials, for
 	// plots (PlotDET).
@@ -169,6 +172,20 @@ func WithoutSpeakers(trials []Trial, paths []string) ([]Trial, int) {
 		names[i] = SpeakerOf(p)
 	}
 	return WithoutSpeakerNames(trials, names)
+}
+
+// PathsWithoutSpeakerNames returns the paths not of a speaker in names
+// (SpeakerOf), and how many it left out: a venue cohort must not hold
+// voices the model learned from, whose pairs would score as no stranger's
+// do on a box.
+func PathsWithoutSpeakerNames(paths, names []string) ([]string, int) {
+	var out []string
+	for _, p := range paths {
+		if !slices.Contains(names, SpeakerOf(p)) {
+			out = append(out, p)
+		}
+	}
+	return out, len(paths) - len(out)
 }
 
 // WithoutSpeakerNames is WithoutSpeakers for speaker names (folder names,

@@ -160,6 +160,15 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 			center[j] += v / float32(len(utts)*nuisance)
 		}
 	}
+	// With Domains, each multilingual corpus's offset (its learning
+	// speakers' mean less the English training speakers') joins every
+	// NAP, after the learned directions.
+	rank := cfg.NAPRank
+	var domain [][]float64
+	if tc.Domains && rank > 0 {
+		domain = corpusOffsets(raw, center, mlRaw, ml, func(j int) bool { return domainLearner(ml, j, tc.DomainEvery) }, len(utts), nuisance, ed)
+		cfg.NAPRank += len(domain)
+	}
 	// Centred, unit-length supervectors; nuisance = deviation of each
 	// variant from its speaker's mean. With --nap-crops the 3-second
 	// pieces of the first channels join the variants, so the directions
@@ -204,13 +213,17 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 			}
 			dev = append(dev, us...)
 		}
-		return topDirections(ctx, dev, cfg.NAPRank, tc.Jobs)
+		dirs, err := topDirections(ctx, dev, rank, tc.Jobs)
+		if err != nil {
+			return nil, err
+		}
+		return appendOrthonormal(dirs, domain, ed), nil
 	}
 	nap, err := napFrom(func(int) bool { return true })
 	if err != nil {
 		return nil, err
 	}
-	say("NAP: %d nuisance directions", cfg.NAPRank)
+	say("NAP: %d nuisance directions, %d of them corpus offsets", cfg.NAPRank, len(domain))
 
 	// Cohort: one voiceprint per speaker (its first utterance) of every
 	// CohortEvery-th speaker, channels alternating: clean, telephone and
@@ -318,6 +331,6 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 			return nil, err
 		}
 	}
-	say("NAP of each calibration fold: %d directions from half the speakers", cfg.NAPRank)
+	say("NAP of each calibration fold: %d directions learned from half the speakers, and the corpus offsets", rank)
 	return out, nil
 }

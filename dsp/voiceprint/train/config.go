@@ -50,7 +50,22 @@ type Config struct {
 	// false-accept rate on that half's non-target pairs, and a foreign
 	// margin and shift are calibrated (ModelConfig.ForeignFrom).
 	Multilingual int
-	Log          io.Writer // progress lines; nil discards them
+	// Domains, with NAP (the two large branches), removes one more
+	// direction per multilingual corpus: the mean voiceprint of that
+	// corpus's model-half recordings (ListMultilingual, as recorded) less
+	// the English training speakers' mean, learned as NAP learns its
+	// directions. This is inter-dataset variability compensation: the
+	// offset a corpus's recording setup gives all its voices, which
+	// otherwise makes different speakers of one corpus alike. The
+	// evaluation half of those corpora is never read.
+	Domains bool
+	// DomainEvery (with Domains) learns the offsets from one in that many
+	// speakers of each corpus's model half (1: all of it). The rest of
+	// the half can then stand for a venue the model never learned from:
+	// voxward eval leaves the learned speakers out of a venue cohort, and
+	// their trials out of every run.
+	DomainEvery int
+	Log         io.Writer // progress lines; nil discards them
 }
 
 // DefaultConfig returns the recipe of the shipped model ("make
@@ -66,7 +81,7 @@ func DefaultConfig() Config {
 			Relevance: 8, NAPRank: 20, CohortTop: 100,
 		},
 		FARs:   []float64{0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
-		Fusion: true, NAPCrops: 1, Rooms: 4, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true,
+		Fusion: true, NAPCrops: 1, Rooms: 4, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true, Domains: true, DomainEvery: 3,
 	}
 }
 
@@ -97,6 +112,9 @@ func (tc Config) Validate() error {
 	if tc.CohortSpeakers < 0 || tc.CohortSpeakers > 0 && tc.CohortEvery != 1 {
 		return fmt.Errorf("%w: cohort speakers must be 0 (all) or more, with cohort-every 1", ErrConfig)
 	}
+	if tc.Domains && tc.DomainEvery < 1 {
+		return fmt.Errorf("%w: domain-every must be at least 1", ErrConfig)
+	}
 	if tc.CohortEvery < 1 {
 		return fmt.Errorf("%w: cohort-every must be at least 1", ErrConfig)
 	}
@@ -114,7 +132,7 @@ func (tc Config) ModelID() string {
 		return tc.Model.ID
 	}
 	if !tc.Fusion {
-		return withMultilingual(branchID(tc.branches()[0], tc.NAPCrops, tc.CohortEvery, tc.Rooms), tc.CohortSpeakers, tc.Multilingual)
+		return withMultilingual(branchID(tc.branches()[0], tc.NAPCrops, tc.CohortEvery, tc.Rooms, tc.domains()), tc.CohortSpeakers, tc.Multilingual)
 	}
 	id := strings.Replace(tc.branches()[0].ID, "gsv-", "gsvfuse-", 1)
 	fused := fmt.Sprintf("+cmn-r%g", tc.CMNRelevance)
@@ -152,8 +170,21 @@ func withMultilingual(id string, speakers, n int) string {
 	return id + "-v4"
 }
 
+// domains names the corpus directions the recipe's NAP adds
+// (Config.Domains) in a branch id: one per multilingual corpus.
+func (tc Config) domains() string {
+	if !tc.Domains {
+		return ""
+	}
+	id := fmt.Sprintf("-idvc%d", len(multilingualCorpora))
+	if tc.DomainEvery != 3 {
+		id += fmt.Sprintf("e%d", tc.DomainEvery) // learned from another share of the model half
+	}
+	return id
+}
+
 // branchID derives a single model's id from its recipe.
-func branchID(c voiceprint.ModelConfig, napCrops, cohortEvery, rooms int) string {
+func branchID(c voiceprint.ModelConfig, napCrops, cohortEvery, rooms int, domains string) string {
 	ns := ""
 	if c.NoiseSubtraction > 0 {
 		ns = fmt.Sprintf("-ns%g", c.NoiseSubtraction)
@@ -176,6 +207,9 @@ func branchID(c voiceprint.ModelConfig, napCrops, cohortEvery, rooms int) string
 	}
 	if rooms > 0 {
 		nap += fmt.Sprintf("-room%d", rooms) // and from copies in simulated rooms
+	}
+	if c.NAPRank > 0 {
+		nap += domains // and removes corpus offsets
 	}
 	// v2: the band-limited training copies include 8 kHz recordings; v3:
 	// rows stored as int8, and the cohort size named when it is not every
@@ -204,11 +238,11 @@ func (tc Config) branches() []voiceprint.ModelConfig {
 	}
 	a := tc.Model
 	a.CohortFloat16, a.CompactRows = !tc.Compact, tc.Compact
-	a.ID = withMultilingual(branchID(a, tc.NAPCrops, tc.CohortEvery, tc.Rooms), tc.CohortSpeakers, tc.Multilingual)
+	a.ID = withMultilingual(branchID(a, tc.NAPCrops, tc.CohortEvery, tc.Rooms, tc.domains()), tc.CohortSpeakers, tc.Multilingual)
 	b := a
 	b.FeatureWarp = false
 	b.Relevance = tc.CMNRelevance
-	b.ID = withMultilingual(branchID(b, tc.NAPCrops, tc.CohortEvery, tc.Rooms), tc.CohortSpeakers, tc.Multilingual)
+	b.ID = withMultilingual(branchID(b, tc.NAPCrops, tc.CohortEvery, tc.Rooms, tc.domains()), tc.CohortSpeakers, tc.Multilingual)
 	if tc.MeanWeight == 0 {
 		return []voiceprint.ModelConfig{a, b}
 	}

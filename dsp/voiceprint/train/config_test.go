@@ -22,7 +22,16 @@ func TestDefaultConfigNamesTheShippedModel(t *testing.T) {
 	c := train.DefaultConfig()
 	require.NoError(t, c.Validate())
 	require.Equal(t, m.Config.ID, c.ModelID())
-	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-v3", c.ModelID())
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-idvc2-v3", c.ModelID())
+	require.Equal(t, "gsv-ubm1-mfcc20d2-means-r16-room-v3", m.Branches[2].Config.ID, "the mean branch has no NAP, so no corpus directions")
+	for _, b := range m.Branches[:2] {
+		require.Equal(t, 22, b.Config.NAPRank, "%s: 20 learned directions and one per multilingual corpus", b.Config.ID)
+	}
+	require.Len(t, m.Config.LearnedFrom, 14, "one in three of the model half's 41 speakers, whose trials and venue recordings evaluations leave out")
+	c.DomainEvery = 1
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-idvc2e1-v3", c.ModelID(), "offsets learned from another share of the model half are named")
+	c.Domains = false
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-v3", c.ModelID(), "the recipe without corpus offsets keeps the id of the model before them")
 	c.CohortSpeakers, c.Multilingual = 160, 1
 	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-c160-ml1-v4", c.ModelID(), "a multilingual cohort is named")
 	c.CohortSpeakers, c.Multilingual = 0, 0
@@ -55,6 +64,7 @@ func TestConfigValidate(t *testing.T) {
 		"negative workers":          func(c *train.Config) { c.Jobs = -3 },
 		"no cohort speakers":        func(c *train.Config) { c.CohortEvery = 0 },
 		"negative multilingual":     func(c *train.Config) { c.Multilingual = -1 },
+		"domains from no speakers":  func(c *train.Config) { c.DomainEvery = 0 },
 		"cohort speakers and every": func(c *train.Config) { c.CohortEvery, c.CohortSpeakers = 2, 160 },
 		"negative cohort speakers":  func(c *train.Config) { c.CohortSpeakers = -1 },
 		"mean weight of 1":          func(c *train.Config) { c.MeanWeight = 1 },

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 
 	"github.com/voxward/voxward/internal/parallel"
 )
@@ -108,4 +109,100 @@ func topDirections(ctx context.Context, x [][]float32, k, jobs int) ([]float32, 
 		}
 	}
 	return out, nil
+}
+
+// domainLearner reports whether recording j of ml (ListMultilingual) is
+// of a speaker the corpus offsets are learned from: with every = 3 the
+// first, fourth, seventh and so on of its corpus's model half
+// (Config.DomainEvery).
+func domainLearner(ml []Utterance, j, every int) bool {
+	first := slices.IndexFunc(ml, func(u Utterance) bool { return u.Corpus == ml[j].Corpus })
+	return (ml[j].Speaker-ml[first].Speaker)%every == 0
+}
+
+// corpusOffsets returns, for each multilingual corpus in ml, the mean of
+// the centred unit supervectors of its recordings that learn accepts, as
+// recorded (mlRaw, channel 0 of mlChannels), less the English training
+// speakers' mean over the nuisance variants below nuisance (raw,
+// numVariants a training utterance): the direction a corpus's recording
+// setup moves all of its voices, which inter-dataset variability
+// compensation removes. Corpora come in ml's order.
+func corpusOffsets(raw [][]float32, center []float32, mlRaw [][]float32, ml []Utterance, learn func(j int) bool, utts, nuisance, ed int) [][]float64 {
+	mean := func(rows func(yield func([]float32))) []float64 {
+		m := make([]float64, ed)
+		n := 0
+		rows(func(r []float32) {
+			var q float64
+			for j := range r {
+				d := float64(r[j] - center[j])
+				q += d * d
+			}
+			s := 1 / math.Sqrt(max(q, 1e-20))
+			for j := range r {
+				m[j] += float64(r[j]-center[j]) * s
+			}
+			n++
+		})
+		for j := range m {
+			m[j] /= float64(max(n, 1))
+		}
+		return m
+	}
+	english := mean(func(yield func([]float32)) {
+		for i := range utts {
+			for v := range nuisance {
+				yield(raw[i*numVariants+v])
+			}
+		}
+	})
+	var out [][]float64
+	var corpora []string
+	for _, u := range ml {
+		if !slices.Contains(corpora, u.Corpus) {
+			corpora = append(corpora, u.Corpus)
+		}
+	}
+	for _, c := range corpora {
+		d := mean(func(yield func([]float32)) {
+			for j, u := range ml {
+				if u.Corpus == c && learn(j) {
+					yield(mlRaw[j*len(mlChannels)])
+				}
+			}
+		})
+		for j := range d {
+			d[j] -= english[j]
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// appendOrthonormal returns rows (orthonormal, flattened, ed values each)
+// with each of dirs appended after removing its part along every row
+// before it and scaling it to unit length.
+func appendOrthonormal(rows []float32, dirs [][]float64, ed int) []float32 {
+	out := slices.Clone(rows)
+	for _, d := range dirs {
+		u := slices.Clone(d)
+		for r := 0; r < len(out)/ed; r++ {
+			row := out[r*ed : (r+1)*ed]
+			var p float64
+			for j, x := range row {
+				p += float64(x) * u[j]
+			}
+			for j, x := range row {
+				u[j] -= p * float64(x)
+			}
+		}
+		var q float64
+		for _, x := range u {
+			q += x * x
+		}
+		s := 1 / math.Sqrt(max(q, 1e-300))
+		for _, x := range u {
+			out = append(out, float32(x*s))
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,12 +39,12 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 		return nil, err
 	}
 	var ml []Utterance
-	if tc.Multilingual > 0 {
+	if tc.Multilingual > 0 || tc.Domains {
 		if ml, err = ListMultilingual(tc.Data, utts[len(utts)-1].Speaker+1); err != nil {
 			return nil, err
 		}
 		if len(ml) == 0 {
-			return nil, fmt.Errorf("no multilingual recordings under %s (train with a multilingual cohort of 0 to do without)",
+			return nil, fmt.Errorf("no multilingual recordings under %s (train with --multilingual 0 --domains=false to do without)",
 				filepath.Join(tc.Data, "multilingual"))
 		}
 	}
@@ -168,7 +169,7 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	}
 	sets := []string{"clean", "telephone", "noise", "8 kHz"}
 	bandLimited := []bool{false, false, false, true} // sets whose both sides are band-limited
-	if len(ml) > 0 {
+	if tc.Multilingual > 0 {
 		ship, err := build(voiceprint.ModelConfig{ID: cfg.ID, ForeignFrom: foreignFrom, BranchWeights: cfg.BranchWeights}, -1)
 		if err != nil {
 			return nil, err
@@ -293,7 +294,22 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	cfg.Training = fmt.Sprintf("voxward train: %d branches (%s), s-normalised scores averaged with %s; "+
 		"%d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
 		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(brs), branchIDs(brs), weights, len(utts), tc.Frames, tc.Iters)
-	if len(ml) > 0 {
+	if tc.Domains {
+		n := 0
+		for j, u := range ml {
+			if !domainLearner(ml, j, tc.DomainEvery) {
+				continue
+			}
+			n++
+			if l := filepath.Base(filepath.Dir(u.Path)); !slices.Contains(cfg.LearnedFrom, l) {
+				cfg.LearnedFrom = append(cfg.LearnedFrom, l)
+			}
+		}
+		cfg.Training += fmt.Sprintf("; NAP also removes the offset of each multilingual corpus, the mean of %d recordings of %d speakers (one in %d speaker folders of each corpus's model half) "+
+			"of multilingual/arabic_commands (Arabic Speech Commands Dataset, CC BY 4.0) and multilingual/malayalam_msc "+
+			"(Malayalam Speech Corpus, (c) Swathanthra Malayalam Computing and contributors, CC BY-SA 4.0)", n, len(cfg.LearnedFrom), tc.DomainEvery)
+	}
+	if tc.Multilingual > 0 {
 		cfg.Training += fmt.Sprintf("; cohort and calibration also hold %d recordings of %d speakers, every other speaker folder "+
 			"of multilingual/arabic_commands (Arabic Speech Commands Dataset, CC BY 4.0) and multilingual/malayalam_msc "+
 			"(Malayalam Speech Corpus, (c) Swathanthra Malayalam Computing and contributors, CC BY-SA 4.0)", len(ml), ml[len(ml)-1].Speaker-ml[0].Speaker+1)
