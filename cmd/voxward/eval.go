@@ -31,8 +31,8 @@ progress bar runs on stderr.
 Trials with a speaker the model was trained with (a voice its s-norm
 cohort names, or one it learned from otherwise: the shipped model's cohort
 holds English training speakers, none in a dev list, and its NAP learned
-each multilingual corpus's offset from every other speaker folder of the
-corpus, the "model half") are left out, for the peers too, and counted in
+the multilingual corpora's offsets from 14 of their speakers, whom the
+model names in "learned_from") are left out, for the peers too, and counted in
 "training_trials_left_out": every figure is for voices the model never
 met.
 

@@ -380,7 +380,7 @@ func ParseModel(b []byte) (*Model, error) {
 }
 
 // ErrNoModel means this binary was built without the voiceprint model:
-// the model (3.9 MiB) is not kept in the repository but made from the
+// the model (4.0 MiB) is not kept in the repository but made from the
 // shared speech data by "make voiceprint-model" (deterministic, a few
 // minutes), and embedded by the next build.
 var ErrNoModel = errors.New(`voiceprint: this build has no voiceprint model: run "make voiceprint-model" (it needs the shared speech data, ../shared/data) and build again`)

@@ -294,7 +294,7 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	cfg.Training = fmt.Sprintf("voxward train: %d branches (%s), s-normalised scores averaged with %s; "+
 		"%d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
 		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(brs), branchIDs(brs), weights, len(utts), tc.Frames, tc.Iters)
-	if tc.Domains {
+	if tc.Domains && tc.Model.NAPRank > 0 { // the offsets join NAP: without it none is learned
 		n := 0
 		for j, u := range ml {
 			if !domainLearner(ml, j, tc.DomainEvery) {
