@@ -51,13 +51,14 @@ type Config struct {
 	// margin and shift are calibrated (ModelConfig.ForeignFrom).
 	Multilingual int
 	// Domains, with NAP (the two large branches), removes one more
-	// direction per multilingual corpus: the mean voiceprint of that
-	// corpus's model-half recordings (ListMultilingual, as recorded) less
-	// the English training speakers' mean, learned as NAP learns its
-	// directions. This is inter-dataset variability compensation: the
-	// offset a corpus's recording setup gives all its voices, which
-	// otherwise makes different speakers of one corpus alike. The
-	// evaluation half of those corpora is never read.
+	// direction per multilingual corpus: the mean centred unit
+	// supervector of that corpus's model-half recordings
+	// (ListMultilingual, as recorded) of one in DomainEvery speakers, less
+	// the English training speakers' mean, after the directions NAP
+	// learns. This is inter-dataset variability compensation: the offset
+	// a corpus's recording setup gives all its voices, which otherwise
+	// makes different speakers of one corpus alike. The evaluation half of
+	// those corpora is never read.
 	Domains bool
 	// DomainEvery (with Domains) learns the offsets from one in that many
 	// speakers of each corpus's model half (1: all of it). The rest of
@@ -81,7 +82,7 @@ func DefaultConfig() Config {
 			Relevance: 8, NAPRank: 20, CohortTop: 100,
 		},
 		FARs:   []float64{0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
-		Fusion: true, NAPCrops: 1, Rooms: 4, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true, Domains: true, DomainEvery: 3,
+		Fusion: true, NAPCrops: 1, Rooms: 4, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true, Domains: true, DomainEvery: defaultDomainEvery,
 	}
 }
 
@@ -170,6 +171,11 @@ func withMultilingual(id string, speakers, n int) string {
 	return id + "-v4"
 }
 
+// defaultDomainEvery is the shipped recipe's DomainEvery: of the 41
+// speakers of the multilingual model half, 14 give the offsets and 27 are
+// left for a venue, enough people for a 1 % venue threshold (22).
+const defaultDomainEvery = 3
+
 // domains names the corpus directions the recipe's NAP adds
 // (Config.Domains) in a branch id: one per multilingual corpus.
 func (tc Config) domains() string {
@@ -177,7 +183,7 @@ func (tc Config) domains() string {
 		return ""
 	}
 	id := fmt.Sprintf("-idvc%d", len(multilingualCorpora))
-	if tc.DomainEvery != 3 {
+	if tc.DomainEvery != defaultDomainEvery {
 		id += fmt.Sprintf("e%d", tc.DomainEvery) // learned from another share of the model half
 	}
 	return id
