@@ -6,7 +6,7 @@ package train
 // dsp/voiceprint/model/README.md) added after the fact to a trained model
 // without them, to choose where they go before training one:
 //
-//	EXP_BASE=M EXP_OUT=OUT EXP_BRANCHES=01 EXP_EVERY=3 [EXP_CORPORA=arabic_commands] [EXP_VENUE_OUT=V] \
+//	EXP_BASE=M EXP_OUT=OUT EXP_BRANCHES=01 EXP_EVERY=3 [EXP_CORPORA=arabic_commands] [EXP_NARROW=1] [EXP_VENUE_OUT=V] \
 //	  go test -tags research -run TestExpIDVC -v ./dsp/voiceprint/train/
 //
 // reads model M (a room4 model: voxward train --domains=false), and
@@ -30,6 +30,7 @@ import (
 	"testing"
 
 	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/dsp/voiceprint/eval"
 	"github.com/voxward/voxward/internal/parallel"
 )
 
@@ -65,13 +66,23 @@ func TestExpIDVC(t *testing.T) {
 	for w := range exs {
 		exs[w], _ = voiceprint.NewExtractor(m)
 	}
-	vps := make([][][]float32, len(ml)) // recording → branch → voiceprint
+	// EXP_NARROW=1 also takes each recording's 8 kHz copy into its
+	// corpus's mean.
+	channels := []string{"none"}
+	if os.Getenv("EXP_NARROW") != "" {
+		channels = append(channels, "narrowband")
+	}
+	vps := make([][][][]float32, len(ml)) // recording → channel → branch → voiceprint
 	parallel.For(context.Background(), len(ml), jobs, func(w, i int) error {
 		x, _ := readWAV(ml[i].Path)
-		st := exs[w].NewStats()
-		exs[w].Accumulate(st, x)
-		for b, br := range m.Branches {
-			vps[i] = append(vps[i], br.Voiceprint(nil, st.Branches[b]))
+		for _, ch := range channels {
+			st := exs[w].NewStats()
+			exs[w].Accumulate(st, eval.Augment(x, ch, ml[i].Path))
+			var per [][]float32
+			for b, br := range m.Branches {
+				per = append(per, br.Voiceprint(nil, st.Branches[b]))
+			}
+			vps[i] = append(vps[i], per)
 		}
 		return nil
 	})
@@ -107,7 +118,9 @@ func TestExpIDVC(t *testing.T) {
 			var rows [][]float32
 			for j, u := range ml {
 				if u.Corpus == c && domainLearner(ml, j, every) {
-					rows = append(rows, vps[j][b])
+					for _, per := range vps[j] {
+						rows = append(rows, per[b])
+					}
 				}
 			}
 			d := mean(rows)
