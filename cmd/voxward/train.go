@@ -55,9 +55,8 @@ otherwise the flags' single recipe:
     speakers' mean: the offset a corpus's recording setup gives all its
     voices (inter-dataset variability compensation); the model names those
     speakers, and voxward eval leaves them out of trials and venues; a
-    cohort of one
-    voiceprint per speaker (channels alternating) for adaptive s-norm (top
-    100); with --compact (the default) NAP directions are stored as int8
+    cohort of one voiceprint per speaker (channels alternating) for
+    adaptive s-norm (top 100); with --compact (the default) NAP directions are stored as int8
     and cohort voiceprints as 4-bit values, each with a power-of-two scale,
     which keeps the model within 4 MiB;
  4. the branches are fused: the voiceprint is the branch voiceprints side by
