@@ -56,9 +56,9 @@ otherwise the flags' single recipe:
     voices (inter-dataset variability compensation); the model names those
     speakers, and voxward eval leaves them out of trials and venues; a
     cohort of one voiceprint per speaker (channels alternating) for
-    adaptive s-norm (top 100); with --compact (the default) NAP directions are stored as int8
-    and cohort voiceprints as 4-bit values, each with a power-of-two scale,
-    which keeps the model within 4 MiB;
+    adaptive s-norm (top 100); with --compact (the default) NAP
+    directions are stored as int8 and cohort voiceprints as 4-bit values,
+    each with a power-of-two scale, which keeps the model within 4 MiB;
  4. the branches are fused: the voiceprint is the branch voiceprints side by
     side, the score the weighted mean of their s-normalised scores (the
     mean branch --mean-weight, 0.2; the two others half the rest each);
