@@ -405,6 +405,12 @@ func (s *Scorer) Threshold(far float64) (float64, error) {
 // scorer made by WithVenue takes each condition's threshold from the
 // venue's pairs in that condition when they suffice (see WithVenueOf).
 func (s *Scorer) Thresholds(far float64) (Thresholds, error) {
+	t, _, err := s.thresholds(far)
+	return t, err
+}
+
+// thresholds is Thresholds, and where each comes from (withVenue).
+func (s *Scorer) thresholds(far float64) (Thresholds, [2]string, error) {
 	model, err := s.modelThresholds(far)
 	return s.withVenue(model, err, far)
 }
@@ -423,17 +429,6 @@ func (s *Scorer) modelThresholds(far float64) (Thresholds, error) {
 	return out, nil
 }
 
-// withVenue replaces the model's thresholds (or its error err) with the
-// venue's, for a rate of far per pair, in each condition whose venue
-// pairs suffice. A band-limited threshold the venue cannot set is the
-// model's, never below the venue's general one; with a model that has no
-// band-limited calibration it is the general one. A condition whose
-// venue is too small for its own threshold but large enough for a fit
-// (venueFit) takes the fit's threshold where that is the higher.
-func (s *Scorer) withVenue(model Thresholds, err error, far float64) (Thresholds, error) {
-	out, _, err := s.venueThresholds(model, err, far)
-	return out, err
-}
 
 // Where a threshold comes from (Scorer.ThresholdsFrom,
 // Scorer.IdentifyThresholdsFrom).
@@ -443,9 +438,16 @@ const (
 	FromVenueFit = "venue-fit" // a normal fit to too few such pairs for their own, above the model's (venueFit)
 )
 
-// venueThresholds is withVenue, and where each threshold comes from
-// (FromModel, FromVenue, FromVenueFit; general, then band-limited).
-func (s *Scorer) venueThresholds(model Thresholds, err error, far float64) (Thresholds, [2]string, error) {
+// withVenue replaces the model's thresholds (or its error err) with the
+// venue's, for a rate of far per pair, in each condition whose venue
+// pairs suffice, and says where each threshold comes from (FromModel,
+// FromVenue, FromVenueFit; general, then band-limited). A band-limited
+// threshold the venue cannot set is the model's, never below the venue's
+// general one; with a model that has no band-limited calibration it is
+// the general one. A condition whose venue is too small for its own
+// threshold but large enough for a fit (venueFit) takes the fit's
+// threshold where that is the higher.
+func (s *Scorer) withVenue(model Thresholds, err error, far float64) (Thresholds, [2]string, error) {
 	from := [2]string{FromModel, FromModel}
 	ta, okA := s.venueThreshold(venueAny, far)
 	tb, okB := s.venueThreshold(venueBandLimited, far)
@@ -564,6 +566,13 @@ func (s *Scorer) IdentifyThreshold(far float64, n int) (float64, error) {
 // IdentifyThresholds is IdentifyThreshold for each condition of a
 // comparison, as Thresholds is for Threshold.
 func (s *Scorer) IdentifyThresholds(far float64, n int) (Thresholds, error) {
+	t, _, err := s.identifyThresholds(far, n)
+	return t, err
+}
+
+// identifyThresholds is IdentifyThresholds, and where each comes from
+// (withVenue).
+func (s *Scorer) identifyThresholds(far float64, n int) (Thresholds, [2]string, error) {
 	n = max(n, 1)
 	model, err := s.modelIdentifyThresholds(far, n)
 	return s.withVenue(model, err, perVoiceFAR(far, n))
@@ -572,16 +581,13 @@ func (s *Scorer) IdentifyThresholds(far float64, n int) (Thresholds, error) {
 // ThresholdsFrom says where Thresholds(far) come from, the general one
 // and the band-limited one: FromModel, FromVenue or FromVenueFit.
 func (s *Scorer) ThresholdsFrom(far float64) (general, bandLimited string) {
-	model, err := s.modelThresholds(far)
-	_, from, _ := s.venueThresholds(model, err, far)
+	_, from, _ := s.thresholds(far)
 	return from[0], from[1]
 }
 
 // IdentifyThresholdsFrom is ThresholdsFrom for IdentifyThresholds(far, n).
 func (s *Scorer) IdentifyThresholdsFrom(far float64, n int) (general, bandLimited string) {
-	n = max(n, 1)
-	model, err := s.modelIdentifyThresholds(far, n)
-	_, from, _ := s.venueThresholds(model, err, perVoiceFAR(far, n))
+	_, from, _ := s.identifyThresholds(far, n)
 	return from[0], from[1]
 }
 

@@ -419,19 +419,19 @@ func meanSD(xs []float64) (mean, sd float64) {
 	return mean, math.Sqrt(ss / float64(len(xs)-1))
 }
 
-// minFitPeople is how many pairs of different people a venue condition
-// needs for venueFit: five people. With four (six pairs) of the two
+// minFitPairs is how many pairs of different people a venue condition
+// needs for venueFit: those of five people. With four (six pairs) of the two
 // multilingual corpora, their pairs split by corpus, and the fit (with
 // an earlier model) put the threshold where 71 % of same-speaker pairs
 // failed; with five it is still strict (on the multilingual dev list,
 // 0.4 % of different-speaker pairs accepted and 54 % of same-speaker
 // pairs missed, against 5.6 % and 11 % at the model's threshold).
-const minFitPeople = 10
+const minFitPairs = 10
 
 // venueFit returns the threshold a normal distribution fitted to the
 // venue's different-speaker pairs in condition cond puts at the rate far
 // (their mean plus z(1-far) standard deviations), and false when they
-// are of fewer than minFitPeople pairs of people. It serves a venue too
+// are of fewer than minFitPairs pairs of people. It serves a venue too
 // small to show the rate itself (venueThreshold: 22 people for 1 %),
 // whose voices may still score far above the model's training speakers
 // against each other, as the multilingual dev speakers do (the model
@@ -439,7 +439,7 @@ const minFitPeople = 10
 // pairs' upper tail is heavier than a normal one.
 func (s *Scorer) venueFit(cond int, far float64) (float64, bool) {
 	v := s.venue[cond]
-	if v.people < minFitPeople || !(far > 0 && far < 1) {
+	if v.people < minFitPairs || !(far > 0 && far < 1) {
 		return 0, false
 	}
 	return v.mean - math.Sqrt2*math.Erfcinv(2*(1-far))*v.sd, true
