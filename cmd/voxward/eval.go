@@ -195,8 +195,10 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 		return err
 	}
 	var trained, learned int
+	var trainedOn []string
 	if m != nil {
-		if trials, trained = eval.WithoutSpeakerNames(trials, m.Config.TrainingSpeakers()); len(trials) == 0 {
+		trainedOn = m.Config.TrainingSpeakers()
+		if trials, trained = eval.WithoutSpeakerNames(trials, trainedOn); len(trials) == 0 {
 			return fmt.Errorf("%s: every trial has a speaker the model %s was trained with", *trialsPath, m.Config.ID)
 		}
 		if trained > 0 {
@@ -210,7 +212,7 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 		if m != nil {
 			// A box never holds its model's training voices: a venue of
 			// them would set a threshold on pairs the model has learned.
-			if o.Cohort, learned = eval.PathsWithoutSpeakerNames(o.Cohort, m.Config.TrainingSpeakers()); len(o.Cohort) == 0 {
+			if o.Cohort, learned = eval.PathsWithoutSpeakerNames(o.Cohort, trainedOn); len(o.Cohort) == 0 {
 				return fmt.Errorf("%s: every cohort recording is of a speaker the model %s was trained with", *cohortList, m.Config.ID)
 			}
 			if learned > 0 {

@@ -239,4 +239,11 @@ func TestWithoutSpeakers(t *testing.T) {
 	kept, dropped = eval.WithoutSpeakerNames(trials, []string{"a", "zz"})
 	assert.Equal(t, 3, dropped)
 	assert.Equal(t, []eval.Trial{trials[2]}, kept)
+	// A venue's recordings without the model's training speakers, in
+	// order, the list given left as it was.
+	paths := []string{"x/a/1.wav", "x/b/1.wav", "y/a/2.wav", "c/3.wav"}
+	venue, left := eval.PathsWithoutSpeakerNames(paths, []string{"a", "zz"})
+	assert.Equal(t, 2, left)
+	assert.Equal(t, []string{"x/b/1.wav", "c/3.wav"}, venue)
+	assert.Equal(t, []string{"x/a/1.wav", "x/b/1.wav", "y/a/2.wav", "c/3.wav"}, paths)
 }

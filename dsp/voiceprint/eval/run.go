@@ -179,13 +179,18 @@ func WithoutSpeakers(trials []Trial, paths []string) ([]Trial, int) {
 // voices the model learned from, whose pairs would score as no stranger's
 // do on a box.
 func PathsWithoutSpeakerNames(paths, names []string) ([]string, int) {
-	var out []string
-	for _, p := range paths {
-		if !slices.Contains(names, SpeakerOf(p)) {
-			out = append(out, p)
-		}
-	}
+	spk := speakerSet(names)
+	out := slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return spk[SpeakerOf(p)] })
 	return out, len(paths) - len(out)
+}
+
+// speakerSet is names as a set.
+func speakerSet(names []string) map[string]bool {
+	spk := make(map[string]bool, len(names))
+	for _, n := range names {
+		spk[n] = true
+	}
+	return spk
 }
 
 // WithoutSpeakerNames is WithoutSpeakers for speaker names (folder names,
@@ -195,10 +200,7 @@ func WithoutSpeakerNames(trials []Trial, names []string) ([]Trial, int) {
 	if len(names) == 0 {
 		return trials, 0
 	}
-	spk := map[string]bool{}
-	for _, n := range names {
-		spk[n] = true
-	}
+	spk := speakerSet(names)
 	var out []Trial
 	for _, t := range trials {
 		if spk[SpeakerOf(t.Test)] || slices.ContainsFunc(t.Enroll, func(p string) bool { return spk[SpeakerOf(p)] }) {
