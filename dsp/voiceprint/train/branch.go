@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"fmt"
-	"math"
 	"path/filepath"
 
 	"github.com/voxward/voxward/dsp/voiceprint"
@@ -193,12 +192,7 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 			us := make([][]float32, len(vs))
 			for k, v := range vs {
 				r := raw[i*numVariants+v]
-				var n float64
-				for j := range r {
-					d := float64(r[j] - center[j])
-					n += d * d
-				}
-				s := float32(1 / math.Sqrt(max(n, 1e-20)))
+				s := float32(unitScale(r, center))
 				u := make([]float32, ed)
 				for j := range r {
 					u[j] = (r[j] - center[j]) * s

@@ -132,12 +132,7 @@ func corpusOffsets(raw [][]float32, center []float32, mlRaw [][]float32, ml []Ut
 		m := make([]float64, ed)
 		n := 0
 		rows(func(r []float32) {
-			var q float64
-			for j := range r {
-				d := float64(r[j] - center[j])
-				q += d * d
-			}
-			s := 1 / math.Sqrt(max(q, 1e-20))
+			s := unitScale(r, center)
 			for j := range r {
 				m[j] += float64(r[j]-center[j]) * s
 			}
@@ -205,4 +200,14 @@ func appendOrthonormal(rows []float32, dirs [][]float64, ed int) []float32 {
 		}
 	}
 	return out
+}
+
+// unitScale is the factor that scales r - center to unit length.
+func unitScale(r, center []float32) float64 {
+	var n float64
+	for j := range r {
+		d := float64(r[j] - center[j])
+		n += d * d
+	}
+	return 1 / math.Sqrt(max(n, 1e-20))
 }
