@@ -325,6 +325,6 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 			return nil, err
 		}
 	}
-	say("NAP of each calibration fold: %d directions learned from half the speakers, and the corpus offsets", rank)
+	say("NAP of each calibration fold: %d directions learned from half the speakers, %d corpus offsets", rank, len(domain))
 	return out, nil
 }
