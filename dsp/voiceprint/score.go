@@ -429,7 +429,6 @@ func (s *Scorer) modelThresholds(far float64) (Thresholds, error) {
 	return out, nil
 }
 
-
 // Where a threshold comes from (Scorer.ThresholdsFrom,
 // Scorer.IdentifyThresholdsFrom).
 const (
