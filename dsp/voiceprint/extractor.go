@@ -536,15 +536,34 @@ func (m *Model) Voiceprint(dst []float32, st *GMMStats) []float32 {
 		off += n
 	}
 	sc := m.branchScale()
-	for i := range dst {
+	for i := range dst[:off] {
 		dst[i] *= sc
+	}
+	if cd := m.contentDim(); cd > 0 {
+		content(dst[off:off+cd], st.Branches[0].N)
 	}
 	return dst
 }
 
+// content writes the content part of a voiceprint (ModelConfig.
+// ContentWeight) for the zeroth-order statistics n to dst: √(n_c/Σn),
+// a unit vector (all zero without frames).
+func content(dst []float32, n []float64) {
+	var sum float64
+	for _, x := range n {
+		sum += x
+	}
+	for c, x := range n {
+		dst[c] = 0
+		if sum > 0 {
+			dst[c] = float32(math.Sqrt(x / sum))
+		}
+	}
+}
+
 // Normalize scales v, a weighted sum of voiceprints of m, back to a
 // voiceprint: unit length, or for a fused model each branch's part to
-// length 1/√B.
+// length 1/√B and the content part to unit length.
 func (m *Model) Normalize(v []float32) {
 	if len(v) != m.EmbeddingDim() {
 		panic(fmt.Sprintf("voiceprint: of %d values for dim %d", len(v), m.EmbeddingDim()))
@@ -562,6 +581,9 @@ func (m *Model) Normalize(v []float32) {
 			part[i] *= sc
 		}
 		off += len(part)
+	}
+	if cd := m.contentDim(); cd > 0 {
+		normalize(v[off : off+cd])
 	}
 }
 

@@ -294,6 +294,92 @@ func TestFusedModelBranchWeights(t *testing.T) {
 	assert.ErrorIs(t, err, voiceprint.ErrInvalidModel, "a single model has no branch weights")
 }
 
+// withContent is m (fused) with content matching of weight w and centre c.
+func withContent(t testing.TB, m *voiceprint.Model, w, c float64) *voiceprint.Model {
+	t.Helper()
+	cfg := m.Config
+	cfg.ContentWeight, cfg.ContentCentre = w, c
+	out, err := voiceprint.NewFusedModel(cfg, m.Branches)
+	require.NoError(t, err)
+	return out
+}
+
+// Content matching (ModelConfig.ContentWeight): the voiceprint ends with
+// √(N_c/ΣN) of branch 0's statistics, and a pair's score is the same
+// model's without it less the weight times (the two content parts' dot
+// product less the centre), in every scoring path; the model file keeps
+// both figures.
+func TestContentMatching(t *testing.T) {
+	plain := tinyFused(t, 60)
+	m := withContent(t, plain, 4, 0.6)
+	b, err := m.MarshalBinary()
+	require.NoError(t, err)
+	m2, err := voiceprint.ParseModel(b)
+	require.NoError(t, err)
+	assert.Equal(t, 4.0, m2.Config.ContentWeight)
+	assert.Equal(t, 0.6, m2.Config.ContentCentre)
+	comps := plain.Branches[0].Config.Components
+	require.Equal(t, plain.EmbeddingDim()+comps, m.EmbeddingDim())
+
+	ex, err := voiceprint.NewExtractor(m)
+	require.NoError(t, err)
+	ex0, err := voiceprint.NewExtractor(plain)
+	require.NoError(t, err)
+	x, y := synthVoice(3*16000, 1), synthVoice(3*16000, 2)
+	a, _ := ex.Embed(nil, x)
+	c, _ := ex.Embed(nil, y)
+	a0, _ := ex0.Embed(nil, x)
+	c0, _ := ex0.Embed(nil, y)
+	require.Equal(t, a0, a[:len(a0)], "the branch parts are the plain model's")
+	st := ex.NewStats()
+	ex.Accumulate(st, x)
+	var sum float64
+	for _, n := range st.Branches[0].N {
+		sum += n
+	}
+	require.Positive(t, sum)
+	for k, n := range st.Branches[0].N {
+		assert.InDelta(t, math.Sqrt(n/sum), a[len(a0)+k], 1e-6, "component %d", k)
+	}
+	var bc float64
+	for k := range comps {
+		bc += float64(a[len(a0)+k]) * float64(c[len(c0)+k])
+	}
+	require.Greater(t, bc, 0.3)
+
+	sc, sc0 := voiceprint.NewScorer(m), voiceprint.NewScorer(plain)
+	want := sc0.Score(a0, c0) - 4*(bc-0.6)
+	assert.InDelta(t, want, sc.Score(a, c), 1e-5)
+	assert.InDelta(t, want, voiceprint.NewScorer(m2).Score(a, c), 1e-5)
+	// Identification, through the float32 voiceprint and the compact copy.
+	tn := sc.CohortNorm(c)
+	for _, cand := range []voiceprint.Candidate{{ID: "a", Emb: a, Norm: sc.CohortNorm(a)}, sc.NewCandidate("a", a)} {
+		assert.InDelta(t, want, sc.IdentifyWithNorm(c, tn, []voiceprint.Candidate{cand}, 0).Score, 1e-5)
+	}
+	compact := sc.NewCandidate("a", a)
+	compact.Emb = nil
+	assert.InDelta(t, want, sc.IdentifyWithNorm(c, tn, []voiceprint.Candidate{compact}, 0).Score, 0.1)
+
+	// Pooling keeps the content part a unit vector.
+	pooled := make([]float32, len(a))
+	for i := range pooled {
+		pooled[i] = a[i] + c[i]
+	}
+	m.Normalize(pooled)
+	var n2 float64
+	for _, v := range pooled[len(a0):] {
+		n2 += float64(v) * float64(v)
+	}
+	assert.InDelta(t, 1, n2, 1e-5)
+
+	for _, bad := range [][2]float64{{-1, 0}, {math.NaN(), 0}, {1, math.Inf(1)}} {
+		cfg := plain.Config
+		cfg.ContentWeight, cfg.ContentCentre = bad[0], bad[1]
+		_, err := voiceprint.NewFusedModel(cfg, plain.Branches)
+		assert.ErrorIs(t, err, voiceprint.ErrInvalidModel, "content %v", bad)
+	}
+}
+
 // A KeepMeans model scores the frames as the front end makes them, where
 // CMN takes out each utterance's mean: the mean the third branch of the
 // shipped model compares.

@@ -117,7 +117,21 @@ type ModelConfig struct {
 	// s-normalised scores: one positive weight a branch, summing to 1
 	// (nil: equal weights).
 	BranchWeights []float64 `json:"branch_weights,omitempty"`
-	Training      string    `json:"training,omitempty"` // how it was trained, data attribution
+	// ContentWeight, in the header of a fused model, makes a score
+	// account for how alike the two recordings' phonetic content is
+	// (content matching): each voiceprint ends with a content part, the
+	// square roots of the share of speech frames each component of branch
+	// 0's UBM took, and a pair's score is lowered by ContentWeight times
+	// the dot product of the two content parts (their Bhattacharyya
+	// coefficient: 1 for the same spread over the sounds of speech) less
+	// ContentCentre. Two recordings of the same words score higher
+	// whoever speaks them; this takes back what the overlap adds to
+	// different speakers' scores, as calibrated on the training speakers
+	// (the slope of their non-target scores on the coefficient). 0: no
+	// content part.
+	ContentWeight float64 `json:"content_weight,omitempty"`
+	ContentCentre float64 `json:"content_centre,omitempty"`
+	Training      string  `json:"training,omitempty"` // how it was trained, data attribution
 }
 
 // CalibrationPoint is a false-accept rate and the threshold reaching it.
@@ -447,7 +461,11 @@ func NewFusedModel(cfg ModelConfig, branches []*Model) (*Model, error) {
 	fc := ModelConfig{ID: cfg.ID, Calibration: cfg.Calibration, IdentifyCalibration: cfg.IdentifyCalibration, BandLimited: cfg.BandLimited,
 		CohortSize: b0.CohortSize, CohortLabels: b0.CohortLabels, Branches: len(branches), Training: cfg.Training,
 		ForeignFrom: cfg.ForeignFrom, ForeignMargin: cfg.ForeignMargin, ForeignShift: cfg.ForeignShift,
-		BranchWeights: slices.Clone(cfg.BranchWeights), LearnedFrom: slices.Clone(cfg.LearnedFrom)}
+		BranchWeights: slices.Clone(cfg.BranchWeights), LearnedFrom: slices.Clone(cfg.LearnedFrom),
+		ContentWeight: cfg.ContentWeight, ContentCentre: cfg.ContentCentre}
+	if !finite(cfg.ContentWeight) || !finite(cfg.ContentCentre) || cfg.ContentWeight < 0 {
+		return nil, fmt.Errorf("%w: fused model %q: content weight %g, centre %g", ErrInvalidModel, cfg.ID, cfg.ContentWeight, cfg.ContentCentre)
+	}
 	if !validForeign(fc) {
 		return nil, fmt.Errorf("%w: fused model %q: foreign cohort from %d of %d, shift %g", ErrInvalidModel, cfg.ID, cfg.ForeignFrom, fc.CohortSize, cfg.ForeignShift)
 	}
@@ -502,20 +520,32 @@ func validForeign(c ModelConfig) bool {
 	if c.ForeignFrom == 0 {
 		return c.ForeignShift == 0 && c.ForeignMargin == 0
 	}
-	finite := func(x float64) bool { return !math.IsInf(x, 0) && !math.IsNaN(x) }
 	return c.ForeignFrom > 0 && c.ForeignFrom < c.CohortSize && c.ForeignShift >= 0 && finite(c.ForeignShift) && finite(c.ForeignMargin)
 }
+
+// finite reports whether x is neither infinite nor NaN.
+func finite(x float64) bool { return !math.IsInf(x, 0) && !math.IsNaN(x) }
 
 // EmbeddingDim is the dimension of the model's voiceprints.
 func (m *Model) EmbeddingDim() int {
 	if len(m.Branches) == 0 {
 		return m.Config.EmbeddingDim()
 	}
-	n := 0
+	n := m.contentDim()
 	for _, b := range m.Branches {
 		n += b.Config.EmbeddingDim()
 	}
 	return n
+}
+
+// contentDim is the length of a voiceprint's content part
+// (ModelConfig.ContentWeight): one value per component of branch 0's UBM,
+// or 0 for a model without one.
+func (m *Model) contentDim() int {
+	if len(m.Branches) == 0 || m.Config.ContentWeight == 0 {
+		return 0
+	}
+	return m.Branches[0].Config.Components
 }
 
 // branchScale is the factor each branch voiceprint of a fused model is

@@ -31,13 +31,17 @@ func (p *packedVoiceprint) fits(parts []int) bool {
 }
 
 // parts appends to dst the lengths of the parts of s's voiceprints: one
-// for a single model, one per branch for a fused one.
+// for a single model, one per branch for a fused one and then its content
+// part, if it has one.
 func (s *Scorer) parts(dst []int) []int {
 	if len(s.m.Branches) == 0 {
 		return append(dst, s.m.EmbeddingDim())
 	}
 	for _, b := range s.m.Branches {
 		dst = append(dst, b.Config.EmbeddingDim())
+	}
+	if cd := s.m.contentDim(); cd > 0 {
+		dst = append(dst, cd)
 	}
 	return dst
 }

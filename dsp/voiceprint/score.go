@@ -113,7 +113,9 @@ func (s *Scorer) WithCohort(vps [][]float32) (*Scorer, error) {
 		for b, n := range parts {
 			start := len(out.extra[b])
 			out.extra[b] = append(out.extra[b], v[off:off+n]...)
-			normalize(out.extra[b][start:])
+			if b < len(s.branchModels()) { // the content part is kept as it is
+				normalize(out.extra[b][start:])
+			}
 			off += n
 		}
 	}
@@ -340,22 +342,23 @@ func (s *Scorer) ScoreWithNorms(a, b []float32, na, nb CohortNorm) float64 {
 		panic("voiceprint: voiceprints or cohort statistics do not fit the fused model")
 	}
 	var buf [maxParts]float32
+	var pbuf [maxParts]int
 	dots := buf[:0]
 	off := 0
-	for _, br := range s.m.Branches {
-		ed := br.Config.EmbeddingDim()
-		dots = append(dots, dotf(a[off:off+ed], b[off:off+ed]))
-		off += ed
+	for _, n := range s.parts(pbuf[:0]) {
+		dots = append(dots, dotf(a[off:off+n], b[off:off+n]))
+		off += n
 	}
 	return s.scoreDots(dots, na, nb)
 }
 
-// maxParts is how many voiceprint parts (branches) scoring handles
-// without allocating.
+// maxParts is how many voiceprint parts (branches and the content part)
+// scoring handles without allocating.
 const maxParts = 4
 
 // scoreDots is ScoreWithNorms from the dot products of the two voiceprints'
-// parts (one for a single model, one per branch for a fused one).
+// parts (one for a single model, one per branch for a fused one and one
+// for its content part, if it has one).
 func (s *Scorer) scoreDots(dots []float32, na, nb CohortNorm) float64 {
 	shift := 0.0 // half the foreign shift for each foreign side
 	if na.Foreign {
@@ -373,11 +376,20 @@ func (s *Scorer) scoreDots(dots []float32, na, nb CohortNorm) float64 {
 	sc := float64(s.m.branchScale())
 	inv := 1 / (sc * sc)
 	var sum float64
-	for i, d := range dots {
+	for i, d := range dots[:len(s.m.Branches)] {
 		cos := inv * float64(d)
 		sum += s.m.branchWeight(i) * s.NormScore(cos, na.Branches[i], nb.Branches[i])
 	}
+	if len(dots) > len(s.m.Branches) {
+		sum -= s.m.contentTerm(float64(dots[len(s.m.Branches)]))
+	}
 	return sum - shift
+}
+
+// contentTerm is what content matching (ModelConfig.ContentWeight) takes
+// from the score of a pair whose content parts have the dot product bc.
+func (m *Model) contentTerm(bc float64) float64 {
+	return m.Config.ContentWeight * (bc - m.Config.ContentCentre)
 }
 
 // Score returns the normalised score of two voiceprints.

@@ -385,6 +385,11 @@ func (s *Scorer) venueScores(first int, speaker []int, bl []bool, ne, probeStart
 			marginJ += fj / float64(len(parts))
 		}
 		score := sum
+		if cd := s.m.contentDim(); cd > 0 {
+			ce := s.extraOf(len(parts)) // the content parts, in the extra rows' order
+			ri, rj := (first+vs[i])*cd, (first+vs[j])*cd
+			score -= s.m.contentTerm(float64(dotf(ce[ri:ri+cd], ce[rj:rj+cd])))
+		}
 		if foreignFrom > 0 && marginI > s.m.Config.ForeignMargin {
 			score -= s.m.Config.ForeignShift / 2
 		}

@@ -231,6 +231,13 @@ func TestWithVenueThresholds(t *testing.T) {
 		})
 		checkVenue(t, m, vps, names, true)
 	})
+	t.Run("content", func(t *testing.T) {
+		// The venue's pairs take content matching's term as
+		// ScoreWithNorms does (checkVenuePairs scores them that way).
+		m := withContent(t, tinyFused(t, 51), 3, 0.5)
+		vps, names := people(m, random(m))
+		checkVenue(t, m, vps, names, false)
+	})
 }
 
 // checkVenue checks m's venue thresholds on vps, of the people names,
