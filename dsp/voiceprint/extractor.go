@@ -540,15 +540,17 @@ func (m *Model) Voiceprint(dst []float32, st *GMMStats) []float32 {
 		dst[i] *= sc
 	}
 	if cd := m.contentDim(); cd > 0 {
-		content(dst[off:off+cd], st.Branches[0].N)
+		Content(dst[off:off+cd], st.Branches[0].N)
 	}
 	return dst
 }
 
-// content writes the content part of a voiceprint (ModelConfig.
-// ContentWeight) for the zeroth-order statistics n to dst: √(n_c/Σn),
-// a unit vector (all zero without frames).
-func content(dst []float32, n []float64) {
+// Content returns in dst (allocated when short) the content part of a
+// voiceprint (ModelConfig.ContentWeight) for the zeroth-order statistics
+// n of branch 0 (GMMStats.N): √(n_c/Σn), a unit vector (all zero
+// without frames).
+func Content(dst []float32, n []float64) []float32 {
+	dst = grow(dst, len(n))
 	var sum float64
 	for _, x := range n {
 		sum += x
@@ -559,6 +561,7 @@ func content(dst []float32, n []float64) {
 			dst[c] = float32(math.Sqrt(x / sum))
 		}
 	}
+	return dst
 }
 
 // Normalize scales v, a weighted sum of voiceprints of m, back to a

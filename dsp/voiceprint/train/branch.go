@@ -20,7 +20,12 @@ type trainedBranch struct {
 	// foreignFrom is the index of the first multilingual cohort entry (0:
 	// none).
 	foreignFrom int
-	folds       [2]struct {
+	// content is the content part (voiceprint.Content) of variant v of
+	// utterance i, and mlContent that of multilingual recording j in
+	// channel c (nil without Config.ContentWeight).
+	content   func(i, v int) []float32
+	mlContent func(j, c int) []float32
+	folds     [2]struct {
 		m    *voiceprint.Model
 		proj func(i, v int) []float32
 	}
@@ -108,6 +113,7 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 		}
 	}
 	raw := make([][]float32, len(utts)*numVariants)
+	occ := make([][]float32, len(utts)*numVariants)
 	nuisance := vRoom + tc.Rooms // the NAP variants in use: those below it
 	uttSamples := make([]int, len(utts))
 	err = parallel.For(ctx, len(utts), tc.Jobs, func(w, i int) error {
@@ -123,6 +129,9 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 			st := exs[w].NewStats()
 			exs[w].Accumulate(st, variantAudio(x, utts[i].Speaker, v))
 			raw[i*numVariants+v] = m0.RawSupervector(nil, st)
+			if tc.ContentWeight > 0 {
+				occ[i*numVariants+v] = voiceprint.Content(nil, st.N)
+			}
 		}
 		return nil
 	})
@@ -132,6 +141,7 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 	say("supervectors of %d utterances × %d variants", len(utts), numVariants-(napVariants-nuisance))
 	// The multilingual recordings of the model half, in each of mlChannels.
 	mlRaw := make([][]float32, len(ml)*len(mlChannels))
+	mlOcc := make([][]float32, len(ml)*len(mlChannels))
 	err = parallel.For(ctx, len(ml), tc.Jobs, func(w, j int) error {
 		x, err := readWAV(ml[j].Path)
 		if err != nil {
@@ -141,6 +151,9 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 			st := exs[w].NewStats()
 			exs[w].Accumulate(st, eval.Augment(x, ch, ml[j].Path))
 			mlRaw[j*len(mlChannels)+c] = m0.RawSupervector(nil, st)
+			if tc.ContentWeight > 0 {
+				mlOcc[j*len(mlChannels)+c] = voiceprint.Content(nil, st.N)
+			}
 		}
 		return nil
 	})
@@ -300,7 +313,10 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 		m, err := voiceprint.NewModel(c, p)
 		return m, proj, cohortIdx, err
 	}
-	out := &trainedBranch{uttSamples: uttSamples}
+	out := &trainedBranch{uttSamples: uttSamples,
+		content:   func(i, v int) []float32 { return occ[i*numVariants+v] },
+		mlContent: func(j, c int) []float32 { return mlOcc[j*len(mlChannels)+c] },
+	}
 	if out.m, _, out.cohortIdx, err = build(nap); err != nil {
 		return nil, err
 	}

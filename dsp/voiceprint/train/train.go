@@ -130,15 +130,17 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 		group int // pairs are scored within a group: the English fold, or a corpus
 		sc    *voiceprint.Scorer
 		norm  voiceprint.CohortNorm
-		enrol bool // an enrolment of open-set identification: one per speaker and set
+		enrol bool      // an enrolment of open-set identification: one per speaker and set
+		occ   []float32 // content part (voiceprint.Content) of branch 0
 	}
 	mk := func(i, v, set int) side {
 		f := spkOf[i] % 2
 		e := proj(f, i, v)
-		return side{emb: e, spk: spkOf[i], set: set, group: f, sc: scs[f], enrol: true,
+		return side{emb: e, spk: spkOf[i], set: set, group: f, sc: scs[f], enrol: true, occ: brs[0].content(i, v),
 			norm: scs[f].CohortNormExcluding(e, func(k int) bool { return cohortIdx[k] == spkOf[i] })}
 	}
 	score := func(a, b side) float64 { return a.sc.ScoreWithNorms(a.emb, b.emb, a.norm, b.norm) }
+	overlap := func(a, b side) float64 { return contentOverlap(a.occ, b.occ) }
 	const enrolSamples = 8 * 16000
 	longEnough := 0
 	for _, n := range uttSamples {
@@ -147,7 +149,7 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 		}
 	}
 	var as, bs []side
-	var tar []float64 // same-speaker pairs: all but the last 3 s against the last 3 s
+	var tar, tarOverlap []float64 // same-speaker pairs: all but the last 3 s against the last 3 s
 	for i := range utts {
 		for c := 0; c < calibCrops && (c+1)*cropSamples <= uttSamples[i]; c++ {
 			for ch := range calibChannels {
@@ -163,7 +165,7 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 		if uttSamples[i] >= cropSamples+5*16000 {
 			for _, v := range [][2]int{{vHead, vTail}, {vHeadTel, vTailTel}} {
 				h, t := mk(i, v[0], 0), mk(i, v[1], 0)
-				tar = append(tar, score(h, t))
+				tar, tarOverlap = append(tar, score(h, t)), append(tarOverlap, overlap(h, t))
 			}
 		}
 	}
@@ -192,8 +194,8 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 					}
 				}
 				sd := side{emb: e, spk: u.Speaker, set: set, group: 2 + corpus[u.Corpus], sc: shipSc,
-					enrol: !firstOf[[2]int{u.Speaker, set}],
-					norm:  shipSc.CohortNormExcluding(e, func(k int) bool { return cohortIdx[k] == u.Speaker })}
+					enrol: !firstOf[[2]int{u.Speaker, set}], occ: brs[0].mlContent(j, c),
+					norm: shipSc.CohortNormExcluding(e, func(k int) bool { return cohortIdx[k] == u.Speaker })}
 				firstOf[[2]int{u.Speaker, set}] = true
 				as, bs = append(as, sd), append(bs, sd)
 			}
@@ -213,6 +215,38 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if tc.ContentWeight > 0 && len(brs) > 1 {
+		ov := make([]float64, len(scores))
+		err := parallel.For(ctx, len(as), tc.Jobs, func(_, ai int) error {
+			for bi, b := range bs {
+				if k := ai*len(bs) + bi; !math.IsNaN(scores[k]) {
+					ov[k] = overlap(as[ai], b)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		setOf := make([]int, len(scores))
+		for k := range setOf {
+			setOf[k] = bs[k%len(bs)].set
+			if setOf[k] >= calibChannels {
+				setOf[k] = -1 // the English sets alone are fitted
+			}
+		}
+		slope, centre := fitContent(scores, ov, setOf)
+		cfg.ContentWeight, cfg.ContentCentre = tc.ContentWeight, centre
+		for k, s := range scores {
+			if !math.IsNaN(s) {
+				scores[k] = s - cfg.ContentWeight*(ov[k]-cfg.ContentCentre)
+			}
+		}
+		for k := range tar {
+			tar[k] -= cfg.ContentWeight * (tarOverlap[k] - cfg.ContentCentre)
+		}
+		say("content matching: weight %g, centre %.4f (the training speakers' non-target scores rise %.3f per unit of content overlap within a set)", cfg.ContentWeight, centre, slope)
 	}
 	if foreignFrom > 0 {
 		ma, mb, setOf := make([]float64, len(as)), make([]float64, len(bs)), make([]int, len(bs))
