@@ -1244,12 +1244,13 @@ func TestExpSmallVenue(t *testing.T) {
 	t.Logf("no venue: model's threshold %.2f: far %.2f%%, frr %.2f%% (%d trials)", model, far, frr, len(trials))
 	r := rand.New(rand.NewPCG(1, 2))
 	// draw is a seeded draw of size of the venue's people.
-	draw := func(size int) (vs [][]float32, names []string) {
-		for _, i := range r.Perm(len(venue))[:size] {
+	draw := func(size int) (vs [][]float32, names []string, idx []int) {
+		idx = r.Perm(len(venue))[:size]
+		for _, i := range idx {
 			vs = append(vs, venue[i])
 			names = append(names, venueNames[i])
 		}
-		return vs, names
+		return vs, names, idx
 	}
 	for _, size := range []int{10, 20, len(venue)} {
 		draws := 3
@@ -1257,7 +1258,7 @@ func TestExpSmallVenue(t *testing.T) {
 			draws = 1
 		}
 		for d := range draws {
-			vs, names := draw(size)
+			vs, names, _ := draw(size)
 			sc, err := base.WithVenue(vs, names)
 			if err != nil {
 				t.Fatal(err)
@@ -1352,13 +1353,27 @@ func TestExpSmallVenue(t *testing.T) {
 	// venue's pairs raises it to (Scorer.WithVenue with 5 to 21 people).
 	for _, size := range []int{5, 8, 10, 15} {
 		for d := range 3 {
-			vs, names := draw(size)
+			vs, names, idx := draw(size)
 			sc, err := base.WithVenue(vs, names)
 			if err != nil {
 				t.Fatal(err)
 			}
 			thr, _ := sc.Threshold(0.01)
 			from, _ := sc.ThresholdsFrom(0.01)
+			// The same venue with a probe-length copy of each person
+			// (WithVenueSides): its pairs are enrolment against probe.
+			var cps [][]float32
+			for _, i := range idx {
+				cps = append(cps, copies[i])
+			}
+			scP, err := base.WithVenueSides(vs, cps, names, names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			thrP, _ := scP.Threshold(0.01)
+			fromP, _ := scP.ThresholdsFrom(0.01)
+			pfar, pfrr := session(scP, thrP)
+			t.Logf("sessions' pairs, venue of %d enrolments and their probe copies (draw %d): %s %.2f: far %.2f%%, frr %.2f%%", size, d, fromP, thrP, pfar, pfrr)
 			far, frr := session(sc, model)
 			ffar, ffrr := session(sc, thr)
 			// A one-sided normal tolerance bound instead of the fit's
@@ -1392,6 +1407,21 @@ func TestExpSmallVenue(t *testing.T) {
 	t.Logf("English, %d enrolments: median pair score %.2f; their %d single recordings: %.2f (model's cohort: %.2f)",
 		len(enr), median(pairScores(base, enr, en)), len(single), median(pairScores(base, single, sn)), refMedian)
 	for _, k := range []int{5, 10} {
+		var cps [][]float32
+		for _, d := range dirs[:k] {
+			files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
+			sort.Strings(files)
+			x := read(files[0])
+			v, _ := ex.Embed(nil, x[:min(len(x), 4*16000)])
+			cps = append(cps, v)
+		}
+		scP, err := base.WithVenueSides(enr[:k], cps, en[:k], en[:k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		thrP, _ := scP.Threshold(0.01)
+		fromP, _ := scP.ThresholdsFrom(0.01)
+		t.Logf("English, %d enrolments and their probe copies: %s %.2f (model's threshold %.2f)", k, fromP, thrP, model)
 		ps := pairScores(base, enr[:k], en[:k])
 		mean, sd := meanSD(ps)
 		t.Logf("English, %d enrolments: pairs' mean %.2f, sd %.2f: the fit's 1 %% point %.2f, the tolerance bound %.2f (model's threshold %.2f)",
