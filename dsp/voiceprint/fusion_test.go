@@ -378,6 +378,10 @@ func TestContentMatching(t *testing.T) {
 		_, err := voiceprint.NewFusedModel(cfg, plain.Branches)
 		assert.ErrorIs(t, err, voiceprint.ErrInvalidModel, "content %v", bad)
 	}
+	single := plain.Branches[0].Config
+	single.ContentWeight = 1
+	_, err = voiceprint.NewModel(single, plain.Branches[0].Params())
+	assert.ErrorIs(t, err, voiceprint.ErrInvalidModel, "a single model has no content part")
 }
 
 // A KeepMeans model scores the frames as the front end makes them, where

@@ -126,9 +126,10 @@ type ModelConfig struct {
 	// coefficient: 1 for the same spread over the sounds of speech) less
 	// ContentCentre. Two recordings of the same words score higher
 	// whoever speaks them; this takes back what the overlap adds to
-	// different speakers' scores, as calibrated on the training speakers
-	// (the slope of their non-target scores on the coefficient). 0: no
-	// content part.
+	// different speakers' scores. The weight is the training recipe's
+	// (voxward train --content-weight), the centre the calibration
+	// pairs' mean overlap. 0: no content part (the shipped model: a
+	// research option, measured and not kept).
 	ContentWeight float64 `json:"content_weight,omitempty"`
 	ContentCentre float64 `json:"content_centre,omitempty"`
 	Training      string  `json:"training,omitempty"` // how it was trained, data attribution
@@ -239,6 +240,9 @@ func NewModel(cfg ModelConfig, p ModelParams) (*Model, error) {
 	}
 	if cfg.BranchWeights != nil {
 		return nil, fmt.Errorf("%w: branch weights in a single model", ErrInvalidModel)
+	}
+	if cfg.ContentWeight != 0 || cfg.ContentCentre != 0 {
+		return nil, fmt.Errorf("%w: content matching in a single model", ErrInvalidModel)
 	}
 	if cfg.CohortFloat16 && cfg.CompactRows {
 		return nil, fmt.Errorf("%w: cohort_float16 and compact_rows both set", ErrInvalidModel)
