@@ -28,9 +28,11 @@ import (
 // speaker), the model's score, then for the enrolment and the test side
 // each branch's cohort mean and standard deviation (the s-norm
 // statistics), speech seconds, SNR (dB) and bandwidth (Hz), then the
-// content overlap of the two sides in branches 0 and 1 (the dot product
-// of √(N_c/ΣN)). EXP_CHANNEL (eval.Augment) is applied to the test side,
-// to both with EXP_BOTH; EXP_SHORT cuts the test side to 3 s.
+// content overlap of the two sides (the dot product of their √(N_c/ΣN))
+// in branch 0, in branch 1, and in branch 0 with its components' shares
+// summed over their selector parents. EXP_CHANNEL (eval.Augment) is
+// applied to the test side, to both with EXP_BOTH; EXP_SHORT cuts the
+// test side to 3 s.
 func TestExpQualityDump(t *testing.T) {
 	ex := shippedExtractor(t)
 	m := ex.Model()
@@ -54,9 +56,10 @@ func TestExpQualityDump(t *testing.T) {
 	for w := range exs {
 		exs[w], _ = voiceprint.NewExtractor(m)
 	}
+	po := m.Branches[0].Params().ParentOf // each UBM component's selector parent
 	both := os.Getenv("EXP_BOTH") != ""
 	short := os.Getenv("EXP_SHORT") != ""
-	parallel.For(context.Background(), len(keys), jobs, func(w, i int) error {
+	err = parallel.For(context.Background(), len(keys), jobs, func(w, i int) error {
 		st := exs[w].NewStats()
 		isTest := i >= len(enrol)
 		var a voiceprint.Analysis
@@ -75,7 +78,6 @@ func TestExpQualityDump(t *testing.T) {
 		}
 		v := m.Voiceprint(nil, st)
 		var o [][]float64
-		po := m.Branches[0].Params().ParentOf
 		for k, b := range append(st.Branches[:2:2], st.Branches[0]) {
 			var sum float64
 			for _, n := range b.N {
@@ -100,6 +102,9 @@ func TestExpQualityDump(t *testing.T) {
 		sides[i] = side{v, o, sc.CohortNorm(v), a}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ei, ti := map[string]int{}, map[string]int{}
 	for i, k := range enrol {
 		ei[k] = i
