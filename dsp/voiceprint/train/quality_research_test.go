@@ -5,7 +5,6 @@ package train
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -46,7 +45,7 @@ func TestExpQualityDump(t *testing.T) {
 	keys := append(append([]string{}, enrol...), test...)
 	type side struct {
 		v []float32
-		o [][]float64 // per branch, √(N_c/ΣN)
+		o [][]float32 // content parts: branch 0, branch 1, branch 0 by selector parent
 		n voiceprint.CohortNorm
 		a voiceprint.Analysis
 	}
@@ -77,28 +76,13 @@ func TestExpQualityDump(t *testing.T) {
 			a = exs[w].Accumulate(st, x)
 		}
 		v := m.Voiceprint(nil, st)
-		var o [][]float64
-		for k, b := range append(st.Branches[:2:2], st.Branches[0]) {
-			var sum float64
-			for _, n := range b.N {
-				sum += n
-			}
-			r := make([]float64, len(b.N))
-			if k == 2 { // branch 0's occupancy summed over each selector parent
-				r = make([]float64, m.Branches[0].Config.Parents)
-				for c, n := range b.N {
-					r[po[c]] += n / sum
-				}
-				for c := range r {
-					r[c] = math.Sqrt(r[c])
-				}
-			} else {
-				for c, n := range b.N {
-					r[c] = math.Sqrt(n / sum)
-				}
-			}
-			o = append(o, r)
+		// The content parts (voiceprint.Content) of branches 0 and 1, and
+		// of branch 0's occupancy summed over each selector parent.
+		parents := make([]float64, m.Branches[0].Config.Parents)
+		for c, n := range st.Branches[0].N {
+			parents[po[c]] += n
 		}
+		o := [][]float32{voiceprint.Content(nil, st.Branches[0].N), voiceprint.Content(nil, st.Branches[1].N), voiceprint.Content(nil, parents)}
 		sides[i] = side{v, o, sc.CohortNorm(v), a}
 		return nil
 	})
@@ -127,11 +111,7 @@ func TestExpQualityDump(t *testing.T) {
 			fmt.Fprintf(&b, " %.2f %.1f %.0f", x.a.SpeechSeconds, x.a.SNRDB, x.a.BandwidthHz)
 		}
 		for k := range e.o {
-			var bc float64
-			for c := range e.o[k] {
-				bc += e.o[k][c] * s.o[k][c]
-			}
-			fmt.Fprintf(&b, " %.5f", bc)
+			fmt.Fprintf(&b, " %.5f", contentOverlap(e.o[k], s.o[k]))
 		}
 		b.WriteString("\n")
 	}
