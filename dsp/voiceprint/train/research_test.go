@@ -1281,13 +1281,18 @@ func TestExpSmallVenue(t *testing.T) {
 	// other recordings) of everyone. The venue's pairs enrolment against
 	// enrolment, or, with a probe-side copy of each venue enrolment (its
 	// first recording's first 4 s), enrolment against probe copy.
-	var copies [][]float32
-	for _, d := range venueNames {
+	// probeCopy is the voiceprint of the first 4 s of speaker folder d's
+	// first recording.
+	probeCopy := func(d string) []float32 {
 		files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
 		sort.Strings(files)
 		x := read(files[0])
 		v, _ := ex.Embed(nil, x[:min(len(x), 4*16000)])
-		copies = append(copies, v)
+		return v
+	}
+	var copies [][]float32
+	for _, d := range venueNames {
+		copies = append(copies, probeCopy(d))
 	}
 	type person struct {
 		enrol  []float32
@@ -1409,11 +1414,7 @@ func TestExpSmallVenue(t *testing.T) {
 	for _, k := range []int{5, 10} {
 		var cps [][]float32
 		for _, d := range dirs[:k] {
-			files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
-			sort.Strings(files)
-			x := read(files[0])
-			v, _ := ex.Embed(nil, x[:min(len(x), 4*16000)])
-			cps = append(cps, v)
+			cps = append(cps, probeCopy(d))
 		}
 		scP, err := base.WithVenueSides(enr[:k], cps, en[:k], en[:k])
 		if err != nil {
