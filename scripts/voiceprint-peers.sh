@@ -11,7 +11,8 @@
 # model is better), and the model's shipped decision: the false-accept
 # and miss rates at its calibrated 1 % threshold (far@thr, frr@thr;
 # "(venue)" when the venue cohort set it, "(venue-fit)" when a fit to it
-# raised the model's).
+# raised the model's), with far@thr's 90 % confidence interval from a
+# bootstrap over the list's speakers (eval's far_at_threshold_ci90).
 # Each list then runs once more with a venue cohort (eval --cohort): the
 # recordings of every other speaker of the list (sorted by folder, within
 # each corpus folder) join the model's s-norm cohort and, with enough pairs
@@ -34,6 +35,9 @@ trap 'rm -rf "$tmp"' EXIT
 
 field() { # field NAME FILE: a number from eval's one-line JSON
   sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2"
+}
+interval() { # interval NAME FILE: "low high" of an interval in eval's JSON, in %
+  sed -n "s/.*\"$1\":\[\([-0-9.eE+]*\),\([-0-9.eE+]*\)\].*/\1 \2/p" "$2" | awk '{printf "%.2f–%.2f", 100*$1, 100*$2}'
 }
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -80,8 +84,8 @@ for run in $runs; do
       "$(sed -n 's/^cohort: [0-9]* recordings; //p' "$v.log")" "$(field venue_pairs "$v.json")"
   fi
   printf '%-10s | %-14s | %-14s | %-14s | %-22s | %s\n' channel "voxward" "mfcc-stats" "gmm-ubm" "model EER /" "model at its threshold"
-  printf '%-10s | %-14s | %-14s | %-14s | %-22s | %s\n' "" "EER %  minDCF" "EER %  minDCF" "EER %  minDCF" "best peer EER" "far@thr %  frr@thr %"
-  printf '%s\n' "-----------|----------------|----------------|----------------|------------------------|----------------------"
+  printf '%-10s | %-14s | %-14s | %-14s | %-22s | %s\n' "" "EER %  minDCF" "EER %  minDCF" "EER %  minDCF" "best peer EER" "far@thr % (90 % CI)       frr@thr %"
+  printf '%s\n' "-----------|----------------|----------------|----------------|------------------------|----------------------------------------"
   for ch in $channels; do
     line=$(printf '%-10s' "$ch")
     for sys in voxward mfcc-stats gmm-ubm; do
@@ -94,8 +98,8 @@ for run in $runs; do
     from=$(sed -n 's/.*"threshold_from":"\([a-z-]*\)".*/\1/p' "$v")
     # Every trial band-limited (both sides 8 kHz): that threshold decided.
     [ "$(field band_limited_trials "$v")" = "$(field trials "$v")" ] && from=$(sed -n 's/.*"threshold_band_limited_from":"\([a-z-]*\)".*/\1/p' "$v")
-    at=$(awk -v f="$(field far_at_threshold "$v")" -v r="$(field frr_at_threshold "$v")" -v from="$from" \
-      'BEGIN{if (f=="") print "n/a (no calibration)"; else printf "%8.2f  %8.2f%s", 100*f, 100*r, from != "model" && from != "" ? "  (" from ")" : ""}')
+    at=$(awk -v f="$(field far_at_threshold "$v")" -v ci="$(interval far_at_threshold_ci90 "$v")" -v r="$(field frr_at_threshold "$v")" -v from="$from" \
+      'BEGIN{if (f=="") print "n/a (no calibration)"; else printf "%8.2f %-15s  %8.2f%s", 100*f, ci == "" ? "" : "(" ci ")", 100*r, from != "model" && from != "" ? "  (" from ")" : ""}')
     printf '%s | %-22s | %s\n' "$line" "$ratio" "$at"
   done
 done

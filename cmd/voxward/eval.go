@@ -21,7 +21,8 @@ func init() {
 
 const evalHelp = `Scores every trial of a trial list and prints one JSON object:
   {"trials","targets","nontargets","eer","min_dcf","threshold_at_eer","seconds",
-   "threshold","far_at_threshold","frr_at_threshold","training_trials_left_out",
+   "threshold","far_at_threshold","frr_at_threshold","speakers","eer_ci90",
+   "far_at_threshold_ci90","frr_at_threshold_ci90","training_trials_left_out",
    "cohort_files","training_cohort_files_left_out","venue_pairs","threshold_from"}
 "eer" is a fraction (0.0123 = 1.23 %), "min_dcf" the normalised minimum
 detection cost at p_target 0.01, "threshold_at_eer" the score there
@@ -72,6 +73,19 @@ model's band-limited threshold, "threshold_band_limited", as "voxward
 score" and the daemon hold them. An EER only says how well the scores rank;
 these say whether the shipped decision keeps its promise on this list and
 channel. The peers have no calibration: the three are left out for them.
+
+"speakers" counts the speakers the trials name (each path's folder). The
+trials of a list are not independent: every trial of two speakers shares
+their two voices, and ten speakers make only 45 pairs of people, so a rate
+over 4,500 trials is about as certain as one over 45. With at least five
+speakers, "eer_ci90", "far_at_threshold_ci90" and "frr_at_threshold_ci90"
+are [low, high] 90 % confidence intervals from a bootstrap over the
+speakers: 1,000 seeded rounds each draw as many speakers as the list has,
+with replacement, and weigh every trial by how often its speakers were
+drawn (a trial of two speakers by the product of their counts). The same
+list gives the same rounds to every system. Read a figure against its
+interval before calling one system better than another, or a promise
+kept or broken.
 
 A trial list has one trial a line, "LABEL ENROLL TEST": LABEL 1 (same
 speaker) or 0; ENROLL one WAV path or several joined by commas, enrolled

@@ -108,6 +108,17 @@ func TestEvalMatchesDevFigures(t *testing.T) {
 	assert.Equal(t, 450, got.Targets)
 	assert.Equal(t, 4500, got.Nontargets)
 	assert.Less(t, raw["seconds"].(float64), 60.0)
+	// The intervals of a bootstrap over the list's ten speakers hold the
+	// figures.
+	assert.Equal(t, 10.0, raw["speakers"])
+	for fig, ci := range map[string]string{"eer": "eer_ci90", "far_at_threshold": "far_at_threshold_ci90", "frr_at_threshold": "frr_at_threshold_ci90"} {
+		iv, ok := raw[ci].([]any)
+		require.True(t, ok, "%s: %v", ci, raw[ci])
+		require.Len(t, iv, 2)
+		assert.LessOrEqual(t, iv[0].(float64), raw[fig].(float64), ci)
+		assert.GreaterOrEqual(t, iv[1].(float64), raw[fig].(float64), ci)
+		assert.Less(t, iv[0].(float64), iv[1].(float64), "%s: ten speakers leave room", ci)
+	}
 
 	// Recompute with the dsp API, one file at a time, no caching tricks.
 	m, err := modeltest.Model(t), error(nil)

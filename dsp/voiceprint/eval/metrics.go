@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -26,64 +27,103 @@ type DETPoint struct {
 // Ties are kept together, so each point is reachable by one threshold. It
 // returns ErrNoTrials if either list is empty.
 func DetectionCurve(targets, nontargets []float64) ([]DETPoint, error) {
-	nt, nn := len(targets), len(nontargets)
-	if nt == 0 || nn == 0 {
+	if len(targets) == 0 || len(nontargets) == 0 {
 		return nil, ErrNoTrials
 	}
-	type sc struct {
-		s   float64
-		tgt bool
+	pts := make([]DETPoint, 0, len(targets)+len(nontargets)+1)
+	sweep(sortTrials(targets, nontargets), nil, func(p DETPoint) { pts = append(pts, p) })
+	return pts, nil
+}
+
+// sortedTrial is one trial's score, whether it is a target's, and its
+// index in the lists sortTrials was given (targets first).
+type sortedTrial struct {
+	s   float64
+	tgt bool
+	i   int
+}
+
+// sortTrials returns the trials of targets and nontargets in order of
+// score; index i counts the targets first, then the nontargets.
+func sortTrials(targets, nontargets []float64) []sortedTrial {
+	all := make([]sortedTrial, 0, len(targets)+len(nontargets))
+	for i, s := range targets {
+		all = append(all, sortedTrial{s, true, i})
 	}
-	all := make([]sc, 0, nt+nn)
-	for _, s := range targets {
-		all = append(all, sc{s, true})
+	for i, s := range nontargets {
+		all = append(all, sortedTrial{s, false, len(targets) + i})
 	}
-	for _, s := range nontargets {
-		all = append(all, sc{s, false})
-	}
-	slices.SortFunc(all, func(a, b sc) int {
-		switch {
-		case a.s < b.s:
-			return -1
-		case a.s > b.s:
+	sortByScore(all)
+	return all
+}
+
+// sortByScore sorts trials in order of score.
+func sortByScore(all []sortedTrial) {
+	slices.SortFunc(all, func(a, b sortedTrial) int { return cmp.Compare(a.s, b.s) })
+}
+
+// sweep calls visit with each operating point of the sorted trials, as
+// DetectionCurve lists them, each trial counting w[i] (w nil: one each).
+// It calls nothing when the targets' or the non-targets' weights sum to
+// zero.
+func sweep(all []sortedTrial, w []float64, visit func(DETPoint)) {
+	weight := func(t sortedTrial) float64 {
+		if w == nil {
 			return 1
 		}
-		return 0
-	})
-	pts := make([]DETPoint, 0, len(all)+1)
-	miss, fa := 0, nn // at threshold all[0].s: nothing missed, all non-targets accepted
+		return w[t.i]
+	}
+	var nt, nn float64
+	for _, t := range all {
+		if t.tgt {
+			nt += weight(t)
+		} else {
+			nn += weight(t)
+		}
+	}
+	if nt == 0 || nn == 0 {
+		return
+	}
+	miss, fa := 0.0, nn // at threshold all[0].s: nothing missed, all non-targets accepted
 	for i := 0; i < len(all); {
 		thr := all[i].s
-		pts = append(pts, DETPoint{Threshold: thr, PMiss: float64(miss) / float64(nt), PFA: float64(fa) / float64(nn)})
+		visit(DETPoint{Threshold: thr, PMiss: miss / nt, PFA: fa / nn})
 		for i < len(all) && all[i].s == thr {
 			if all[i].tgt {
-				miss++
+				miss += weight(all[i])
 			} else {
-				fa--
+				fa -= weight(all[i])
 			}
 			i++
 		}
 	}
 	top := all[len(all)-1].s
-	pts = append(pts, DETPoint{Threshold: math.Nextafter(top, math.Inf(1)), PMiss: 1, PFA: 0})
-	return pts, nil
+	visit(DETPoint{Threshold: math.Nextafter(top, math.Inf(1)), PMiss: 1, PFA: 0})
+}
+
+// eerPoint keeps the operating point closest to the equal error rate.
+type eerPoint struct {
+	gap, eer, threshold float64
+}
+
+func newEERPoint() eerPoint { return eerPoint{gap: math.Inf(1)} }
+
+func (e *eerPoint) visit(p DETPoint) {
+	if d := math.Abs(p.PMiss - p.PFA); d < e.gap {
+		e.gap, e.eer, e.threshold = d, (p.PMiss+p.PFA)/2, p.Threshold
+	}
 }
 
 // EER returns the equal error rate of a detector — the operating point
 // where the miss and false-accept rates are closest, as their mean — and
 // the threshold there. It returns ErrNoTrials if either list is empty.
 func EER(targets, nontargets []float64) (eer, threshold float64, err error) {
-	pts, err := DetectionCurve(targets, nontargets)
-	if err != nil {
-		return 0, 0, err
+	if len(targets) == 0 || len(nontargets) == 0 {
+		return 0, 0, ErrNoTrials
 	}
-	best := math.Inf(1)
-	for _, p := range pts {
-		if d := math.Abs(p.PMiss - p.PFA); d < best {
-			best, eer, threshold = d, (p.PMiss+p.PFA)/2, p.Threshold
-		}
-	}
-	return eer, threshold, nil
+	e := newEERPoint()
+	sweep(sortTrials(targets, nontargets), nil, e.visit)
+	return e.eer, e.threshold, nil
 }
 
 // DCFParams are the costs and prior of a detection cost function.

@@ -101,6 +101,15 @@ type Result struct {
 	BandLimitedTrials    int      `json:"band_limited_trials"`
 	FARAtThreshold       *float64 `json:"far_at_threshold,omitempty"`
 	FRRAtThreshold       *float64 `json:"frr_at_threshold,omitempty"`
+	// Speakers counts the speakers the trials name (SpeakerOf). With at
+	// least five, EERCI90, FARAtThresholdCI90 and FRRAtThresholdCI90 are
+	// 90 % confidence intervals from a bootstrap over the speakers (the
+	// trials of a list share their speakers' voices, so they are not
+	// independent; see SpeakerBootstrap).
+	Speakers           int       `json:"speakers"`
+	EERCI90            *Interval `json:"eer_ci90,omitempty"`
+	FARAtThresholdCI90 *Interval `json:"far_at_threshold_ci90,omitempty"`
+	FRRAtThresholdCI90 *Interval `json:"frr_at_threshold_ci90,omitempty"`
 	// CohortFiles counts the recordings that joined the s-norm cohort
 	// (Options.Cohort).
 	CohortFiles int `json:"cohort_files,omitempty"`
@@ -134,6 +143,7 @@ type Result struct {
 	// Every trial's label and score, in the order of the trial list.
 	targets []bool
 	scores  []float64
+	boot    *SpeakerBootstrap // nil: too few speakers for intervals
 }
 
 // Augment applies a channel (one of Channels; anything else leaves x as
@@ -289,8 +299,9 @@ func ScoreTrials[T, R any](trials []Trial, enrolKeys, testKeys []string, sides [
 
 // NewResult splits scores (one per trial) by label and computes the EER,
 // the threshold there and the minimum DCF; Seconds is the time since
-// start. It returns an error wrapping ErrNoTrials without both kinds of
-// trial.
+// start. With trials of at least five speakers it also gives the EER's
+// confidence interval (EERCI90, a bootstrap over the speakers). It
+// returns an error wrapping ErrNoTrials without both kinds of trial.
 func NewResult(trials []Trial, scores []float64, start time.Time) (*Result, error) {
 	res := &Result{Trials: len(trials), scores: scores, targets: make([]bool, len(trials))}
 	for i, t := range trials {
@@ -310,7 +321,14 @@ func NewResult(trials []Trial, scores []float64, start time.Time) (*Result, erro
 	if res.MinDCF, _, err = MinDCF(res.TargetScores, res.NontargetScores, DefaultDCF); err != nil {
 		return nil, err
 	}
-	res.Seconds = time.Since(start).Seconds()
+	res.Seconds = time.Since(start).Seconds() // the scoring's, not the intervals'
+	boot := trialBootstrap(trials)
+	if res.Speakers = boot.speakers; res.Speakers >= minCISpeakers {
+		res.boot = boot
+		if iv, ok := boot.eerInterval(res.targets, scores); ok {
+			res.EERCI90 = &iv
+		}
+	}
 	return res, nil
 }
 
@@ -318,22 +336,33 @@ func NewResult(trials []Trial, scores []float64, start time.Time) (*Result, erro
 // accepted when its score reaches its condition's threshold, as
 // voiceprint.Scorer decides; bandLimited[i] says trial i's sides are both
 // band-limited (nil: none is).
+// With enough speakers (NewResult) it gives the rates' confidence
+// intervals too.
 func (r *Result) AtThresholds(thr voiceprint.Thresholds, bandLimited []bool) {
 	var tm, nm []float64 // each trial's score less its threshold
+	accepted := make([]bool, len(r.scores))
 	r.BandLimitedTrials = 0
 	for i, s := range r.scores {
 		bl := i < len(bandLimited) && bandLimited[i]
 		if bl {
 			r.BandLimitedTrials++
 		}
+		m := s - thr.For(bl, bl)
+		accepted[i] = m >= 0
 		if r.targets[i] {
-			tm = append(tm, s-thr.For(bl, bl))
+			tm = append(tm, m)
 		} else {
-			nm = append(nm, s-thr.For(bl, bl))
+			nm = append(nm, m)
 		}
 	}
 	far, frr := RatesAt(tm, nm, 0)
 	r.Threshold, r.ThresholdBandLimited, r.FARAtThreshold, r.FRRAtThreshold = &thr.Any, &thr.BandLimited, &far, &frr
+	r.FARAtThresholdCI90, r.FRRAtThresholdCI90 = nil, nil
+	if r.boot != nil {
+		if farCI, frrCI, ok := r.boot.rateIntervals(r.targets, accepted); ok {
+			r.FARAtThresholdCI90, r.FRRAtThresholdCI90 = &farCI, &frrCI
+		}
+	}
 }
 
 // Model embeds every file a trial list names (enrolment sets by their
