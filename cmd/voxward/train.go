@@ -75,6 +75,14 @@ otherwise the flags' single recipe:
     it): such pairs of different voices score higher. The scores are cross-fitted: the speakers are split
     in two folds, and each fold is scored with a NAP learned from the other
     fold only, as the shipped model meets voices it was not trained on.
+    With --calib-confidence 0.9 (the default) each verification threshold
+    holds its rate with that confidence over the speakers, not only on
+    these ones: it is the 90th percentile, over 1,000 bootstrap draws of
+    the training speakers (each pair counted as often as its two speakers
+    were drawn), of the strictest channel's threshold, the rule a venue's
+    threshold keeps too; new voices are another draw of speakers, and a
+    threshold fitted to one draw exceeds its rate on about half of the
+    others (0: the sample's own thresholds, the model before 2026-11-30).
 
 Research options, off in the shipped recipe (dsp/voiceprint/model/README.md
 has their figures): --multilingual N adds the first N recordings of each
@@ -136,6 +144,7 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs.IntVar(&tc.Multilingual, "multilingual", tc.Multilingual, "recordings of each model-half multilingual speaker (every other speaker folder of DATA/multilingual/*) in the cohort, whose non-target pairs the calibration also holds (0: LibriSpeech only)")
 	fs.BoolVar(&tc.Domains, "domains", tc.Domains, "NAP of the two large branches also removes each multilingual corpus's offset: the mean voiceprint of its model-half recordings less the English speakers' (inter-dataset variability compensation)")
 	fs.IntVar(&tc.DomainEvery, "domain-every", tc.DomainEvery, "with --domains, learn the offsets from one in this many speakers of each corpus's model half (1: all; the rest can stand for a venue the model never learned from)")
+	fs.Float64Var(&tc.CalibConfidence, "calib-confidence", tc.CalibConfidence, "each verification threshold holds its false-accept rate with this confidence over draws of the training speakers (a bootstrap); 0: the training speakers' own thresholds, as before 2026-11-30")
 	fs.Float64Var(&tc.ContentWeight, "content-weight", tc.ContentWeight, "content matching: the voiceprint gets a content part (which sounds of speech the recording holds) and each score gives back this many times the two sides' content overlap above the calibration pairs' mean (0: none, the shipped recipe; research)")
 	fs.BoolVar(&tc.Compact, "compact", tc.Compact, "store NAP directions as int8 and cohort voiceprints as 4-bit values (false: the cohort as float16, NAP as float32)")
 	pos, err := parseFlags(fs, args)

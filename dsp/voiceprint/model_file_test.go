@@ -14,8 +14,9 @@ import (
 )
 
 // TestShippedModelChecksum holds the embedded model to the SHA-256 its
-// README records, so that a new model is committed deliberately (a new id
-// and a new checksum in one commit), never by a retrain that drifted.
+// README records, so that a new model is committed deliberately (a new
+// checksum, and a new id when its voiceprints change, in one commit),
+// never by a retrain that drifted.
 func TestShippedModelChecksum(t *testing.T) {
 	shipped := modeltest.Model(t)
 	b, err := os.ReadFile("model/voiceprint.bin")

@@ -81,7 +81,16 @@ type Config struct {
 	// overlap as new voices' do (the UBM was trained on their frames), and
 	// that slope as a weight nearly doubled the EER in noise.
 	ContentWeight float64
-	Log           io.Writer // progress lines; nil discards them
+	// CalibConfidence, when above 0, sets each verification threshold to
+	// hold its false-accept rate with this confidence over the training
+	// speakers rather than on them alone: the CalibConfidence quantile,
+	// over 1,000 bootstrap draws of the speakers (eval.ThresholdBounds),
+	// of the strictest channel's threshold. New voices are another draw
+	// of speakers; a threshold set on one sample of them accepts more than
+	// its rate about half the time. 0 keeps the sample's own thresholds
+	// (the recipe before 2026-11-30).
+	CalibConfidence float64
+	Log             io.Writer // progress lines; nil discards them
 }
 
 // DefaultConfig returns the recipe of the shipped model ("make
@@ -98,6 +107,7 @@ func DefaultConfig() Config {
 		},
 		FARs:   []float64{0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
 		Fusion: true, NAPCrops: 1, Rooms: 4, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true, Domains: true, DomainEvery: defaultDomainEvery,
+		CalibConfidence: 0.9,
 	}
 }
 
@@ -109,6 +119,9 @@ func (tc Config) Validate() error {
 	}
 	if !(tc.ContentWeight >= 0 && tc.ContentWeight < 100) {
 		return fmt.Errorf("%w: content weight %g (0 to 100)", ErrConfig, tc.ContentWeight)
+	}
+	if !(tc.CalibConfidence >= 0 && tc.CalibConfidence < 1) {
+		return fmt.Errorf("%w: calibration confidence %g (0: none, to below 1)", ErrConfig, tc.CalibConfidence)
 	}
 	if !(tc.MeanWeight >= 0 && tc.MeanWeight < 1) {
 		return fmt.Errorf("%w: the mean branch's weight must be at least 0 (0: none) and below 1", ErrConfig)

@@ -71,6 +71,9 @@ func TestConfigValidate(t *testing.T) {
 		"negative mean weight":      func(c *train.Config) { c.MeanWeight = -0.1 },
 		"mean weight NaN":           func(c *train.Config) { c.MeanWeight = math.NaN() },
 		"keep means in the config":  func(c *train.Config) { c.Model.KeepMeans = true },
+		"confidence of 1":           func(c *train.Config) { c.CalibConfidence = 1 },
+		"negative confidence":       func(c *train.Config) { c.CalibConfidence = -0.5 },
+		"confidence NaN":            func(c *train.Config) { c.CalibConfidence = math.NaN() },
 	} {
 		c := train.DefaultConfig()
 		mod(&c)

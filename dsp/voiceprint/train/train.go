@@ -265,30 +265,57 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 		say("foreign sides (closer to a multilingual cohort voice than to any other by more than %.4f), pairs with 0/1/2: %s; shift %.2f: 1%% thresholds %.3f English, %.3f all",
 			fc.margin, strings.Join(per, ", "), fc.shift, fc.home, fc.all)
 	}
-	non := make([][]float64, len(sets))
+	// Each set's non-target pairs, with their speakers as indexes for the
+	// bootstrap.
+	spkIndex := map[int]int{}
+	spkOfSide := func(s side) int {
+		k, ok := spkIndex[s.spk]
+		if !ok {
+			k = len(spkIndex)
+			spkIndex[s.spk] = k
+		}
+		return k
+	}
+	non := make([]eval.PairScores, len(sets))
 	for k, s := range scores {
 		if !math.IsNaN(s) {
-			set := bs[k%len(bs)].set
-			non[set] = append(non[set], s)
+			a, b := as[k/len(bs)], bs[k%len(bs)]
+			p := &non[b.set]
+			p.Scores, p.A, p.B = append(p.Scores, s), append(p.A, spkOfSide(a)), append(p.B, spkOfSide(b))
 		}
 	}
 	// The general thresholds from the sets with a side that is not
 	// band-limited, the band-limited ones (ModelConfig.BandLimited) from
 	// the others.
+	// With CalibConfidence, the verification thresholds are bounds over
+	// draws of the speakers; sample[limited] keeps the sample's own, for
+	// the log.
+	sample := map[bool][]float64{}
 	calibrate := func(limited bool) ([]voiceprint.CalibrationPoint, []voiceprint.IdentifyCalibrationPoint, error) {
-		var group [][]float64
-		for set, xs := range non {
+		var group []eval.PairScores
+		var xs [][]float64
+		for set, p := range non {
 			if bandLimited[set] == limited {
-				group = append(group, xs)
+				group, xs = append(group, p), append(xs, p.Scores)
 			}
 		}
 		var cal []voiceprint.CalibrationPoint
 		for _, far := range tc.FARs {
-			thr, err := strictestThreshold(group, far)
+			thr, err := strictestThreshold(xs, far)
 			if err != nil {
 				return nil, nil, err
 			}
+			sample[limited] = append(sample[limited], thr)
 			cal = append(cal, voiceprint.CalibrationPoint{FAR: far, Threshold: thr})
+		}
+		if tc.CalibConfidence > 0 {
+			bounds, err := eval.ThresholdBounds(group, len(spkIndex), tc.FARs, tc.CalibConfidence)
+			if err != nil {
+				return nil, nil, err
+			}
+			for i := range cal {
+				cal[i].Threshold = bounds[i]
+			}
 		}
 		ical, err := identifyCalibration(len(as), len(bs), len(sets),
 			func(b int) int { return bs[b].set },
@@ -309,16 +336,19 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	}
 	say("open-set calibration: %d session sizes", len(identifySizes))
 	say("calibration: %d enrolments, %d probes, non-target pairs in each of %d sets", len(as), len(bs), len(sets))
+	if tc.CalibConfidence > 0 {
+		say("verification thresholds hold their rate with %g confidence over %d training speakers (a bootstrap of them); the sample's own in brackets", tc.CalibConfidence, len(spkIndex))
+	}
 	for i, far := range tc.FARs {
 		var per []string
 		for set := range non {
-			t, _ := eval.ThresholdForFAR(non[set], far)
-			per = append(per, fmt.Sprintf("%s %.3f (%d pairs)", sets[set], t, len(non[set])))
+			t, _ := eval.ThresholdForFAR(non[set].Scores, far)
+			per = append(per, fmt.Sprintf("%s %.3f (%d pairs)", sets[set], t, len(non[set].Scores)))
 		}
-		say("  FAR %g: threshold %.3f, both sides band-limited %.3f (%s)", far, cfg.Calibration[i].Threshold,
-			cfg.BandLimited.Calibration[i].Threshold, strings.Join(per, ", "))
+		say("  FAR %g: threshold %.3f [%.3f], both sides band-limited %.3f [%.3f] (%s)", far, cfg.Calibration[i].Threshold, sample[false][i],
+			cfg.BandLimited.Calibration[i].Threshold, sample[true][i], strings.Join(per, ", "))
 	}
-	if eer, _, err := eval.EER(tar, non[0]); err == nil {
+	if eer, _, err := eval.EER(tar, non[0].Scores); err == nil {
 		say("training speakers, enrolment against their last 3 s: %d targets, EER %.2f%%", len(tar), 100*eer)
 	}
 	weights := "equal weights"
@@ -342,6 +372,9 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 		cfg.Training += fmt.Sprintf("; NAP also removes the offset of each multilingual corpus, the mean of %d recordings of %d speakers (one in %d speaker folders of each corpus's model half) "+
 			"of multilingual/arabic_commands (Arabic Speech Commands Dataset, CC BY 4.0) and multilingual/malayalam_msc "+
 			"(Malayalam Speech Corpus, (c) Swathanthra Malayalam Computing and contributors, CC BY-SA 4.0)", n, len(cfg.LearnedFrom), tc.DomainEvery)
+	}
+	if tc.CalibConfidence > 0 {
+		cfg.Training += fmt.Sprintf("; verification thresholds hold their rate with %g confidence over a bootstrap of the %d calibration speakers", tc.CalibConfidence, len(spkIndex))
 	}
 	if tc.Multilingual > 0 {
 		cfg.Training += fmt.Sprintf("; cohort and calibration also hold %d recordings of %d speakers, every other speaker folder "+
