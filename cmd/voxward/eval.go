@@ -80,10 +80,11 @@ their two voices, and ten speakers make only 45 pairs of people, so a rate
 over 4,500 trials is about as certain as one over 45. With at least five
 speakers, "eer_ci90", "far_at_threshold_ci90" and "frr_at_threshold_ci90"
 are [low, high] 90 % confidence intervals from a bootstrap over the
-speakers: 1,000 seeded rounds each draw as many speakers as the list has,
-with replacement, and weigh every trial by how often its speakers were
-drawn (a trial of two speakers by the product of their counts). The same
-list gives the same rounds to every system. Read a figure against its
+speakers: 1,000 seeded rounds (fewer for lists over 200,000 trials, 100
+at least) each draw as many speakers as the list has, with replacement,
+and weigh every trial by how often its speakers were drawn (a trial of
+two speakers by the product of their counts). The same list gives the
+same rounds to every system. Read a figure against its
 interval before calling one system better than another, or a promise
 kept or broken.
 

@@ -24,9 +24,14 @@ type Interval [2]float64
 // Recognition Letters 24, 2003, with speakers as the subsets). The
 // interval holds the middle ciLevel of the rounds' figures. Rounds are
 // seeded, so a run repeats, and two systems scored on the same list see
-// the same rounds.
+// the same rounds. A list of more than maxTrialRounds/bootstrapRounds
+// trials gets fewer rounds (maxTrialRounds in all, minRounds at least):
+// each round sweeps every trial, and a million trials would otherwise
+// take half a minute.
 const (
 	bootstrapRounds = 1000
+	maxTrialRounds  = 200_000_000
+	minRounds       = 100
 	ciLevel         = 0.90
 	// minCISpeakers is the fewest speakers a list needs for an
 	// interval: with fewer, resampling them says little.
@@ -38,13 +43,14 @@ const (
 type SpeakerBootstrap struct {
 	a, b     []int
 	speakers int
+	rounds   int
 }
 
 // NewSpeakerBootstrap makes the bootstrap of pairs whose i-th is of
 // speakers a[i] and b[i] (equal for a same-speaker pair), indexes below
-// speakers.
+// speakers, in bootstrapRounds rounds.
 func NewSpeakerBootstrap(a, b []int, speakers int) *SpeakerBootstrap {
-	return &SpeakerBootstrap{a: a, b: b, speakers: speakers}
+	return &SpeakerBootstrap{a: a, b: b, speakers: speakers, rounds: bootstrapRounds}
 }
 
 // trialBootstrap is the bootstrap of a trial list's speakers (SpeakerOf
@@ -67,10 +73,17 @@ func trialBootstrap(trials []Trial) *SpeakerBootstrap {
 		}
 		test[i] = id(t.Test)
 	}
-	return NewSpeakerBootstrap(enrol, test, len(index))
+	b := NewSpeakerBootstrap(enrol, test, len(index))
+	b.rounds = roundsFor(len(trials))
+	return b
 }
 
-// Rounds calls f once per round, bootstrapRounds seeded rounds, with
+// roundsFor is how many rounds a list of n trials gets.
+func roundsFor(n int) int {
+	return max(minRounds, min(bootstrapRounds, maxTrialRounds/max(n, 1)))
+}
+
+// Rounds calls f once per round, in seeded rounds, with
 // every pair's weight in that round: its speaker's draws for a
 // same-speaker pair, the product of its two speakers' otherwise. The
 // slice is reused between calls.
@@ -78,7 +91,7 @@ func (b *SpeakerBootstrap) Rounds(f func(w []float64)) {
 	r := rand.New(rand.NewPCG(0x5bea, 0x4e25))
 	count := make([]float64, b.speakers)
 	w := make([]float64, len(b.a))
-	for range bootstrapRounds {
+	for range b.rounds {
 		clear(count)
 		for range b.speakers {
 			count[r.IntN(b.speakers)]++

@@ -97,6 +97,13 @@ func TestSpeakerBootstrapRoundWeights(t *testing.T) {
 	})
 	assert.Equal(t, bootstrapRounds, rounds)
 	assert.True(t, varied)
+
+	// A long list gets fewer rounds, never fewer than minRounds.
+	assert.Equal(t, bootstrapRounds, trialBootstrap(trials).rounds)
+	assert.Equal(t, bootstrapRounds, roundsFor(0))
+	assert.Equal(t, bootstrapRounds, roundsFor(200_000))
+	assert.Equal(t, 250, roundsFor(800_000))
+	assert.Equal(t, minRounds, roundsFor(maxTrials))
 }
 
 // With every weight 1 the weighted threshold is ThresholdForFAR's; a
