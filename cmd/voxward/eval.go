@@ -77,16 +77,16 @@ channel. The peers have no calibration: the three are left out for them.
 "speakers" counts the speakers the trials name (each path's folder). The
 trials of a list are not independent: every trial of two speakers shares
 their two voices, and ten speakers make only 45 pairs of people, so a rate
-over 4,500 trials is about as certain as one over 45. With at least five
-speakers, "eer_ci90", "far_at_threshold_ci90" and "frr_at_threshold_ci90"
-are [low, high] 90 % confidence intervals from a bootstrap over the
-speakers: 1,000 seeded rounds (fewer for lists over 200,000 trials, 100
-at least) each draw as many speakers as the list has, with replacement,
-and weigh every trial by how often its speakers were drawn (a trial of
-two speakers by the product of their counts). The same list gives the
-same rounds to every system. Read a figure against its
-interval before calling one system better than another, or a promise
-kept or broken.
+over their 4,500 trials is far less certain than 4,500 independent trials
+would make it. With at least five speakers, "eer_ci90",
+"far_at_threshold_ci90" and "frr_at_threshold_ci90" are [low, high] 90 %
+confidence intervals from a bootstrap over the speakers: 1,000 seeded
+rounds (fewer for lists over 200,000 trials, 100 at least) each draw as
+many speakers as the list has, with replacement, and weigh every trial by
+how often its speakers were drawn (a trial of two speakers by the product
+of their counts). The same list gives the same rounds to every system.
+Read a figure against its interval before calling one system better than
+another, or a promise kept or broken.
 
 A trial list has one trial a line, "LABEL ENROLL TEST": LABEL 1 (same
 speaker) or 0; ENROLL one WAV path or several joined by commas, enrolled

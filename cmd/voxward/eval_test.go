@@ -405,6 +405,27 @@ func TestTrainSmall(t *testing.T) {
 	b2, err := os.ReadFile(out2)
 	require.NoError(t, err)
 	assert.Equal(t, b, b2, "training is not deterministic across runs and job counts")
+
+	// --calib-confidence 0 keeps the training speakers' own verification
+	// thresholds; the default bounds them over draws of the speakers,
+	// higher where a few speakers hold the top scores. Nothing else
+	// changes.
+	out0 := filepath.Join(t.TempDir(), "m0.bin")
+	code, _, errOut = runVX(t, append([]string{"train", "--data", data, "--out", out0, "--calib-confidence", "0"}, small...)...)
+	require.Equal(t, 0, code, errOut)
+	b0, err := os.ReadFile(out0)
+	require.NoError(t, err)
+	m0, err := voiceprint.ParseModel(b0)
+	require.NoError(t, err)
+	assert.Contains(t, m.Config.Training, "verification thresholds hold their rate with 0.9 confidence")
+	assert.NotContains(t, m0.Config.Training, "confidence")
+	assert.Equal(t, m.Config.IdentifyCalibration, m0.Config.IdentifyCalibration)
+	assert.Equal(t, m.Branches[0].Params(), m0.Branches[0].Params(), "the same voiceprints")
+	require.Len(t, m0.Config.Calibration, len(m.Config.Calibration))
+	for i, c := range m.Config.Calibration {
+		assert.GreaterOrEqual(t, c.Threshold, m0.Config.Calibration[i].Threshold, "FAR %g", c.FAR)
+	}
+	assert.NotEqual(t, m.Config.Calibration, m0.Config.Calibration)
 }
 
 // skipUnderRace skips the long dev-data evaluation under the race

@@ -14,8 +14,9 @@ type Interval [2]float64
 // Confidence intervals are speaker bootstraps: the trials of a list are
 // not independent (every trial of two speakers shares their two voices, and
 // a list of ten speakers holds only 45 pairs of them), so a false-accept
-// rate over 4,500 trials is as uncertain as one over a few dozen pairs of
-// people, and an interval that counted trials would be far too narrow.
+// rate over 4,500 such trials is far less certain than one over 4,500
+// independent trials, and an interval that counted trials would be far
+// too narrow.
 // Each of bootstrapRounds rounds draws as many speakers as the list has,
 // with replacement, and weighs every trial by how often its speakers were
 // drawn: a same-speaker trial by its speaker's count, a trial of two
@@ -228,21 +229,28 @@ func descending(xs []float64) []int {
 }
 
 // weightedThresholdForFAR is ThresholdForFAR with nontargets[i] counted
-// w[i] times, order listing them from the highest down: the lowest
-// threshold at which at most far of their total weight is accepted. ok is
-// false when the weights sum to zero.
+// w[i] times (w nil: once each), order listing them from the highest
+// down: the lowest threshold at which at most far of their total weight
+// is accepted. The weights are whole counts, so "at most far·total" is
+// ThresholdForFAR's floor(far·n) with unit weights. ok is false when the
+// weights sum to zero.
 func weightedThresholdForFAR(nontargets []float64, order []int, w []float64, far float64) (thr float64, ok bool) {
+	weight := func(i int) float64 {
+		if w == nil {
+			return 1
+		}
+		return w[i]
+	}
 	total := 0.0
-	for _, x := range w {
-		total += x
+	for i := range nontargets {
+		total += weight(i)
 	}
 	if total == 0 {
 		return 0, false
 	}
-	allowed := far*total + 1e-9*total // the weights are whole counts: the slack is rounding's
-	accepted := 0.0
+	allowed, accepted := far*total, 0.0
 	for _, i := range order {
-		if accepted += w[i]; accepted > allowed {
+		if accepted += weight(i); accepted > allowed {
 			return math.Nextafter(nontargets[i], math.Inf(1)), true
 		}
 	}

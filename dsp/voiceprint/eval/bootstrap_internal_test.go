@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -121,14 +122,30 @@ func TestWeightedThresholdForFAR(t *testing.T) {
 		w[i] = float64(i % 3)
 		repeated = append(repeated, slices.Repeat([]float64{x}, i%3)...)
 	}
-	for _, far := range []float64{0, 0.001, 0.01, 0.05, 0.5, 1} {
-		want, err := ThresholdForFAR(xs, far)
+	// ThresholdForFAR's own rule: accept the floor(far·n) highest scores.
+	byHand := func(xs []float64, far float64) float64 {
+		s := slices.Clone(xs)
+		slices.Sort(s)
+		k := int(math.Floor(far * float64(len(s))))
+		if k >= len(s) {
+			return s[0]
+		}
+		return math.Nextafter(s[len(s)-1-k], math.Inf(1))
+	}
+	for _, far := range []float64{0, 0.001, 0.01, 0.05, 0.07, 0.29, 0.5, 1} {
+		want := byHand(xs, far)
+		got, err := ThresholdForFAR(xs, far)
 		assert.NoError(t, err)
+		assert.Equal(t, want, got, "far %g", far)
 		got, ok := weightedThresholdForFAR(xs, descending(xs), ones, far)
 		assert.True(t, ok)
 		assert.Equal(t, want, got, "far %g, weights 1", far)
-		want, err = ThresholdForFAR(repeated, far)
+		// 100 scores: far·n is 7.000000000000001 and 28.999999999999996
+		// at 0.07 and 0.29; the floor decides.
+		got, err = ThresholdForFAR(xs[:100], far)
 		assert.NoError(t, err)
+		assert.Equal(t, byHand(xs[:100], far), got, "far %g, 100 scores", far)
+		want = byHand(repeated, far)
 		got, _ = weightedThresholdForFAR(xs, descending(xs), w, far)
 		assert.Equal(t, want, got, "far %g, weights 0–2", far)
 	}

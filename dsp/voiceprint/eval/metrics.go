@@ -169,15 +169,8 @@ func ThresholdForFAR(nontargets []float64, far float64) (float64, error) {
 	if len(nontargets) == 0 {
 		return 0, ErrNoTrials
 	}
-	s := slices.Clone(nontargets)
-	slices.Sort(s)
-	allowed := int(math.Floor(far * float64(len(s)))) // accepted non-targets allowed
-	if allowed >= len(s) {
-		return s[0], nil
-	}
-	// Accept the top `allowed` scores: the threshold sits just above the
-	// next one down.
-	return math.Nextafter(s[len(s)-1-allowed], math.Inf(1)), nil
+	thr, _ := weightedThresholdForFAR(nontargets, descending(nontargets), nil, far)
+	return thr, nil
 }
 
 // RatesAt returns the fractions of nontargets accepted (score ≥ thr) and of

@@ -286,10 +286,9 @@ func Train(ctx context.Context, tc Config) (*voiceprint.Model, error) {
 	}
 	// The general thresholds from the sets with a side that is not
 	// band-limited, the band-limited ones (ModelConfig.BandLimited) from
-	// the others.
-	// With CalibConfidence, the verification thresholds are bounds over
-	// draws of the speakers; sample[limited] keeps the sample's own, for
-	// the log.
+	// the others. With CalibConfidence, the verification thresholds are
+	// bounds over draws of the speakers; sample[limited] keeps the
+	// sample's own, for the log.
 	sample := map[bool][]float64{}
 	calibrate := func(limited bool) ([]voiceprint.CalibrationPoint, []voiceprint.IdentifyCalibrationPoint, error) {
 		var group []eval.PairScores
