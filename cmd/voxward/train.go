@@ -80,9 +80,9 @@ otherwise the flags' single recipe:
     these ones: it is the 90th percentile, over 1,000 bootstrap draws of
     the training speakers (each pair counted as often as its two speakers
     were drawn), of the strictest channel's threshold, the rule a venue's
-    threshold keeps too; new voices are another draw of speakers, and a
-    threshold fitted to one draw exceeds its rate on about half of the
-    others (0: the sample's own thresholds, the model before 2026-11-30).
+    threshold keeps too; new voices are another draw of speakers, for
+    which a threshold fitted to this one can be too low (0: the sample's
+    own thresholds, the model before 2026-11-30).
 
 Research options, off in the shipped recipe (dsp/voiceprint/model/README.md
 has their figures): --multilingual N adds the first N recordings of each

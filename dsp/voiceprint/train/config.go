@@ -86,8 +86,8 @@ type Config struct {
 	// speakers rather than on them alone: the CalibConfidence quantile,
 	// over 1,000 bootstrap draws of the speakers (eval.ThresholdBounds),
 	// of the strictest channel's threshold. New voices are another draw
-	// of speakers; a threshold set on one sample of them accepts more than
-	// its rate about half the time. 0 keeps the sample's own thresholds
+	// of speakers, for which a threshold set on one sample can be too
+	// low. 0 keeps the sample's own thresholds
 	// (the recipe before 2026-11-30).
 	CalibConfidence float64
 	Log             io.Writer // progress lines; nil discards them
