@@ -194,12 +194,17 @@ func ThresholdBounds(sets []PairScores, speakers int, fars []float64, conf float
 		a, b = append(a, s.A...), append(b, s.B...)
 	}
 	rounds := make([][]float64, len(fars))
+	ws, totals := make([][]float64, len(sets)), make([]float64, len(sets))
 	NewSpeakerBootstrap(a, b, speakers).Rounds(func(w []float64) {
+		for k, s := range sets { // each set's weights and their sum, once a round
+			ws[k] = w[offsets[k] : offsets[k]+len(s.Scores)]
+			totals[k] = weightSum(ws[k], len(s.Scores))
+		}
 		for f, far := range fars {
 			thr, bound := math.Inf(-1), false
 			for k, s := range sets {
-				if t, ok := weightedThresholdForFAR(s.Scores, orders[k], w[offsets[k]:offsets[k]+len(s.Scores)], far); ok {
-					thr, bound = max(thr, t), true
+				if totals[k] > 0 {
+					thr, bound = max(thr, weightedThresholdForFAR(s.Scores, orders[k], ws[k], totals[k], far)), true
 				}
 			}
 			if bound {
@@ -228,31 +233,35 @@ func descending(xs []float64) []int {
 	return order
 }
 
-// weightedThresholdForFAR is ThresholdForFAR with nontargets[i] counted
-// w[i] times (w nil: once each), order listing them from the highest
-// down: the lowest threshold at which at most far of their total weight
-// is accepted. The weights are whole counts, so "at most far·total" is
-// ThresholdForFAR's floor(far·n) with unit weights. ok is false when the
-// weights sum to zero.
-func weightedThresholdForFAR(nontargets []float64, order []int, w []float64, far float64) (thr float64, ok bool) {
-	weight := func(i int) float64 {
-		if w == nil {
-			return 1
-		}
-		return w[i]
+// weightSum is the sum of n weights w (w nil: n, one each).
+func weightSum(w []float64, n int) float64 {
+	if w == nil {
+		return float64(n)
 	}
 	total := 0.0
-	for i := range nontargets {
-		total += weight(i)
+	for _, x := range w {
+		total += x
 	}
-	if total == 0 {
-		return 0, false
-	}
+	return total
+}
+
+// weightedThresholdForFAR is ThresholdForFAR with nontargets[i] counted
+// w[i] times (w nil: once each), order listing them from the highest
+// down, and total the weights' sum (weightSum), above 0: the lowest
+// threshold at which at most far of their total weight is accepted. The
+// weights are whole counts, so "at most far·total" is ThresholdForFAR's
+// floor(far·n) with unit weights.
+func weightedThresholdForFAR(nontargets []float64, order []int, w []float64, total, far float64) float64 {
 	allowed, accepted := far*total, 0.0
 	for _, i := range order {
-		if accepted += weight(i); accepted > allowed {
-			return math.Nextafter(nontargets[i], math.Inf(1)), true
+		if w == nil {
+			accepted++
+		} else {
+			accepted += w[i]
+		}
+		if accepted > allowed {
+			return math.Nextafter(nontargets[i], math.Inf(1))
 		}
 	}
-	return nontargets[order[len(order)-1]], true
+	return nontargets[order[len(order)-1]]
 }

@@ -137,8 +137,7 @@ func TestWeightedThresholdForFAR(t *testing.T) {
 		got, err := ThresholdForFAR(xs, far)
 		assert.NoError(t, err)
 		assert.Equal(t, want, got, "far %g", far)
-		got, ok := weightedThresholdForFAR(xs, descending(xs), ones, far)
-		assert.True(t, ok)
+		got = weightedThresholdForFAR(xs, descending(xs), ones, weightSum(ones, len(xs)), far)
 		assert.Equal(t, want, got, "far %g, weights 1", far)
 		// 100 scores: far·n is 7.000000000000001 and 28.999999999999996
 		// at 0.07 and 0.29; the floor decides.
@@ -146,9 +145,9 @@ func TestWeightedThresholdForFAR(t *testing.T) {
 		assert.NoError(t, err)
 		assert.Equal(t, byHand(xs[:100], far), got, "far %g, 100 scores", far)
 		want = byHand(repeated, far)
-		got, _ = weightedThresholdForFAR(xs, descending(xs), w, far)
+		got = weightedThresholdForFAR(xs, descending(xs), w, weightSum(w, len(xs)), far)
 		assert.Equal(t, want, got, "far %g, weights 0–2", far)
 	}
-	_, ok := weightedThresholdForFAR(xs, descending(xs), make([]float64, len(xs)), 0.01)
-	assert.False(t, ok, "no weight")
+	assert.Equal(t, float64(len(repeated)), weightSum(w, len(xs)))
+	assert.Equal(t, float64(len(xs)), weightSum(nil, len(xs)))
 }

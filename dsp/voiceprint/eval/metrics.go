@@ -169,8 +169,7 @@ func ThresholdForFAR(nontargets []float64, far float64) (float64, error) {
 	if len(nontargets) == 0 {
 		return 0, ErrNoTrials
 	}
-	thr, _ := weightedThresholdForFAR(nontargets, descending(nontargets), nil, far)
-	return thr, nil
+	return weightedThresholdForFAR(nontargets, descending(nontargets), nil, float64(len(nontargets)), far), nil
 }
 
 // RatesAt returns the fractions of nontargets accepted (score ≥ thr) and of
