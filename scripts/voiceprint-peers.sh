@@ -30,6 +30,7 @@ ubm=${3:-}
 shift 2
 [ $# -gt 0 ] && shift
 [ $# -eq 0 ] && set -- "$data"/trials/dev_*.txt
+[ -e "$1" ] || { echo "voiceprint-peers: no trial list at $1 (it needs the shared speech data: SHARED=DIR, default ../shared)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
