@@ -136,7 +136,7 @@ type crashHarness struct {
 	fired    atomic.Bool
 	pullers  []*os.Process
 	natsProc *exec.Cmd
-	restarts gosync.WaitGroup
+	restarts gosync.WaitGroup // box and nats-server restarts, and delayed faults, not yet done
 }
 
 func (h *crashHarness) wrap(i int) func(http.Handler) http.Handler {
@@ -197,7 +197,15 @@ func (h *crashHarness) hit(i int, ev string) {
 		}
 	}
 	if plan.delay > 0 {
-		time.AfterFunc(plan.delay, do)
+		// The iteration waits for a delayed fault as for the restarts it
+		// starts: counted now, while the pull that triggered it is still
+		// running, so that it cannot fire (and Add a restart) during or
+		// after the iteration's Wait.
+		h.pending()
+		time.AfterFunc(plan.delay, func() {
+			defer h.restarts.Done()
+			do()
+		})
 		return
 	}
 	do()
@@ -209,10 +217,10 @@ func (h *crashHarness) hit(i int, ev string) {
 // killBox closes the box's listener and connections at once and serves
 // its (kept) batches again a little later on the same address.
 func (h *crashHarness) killBox(i int) {
+	h.pending() // before the kill: the pull it ends cannot reach the iteration's wait first
 	h.boxMu[i].Lock()
 	h.fleet[i].kill()
 	h.boxMu[i].Unlock()
-	h.restarts.Add(1)
 	time.AfterFunc(time.Duration(rand.IntN(50))*time.Millisecond, func() {
 		defer h.restarts.Done()
 		h.boxMu[i].Lock()
@@ -228,6 +236,26 @@ func (h *crashHarness) killBox(i int) {
 			time.Sleep(10 * time.Millisecond) // the port is still held
 		}
 	})
+}
+
+// pending counts a restart or a delayed fault the iteration must wait
+// for. It is called before the kill that ends the pull, and under h.mu,
+// which waitRestarts takes before it waits: the count never rises from
+// zero during or after an iteration's wait (a WaitGroup's rule), and the
+// race detector sees the order, which otherwise runs through a child
+// process's exit.
+func (h *crashHarness) pending() {
+	h.mu.Lock()
+	h.restarts.Add(1)
+	h.mu.Unlock()
+}
+
+// waitRestarts waits for the restarts and delayed faults pending counted.
+func (h *crashHarness) waitRestarts() {
+	h.mu.Lock()
+	//lint:ignore SA2001 the empty critical section orders every pending call before the wait
+	h.mu.Unlock()
+	h.restarts.Wait()
 }
 
 func (h *crashHarness) tryServe(i int) (err error) {
@@ -277,10 +305,12 @@ func (h *crashHarness) killNATS(restart bool) {
 	if cmd == nil {
 		return
 	}
+	if restart {
+		h.pending() // before the kill, as in killBox
+	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
 	if restart {
-		h.restarts.Add(1)
 		time.AfterFunc(time.Duration(rand.IntN(100))*time.Millisecond, func() {
 			defer h.restarts.Done()
 			h.startNATS()
@@ -355,7 +385,7 @@ func newCrashHarness(t *testing.T, mode string, boxes int) *crashHarness {
 		h.natsURL = "nats://" + ln.Addr().String()
 		ln.Close()
 		h.startNATS()
-		t.Cleanup(func() { h.restarts.Wait(); h.killNATS(false) })
+		t.Cleanup(func() { h.waitRestarts(); h.killNATS(false) })
 	}
 	return h
 }
@@ -418,7 +448,7 @@ func TestCrashPull(t *testing.T) {
 				h.seen.Store(0)
 				h.fired.Store(false)
 				out := h.runPullers(2)
-				h.restarts.Wait()
+				h.waitRestarts()
 				if h.fired.Load() {
 					fired[plan.action+"@"+plan.event]++
 				}
