@@ -8,7 +8,10 @@
 # every recording), and 3-second test sides (short) —
 # in one run, one table per list: EER % and minDCF (p_target 0.01) of
 # each system, the model's EER as a ratio to the best peer's (< 1: the
-# model is better), and the model's shipped decision: the false-accept
+# model is better), the model's EER less that peer's in points, with the
+# 90 % interval of the difference and the share of rounds in which the
+# model's EER was lower, from a paired bootstrap over the list's speakers
+# (eval --scores and --against), and the model's shipped decision: the false-accept
 # and miss rates at its calibrated 1 % threshold (far@thr, frr@thr;
 # "(venue)" when the venue cohort set it, "(venue-fit)" when a fit to it
 # raised the model's), with far@thr's 90 % confidence interval from a
@@ -34,8 +37,8 @@ shift 2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-field() { # field NAME FILE: a number from eval's one-line JSON
-  sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2"
+field() { # field NAME FILE: a number from eval's one-line JSON (not from its "against" list)
+  sed -e 's/,"against":\[.*//' -n -e "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2"
 }
 interval() { # interval NAME FILE: "low high" of an interval in eval's JSON, in %
   sed -n "s/.*\"$1\":\[\([-0-9.eE+]*\),\([-0-9.eE+]*\)\].*/\1 \2/p" "$2" | awk '{printf "%.2f–%.2f", 100*$1, 100*$2}'
@@ -57,7 +60,9 @@ for run in $runs; do
   name=$(basename "$list" .txt)
   [ "$run" != "$list" ] && name="$name+cohort" && venue "$list" >"$tmp/cohort.txt"
   for ch in $channels; do
-    for sys in voxward mfcc-stats gmm-ubm; do
+    # The peers first: the model's run compares its EER with theirs on
+    # the same trials (eval --against).
+    for sys in mfcc-stats gmm-ubm voxward; do
       set -- --quiet
       [ "$run" != "$list" ] && set -- "$@" --cohort "$tmp/cohort.txt"
       if [ "$sys" = gmm-ubm ]; then
@@ -72,6 +77,11 @@ for run in $runs; do
       *) set -- "$@" --augment "$ch" ;;
       esac
       out=$tmp/$name.$ch.$sys
+      if [ "$sys" = voxward ]; then
+        set -- "$@" --against "$tmp/$name.$ch.mfcc-stats.scores" --against "$tmp/$name.$ch.gmm-ubm.scores"
+      else
+        set -- "$@" --scores "$out.scores"
+      fi
       "$bin" eval --system "$sys" --trials "$list" --audio-root "$data" "$@" \
         >"$out.json" 2>"$out.log" || { cat "$out.log" >&2; exit 1; }
     done
@@ -84,9 +94,9 @@ for run in $runs; do
     printf 'venue cohort: %s recordings of every other speaker%s; %s; venue pairs (clean): %s\n' "$(field cohort_files "$v.json")" "$learned" \
       "$(sed -n 's/^cohort: [0-9]* recordings; //p' "$v.log")" "$(field venue_pairs "$v.json")"
   fi
-  printf '%-10s | %-14s | %-14s | %-14s | %-22s | %s\n' channel "voxward" "mfcc-stats" "gmm-ubm" "model EER /" "model at its threshold"
-  printf '%-10s | %-14s | %-14s | %-14s | %-22s | %s\n' "" "EER %  minDCF" "EER %  minDCF" "EER %  minDCF" "best peer EER" "far@thr % (90 % CI)       frr@thr %"
-  printf '%s\n' "-----------|----------------|----------------|----------------|------------------------|----------------------------------------"
+  printf '%-10s | %-14s | %-14s | %-14s | %-22s | %-31s | %s\n' channel "voxward" "mfcc-stats" "gmm-ubm" "model EER /" "model - best peer EER" "model at its threshold"
+  printf '%-10s | %-14s | %-14s | %-14s | %-22s | %-31s | %s\n' "" "EER %  minDCF" "EER %  minDCF" "EER %  minDCF" "best peer EER" "points (90 % CI), rounds lower" "far@thr % (90 % CI)       frr@thr %"
+  printf '%s\n' "-----------|----------------|----------------|----------------|------------------------|---------------------------------|----------------------------------------"
   for ch in $channels; do
     line=$(printf '%-10s' "$ch")
     for sys in voxward mfcc-stats gmm-ubm; do
@@ -94,13 +104,20 @@ for run in $runs; do
       line="$line | $(awk -v e="$(field eer "$f")" -v d="$(field min_dcf "$f")" 'BEGIN{printf "%-14s", sprintf("%5.2f  %6.3f", 100*e, d)}')"
     done
     v=$tmp/$name.$ch.voxward.json
-    ratio=$(awk -v v="$(field eer "$v")" -v a="$(field eer "$tmp/$name.$ch.mfcc-stats.json")" -v b="$(field eer "$tmp/$name.$ch.gmm-ubm.json")" \
-      'BEGIN{best=a; who="mfcc-stats"; if (b<best) {best=b; who="gmm-ubm"}; if (best>0) printf "%.2f (vs %s)", v/best, who; else printf "n/a (%s EER 0)", who}')
+    a=$(field eer "$tmp/$name.$ch.mfcc-stats.json") b=$(field eer "$tmp/$name.$ch.gmm-ubm.json")
+    best=$(awk -v a="$a" -v b="$b" 'BEGIN{print (b < a) ? "gmm-ubm" : "mfcc-stats"}')
+    ratio=$(awk -v v="$(field eer "$v")" -v best="$(field eer "$tmp/$name.$ch.$best.json")" -v who="$best" \
+      'BEGIN{if (best>0) printf "%.2f (vs %s)", v/best, who; else printf "n/a (%s EER 0)", who}')
+    # The paired difference against that peer, from the model's run.
+    sed -n "s/.*{\"system\":\"$best\",\([^}]*\)}.*/\1/p" "$v" >"$tmp/against"
+    diff=$(sed -n 's/.*"eer_diff_ci90":\[\([-0-9.eE+]*\),\([-0-9.eE+]*\)\].*/\1 \2/p' "$tmp/against" |
+      awk -v d="$(field eer_diff "$tmp/against")" -v l="$(field lower_eer_rounds "$tmp/against")" \
+        '{lo=$1; hi=$2} END{if (d == "") print "n/a"; else if (lo == "") printf "%+.2f", 100*d; else printf "%+.2f (%+.2f, %+.2f) %3.0f %%", 100*d, 100*lo, 100*hi, 100*l}')
     from=$(sed -n 's/.*"threshold_from":"\([a-z-]*\)".*/\1/p' "$v")
     # Every trial band-limited (both sides 8 kHz): that threshold decided.
     [ "$(field band_limited_trials "$v")" = "$(field trials "$v")" ] && from=$(sed -n 's/.*"threshold_band_limited_from":"\([a-z-]*\)".*/\1/p' "$v")
     at=$(awk -v f="$(field far_at_threshold "$v")" -v ci="$(interval far_at_threshold_ci90 "$v")" -v r="$(field frr_at_threshold "$v")" -v from="$from" \
       'BEGIN{if (f=="") print "n/a (no calibration)"; else printf "%8.2f %-15s  %8.2f%s", 100*f, ci == "" ? "" : "(" ci ")", 100*r, from != "model" && from != "" ? "  (" from ")" : ""}')
-    printf '%s | %-22s | %s\n' "$line" "$ratio" "$at"
+    printf '%s | %-22s | %-31s | %s\n' "$line" "$ratio" "$diff" "$at"
   done
 done

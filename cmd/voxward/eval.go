@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,7 +24,8 @@ const evalHelp = `Scores every trial of a trial list and prints one JSON object:
   {"trials","targets","nontargets","eer","min_dcf","threshold_at_eer","seconds",
    "threshold","far_at_threshold","frr_at_threshold","speakers","eer_ci90",
    "far_at_threshold_ci90","frr_at_threshold_ci90","training_trials_left_out",
-   "cohort_files","training_cohort_files_left_out","venue_pairs","threshold_from"}
+   "cohort_files","training_cohort_files_left_out","venue_pairs","threshold_from",
+   "against"}
 "eer" is a fraction (0.0123 = 1.23 %), "min_dcf" the normalised minimum
 detection cost at p_target 0.01, "threshold_at_eer" the score there
 (normalised for voxward, raw for the peers), "seconds" the wall time. A
@@ -87,6 +89,24 @@ how often its speakers were drawn (a trial of two speakers by the product
 of their counts). The same list gives the same rounds to every system.
 Read a figure against its interval before calling one system better than
 another, or a promise kept or broken.
+
+Two systems are compared on the same trials, not by their two intervals:
+--scores FILE writes every trial scored (after the leaving out above)
+with its score, one a line, "LABEL SCORE ENROLL TEST", after the lines
+"# system NAME" and "# condition TEXT" (the channel, --augment-enrol,
+--test-seconds). --against FILE, which may be repeated, reads such a file
+of another system and checks, before scoring, that it holds this run's
+trials in this order and condition (same list, --cohort, model and
+channel). "against" then lists, for each file, {"system","eer",
+"eer_diff","eer_diff_ci90","lower_eer_rounds"}: its EER, this run's EER
+less it (below 0: this run's is lower), and, with at least five
+speakers, the difference's 90 % interval and the fraction of rounds in
+which this run's EER was the lower, both from the same speaker bootstrap,
+each round taking both EERs on one draw of speakers (a paired bootstrap:
+the voices both systems heard do not widen the interval of the
+difference, as two separate intervals would). An interval that holds 0
+says the list cannot tell the two apart. "make voiceprint-peers" reports
+the model against the better peer this way.
 
 A trial list has one trial a line, "LABEL ENROLL TEST": LABEL 1 (same
 speaker) or 0; ENROLL one WAV path or several joined by commas, enrolled
@@ -164,6 +184,9 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	fs.IntVar(&recipe.Components, "ubm-components", recipe.Components, "gmm-ubm, tests: UBM components (a power of two times --ubm-parents)")
 	selector := fs.String("ubm-select", "exact", "gmm-ubm: how each frame's top 10 UBM components are found: exact (all 256 scored) or selector (the two-level selector, as the model does)")
 	fs.IntVar(&recipe.Parents, "ubm-parents", recipe.Parents, "gmm-ubm, tests: components of the selector stage")
+	scoresPath := fs.String("scores", "", "write every trial's score to `FILE` (\"LABEL SCORE ENROLL TEST\"), for another run's --against")
+	var against pathsFlag
+	fs.Var(&against, "against", "compare the EER with the scores in `FILE` (another system's --scores of the same trials; repeatable): \"against\" in the output")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -244,6 +267,21 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 			o.Cohort = nil // the peers have no score normalisation: same trials, no cohort
 		}
 	}
+	// The other systems' scores are read, and checked to be of these
+	// trials in this condition, before the scoring.
+	condition := fmt.Sprintf("channel=%s augment-enrol=%t test-seconds=%g", cmp.Or(o.Augment, "clean"), o.AugmentEnrol, *testSeconds)
+	others := make([]*eval.ScoreFile, len(against))
+	for i, path := range against {
+		if others[i], err = eval.ReadScores(path); err != nil {
+			return err
+		}
+		if err := others[i].Matches(trials); err != nil {
+			return fmt.Errorf("--against %s: %w (score every system on the same list with the same --cohort and model)", path, err)
+		}
+		if c := others[i].Condition; c != condition {
+			return fmt.Errorf("--against %s: %s was scored in %q, this run is %q", path, others[i].System, c, condition)
+		}
+	}
 	if !*quiet {
 		o.Progress = sio.err
 	}
@@ -273,6 +311,17 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 		return err
 	}
 	res.TrainingTrialsLeftOut, res.TrainingCohortFilesLeftOut = trained, learned
+	for _, other := range others {
+		if err := res.Compare(trials, other); err != nil {
+			return err
+		}
+	}
+	if *scoresPath != "" {
+		sf := &eval.ScoreFile{System: *system, Condition: condition, Trials: trials, Scores: res.Scores()}
+		if err := writeScores(*scoresPath, sf); err != nil {
+			return err
+		}
+	}
 	if *det != "" {
 		b, err := eval.PlotDET(res.TargetScores, res.NontargetScores, fmt.Sprintf("%s — EER %.2f%%", title, 100*res.EER), strings.HasSuffix(*det, ".png"))
 		if err != nil {
@@ -284,6 +333,35 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 	}
 	if err := json.NewEncoder(sio.out).Encode(res); err != nil {
 		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// pathsFlag is a flag that may be given several times, each a path.
+type pathsFlag []string
+
+func (p *pathsFlag) String() string { return strings.Join(*p, ",") }
+
+func (p *pathsFlag) Set(v string) error {
+	if v == "" {
+		return errors.New("empty path")
+	}
+	*p = append(*p, v)
+	return nil
+}
+
+// writeScores writes a score file at path.
+func writeScores(path string, sf *eval.ScoreFile) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write scores: %w", err)
+	}
+	if err := sf.Write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write scores: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write scores: %w", err)
 	}
 	return nil
 }

@@ -554,8 +554,14 @@ func TestEvalPeersSyntheticTalkers(t *testing.T) {
 	svg, err := os.ReadFile(det)
 	require.NoError(t, err)
 	assert.Contains(t, string(svg), "mfcc-stats")
-	again, _ := evalJSON(t, "--system", "mfcc-stats", "--trials", list, "--audio-root", dir, "--jobs", "1", "--quiet")
+	statsScores := filepath.Join(t.TempDir(), "mfcc-stats.txt")
+	again, _ := evalJSON(t, "--system", "mfcc-stats", "--trials", list, "--audio-root", dir, "--jobs", "1", "--quiet", "--scores", statsScores)
 	assert.Equal(t, stats, again, "mfcc-stats repeats exactly")
+	sf, err := eval.ReadScores(statsScores)
+	require.NoError(t, err)
+	assert.Equal(t, "mfcc-stats", sf.System)
+	assert.Equal(t, "channel=clean augment-enrol=false test-seconds=0", sf.Condition)
+	assert.Len(t, sf.Scores, 23)
 	// --test-seconds cuts the test side: past a file's end it changes
 	// nothing; one second changes the scores.
 	long, _ := evalJSON(t, "--system", "mfcc-stats", "--trials", list, "--audio-root", dir, "--quiet", "--test-seconds", "600")
@@ -583,6 +589,33 @@ func TestEvalPeersSyntheticTalkers(t *testing.T) {
 	assert.Equal(t, gmm["trials"], other["trials"])
 	sel, _ := evalJSON(t, append([]string{"--system", "gmm-ubm", "--ubm-select", "selector", "--quiet", "--trials", list, "--audio-root", dir}, small...)...)
 	assert.Less(t, sel["eer"].(float64), 0.5, "dsp's selector: better than chance")
+
+	// --against: gmm-ubm's EER against mfcc-stats' on the same trials
+	// (two talkers: too few for an interval).
+	vs, _ := evalJSON(t, append([]string{"--system", "gmm-ubm", "--ubm", cache, "--quiet", "--trials", list, "--audio-root", dir, "--against", statsScores}, small...)...)
+	require.Len(t, vs["against"], 1)
+	c := vs["against"].([]any)[0].(map[string]any)
+	assert.Equal(t, "mfcc-stats", c["system"])
+	assert.Equal(t, stats["eer"], c["eer"])
+	assert.InDelta(t, gmm["eer"].(float64)-stats["eer"].(float64), c["eer_diff"], 1e-12)
+	assert.NotContains(t, c, "eer_diff_ci90")
+	delete(vs, "against")
+	assert.Equal(t, gmm, vs, "--against adds, and changes nothing else")
+	// Scores of another condition or of other trials are refused before
+	// any scoring.
+	code, _, errOut := runVX(t, "eval", "--system", "mfcc-stats", "--quiet", "--trials", list, "--audio-root", dir, "--test-seconds", "1", "--against", statsScores)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, `mfcc-stats was scored in "channel=clean augment-enrol=false test-seconds=0", this run is "channel=clean augment-enrol=false test-seconds=1"`)
+	fewer := filepath.Join(t.TempDir(), "fewer.txt")
+	b, err := os.ReadFile(list)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(fewer, b[bytes.IndexByte(b, '\n')+1:], 0o644))
+	code, _, errOut = runVX(t, "eval", "--system", "mfcc-stats", "--quiet", "--trials", fewer, "--audio-root", dir, "--against", statsScores)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "not the same trials: mfcc-stats scored 23 trials, this run 22")
+	code, _, errOut = runVX(t, "eval", "--system", "mfcc-stats", "--quiet", "--trials", list, "--audio-root", dir, "--against", filepath.Join(dir, "missing.txt"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "open score file")
 }
 
 func TestEvalPeerUsageErrors(t *testing.T) {

@@ -121,20 +121,31 @@ func interval(xs []float64) (iv Interval, ok bool) {
 
 // eerInterval is the bootstrap interval of the EER of a result's trials.
 func (b *SpeakerBootstrap) eerInterval(targets []bool, scores []float64) (Interval, bool) {
+	eerOf := weightedEER(targets, scores)
+	var eers []float64
+	b.Rounds(func(w []float64) {
+		if e, ok := eerOf(w); ok {
+			eers = append(eers, e)
+		}
+	})
+	return interval(eers)
+}
+
+// weightedEER returns a function giving the EER of the trials (whether
+// each is a target, and its score) with trial i counted w[i] times; false
+// when the targets' or the non-targets' weights sum to zero. The trials
+// are sorted once.
+func weightedEER(targets []bool, scores []float64) func(w []float64) (float64, bool) {
 	all := make([]sortedTrial, len(scores))
 	for i, s := range scores {
 		all[i] = sortedTrial{s, targets[i], i}
 	}
 	sortByScore(all)
-	var eers []float64
-	b.Rounds(func(w []float64) {
+	return func(w []float64) (float64, bool) {
 		e := newEERPoint()
 		sweep(all, w, e.visit)
-		if !math.IsInf(e.gap, 1) {
-			eers = append(eers, e.eer)
-		}
-	})
-	return interval(eers)
+		return e.eer, !math.IsInf(e.gap, 1)
+	}
 }
 
 // rateIntervals are the bootstrap intervals of the fraction of

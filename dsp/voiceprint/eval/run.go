@@ -134,6 +134,9 @@ type Result struct {
 	// TrainingCohortFilesLeftOut counts the cohort recordings left out of
 	// the venue because the model learned from their speakers.
 	TrainingCohortFilesLeftOut int `json:"training_cohort_files_left_out,omitempty"`
+	// Against compares the EER with other systems' on the same trials
+	// (Compare; voxward eval --against).
+	Against []Comparison `json:"against,omitempty"`
 
 	// The scores of the same-speaker and different-speaker trials, for
 	// plots (PlotDET).
@@ -331,6 +334,10 @@ func NewResult(trials []Trial, scores []float64, start time.Time) (*Result, erro
 	}
 	return res, nil
 }
+
+// Scores returns every trial's score, in the order of the trial list
+// (for WriteScores).
+func (r *Result) Scores() []float64 { return r.scores }
 
 // AtThresholds records the decision at thresholds thr: a trial is
 // accepted when its score reaches its condition's threshold, as

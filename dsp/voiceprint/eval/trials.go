@@ -14,10 +14,9 @@ var ErrBadTrials = errors.New("malformed trial list")
 
 // Limits on trial lists, so that a hostile file cannot exhaust memory.
 const (
-	maxTrialLine   = 64 << 10
-	maxTrials      = 10_000_000
-	maxEnrolFiles  = 1000
-	maxTrialFields = 3
+	maxTrialLine  = 64 << 10
+	maxTrials     = 10_000_000
+	maxEnrolFiles = 1000
 )
 
 // Trial is one line of a trial list: whether it is a same-speaker trial,
@@ -50,46 +49,79 @@ func ReadTrials(path string) ([]Trial, error) {
 // starting with '#' are skipped. Errors wrap ErrBadTrials and name the
 // line.
 func ParseTrials(r io.Reader) ([]Trial, error) {
+	var out []Trial
+	err := parseLines(r, "LABEL ENROLL TEST", nil, func(f []string) error {
+		t, err := parseTrial(f[0], f[1], f[2])
+		out = append(out, t)
+		return err
+	})
+	return out, err
+}
+
+// parseLines calls line with the blank-separated fields of every line of
+// r that is neither blank nor a comment (as many as format names), and
+// comment, unless nil, with the text of every comment line after its '#',
+// stopping at the first error. It bounds line length and count. Errors
+// wrap ErrBadTrials and name the line; a reader without trial lines is
+// an error too.
+func parseLines(r io.Reader, format string, comment func(string) error, line func(fields []string) error) error {
+	want := len(strings.Fields(format))
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxTrialLine)
-	var out []Trial
-	for line := 1; sc.Scan(); line++ {
+	n := 0
+	for no := 1; sc.Scan(); no++ {
 		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
+		if text == "" {
+			continue
+		}
+		if c, ok := strings.CutPrefix(text, "#"); ok {
+			if comment == nil {
+				continue
+			}
+			if err := comment(strings.TrimSpace(c)); err != nil {
+				return fmt.Errorf("%w: line %d: %w", ErrBadTrials, no, err)
+			}
 			continue
 		}
 		f := strings.Fields(text)
-		if len(f) != maxTrialFields {
-			return nil, fmt.Errorf("%w: line %d: want 3 fields (LABEL ENROLL TEST), got %d", ErrBadTrials, line, len(f))
+		if len(f) != want {
+			return fmt.Errorf("%w: line %d: want %d fields (%s), got %d", ErrBadTrials, no, want, format, len(f))
 		}
-		var t Trial
-		switch f[0] {
-		case "1":
-			t.Target = true
-		case "0":
-		default:
-			return nil, fmt.Errorf("%w: line %d: label %q is neither 1 nor 0", ErrBadTrials, line, f[0])
+		if n++; n > maxTrials {
+			return fmt.Errorf("%w: more than %d trials", ErrBadTrials, maxTrials)
 		}
-		t.Enroll = strings.Split(f[1], ",")
-		if len(t.Enroll) > maxEnrolFiles {
-			return nil, fmt.Errorf("%w: line %d: more than %d enrolment files", ErrBadTrials, line, maxEnrolFiles)
+		if err := line(f); err != nil {
+			return fmt.Errorf("%w: line %d: %w", ErrBadTrials, no, err)
 		}
-		for _, p := range t.Enroll {
-			if p == "" {
-				return nil, fmt.Errorf("%w: line %d: empty enrolment path", ErrBadTrials, line)
-			}
-		}
-		t.Test = f[2]
-		if len(out) >= maxTrials {
-			return nil, fmt.Errorf("%w: more than %d trials", ErrBadTrials, maxTrials)
-		}
-		out = append(out, t)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadTrials, err)
+		return fmt.Errorf("%w: %w", ErrBadTrials, err)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: no trials", ErrBadTrials)
+	if n == 0 {
+		return fmt.Errorf("%w: no trials", ErrBadTrials)
 	}
-	return out, nil
+	return nil
+}
+
+// parseTrial reads a trial's three fields.
+func parseTrial(label, enroll, test string) (Trial, error) {
+	var t Trial
+	switch label {
+	case "1":
+		t.Target = true
+	case "0":
+	default:
+		return t, fmt.Errorf("label %q is neither 1 nor 0", label)
+	}
+	t.Enroll = strings.Split(enroll, ",")
+	if len(t.Enroll) > maxEnrolFiles {
+		return t, fmt.Errorf("more than %d enrolment files", maxEnrolFiles)
+	}
+	for _, p := range t.Enroll {
+		if p == "" {
+			return t, errors.New("empty enrolment path")
+		}
+	}
+	t.Test = test
+	return t, nil
 }
