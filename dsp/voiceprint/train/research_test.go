@@ -1115,6 +1115,64 @@ func firstTwoPooled(t *testing.T, ex *voiceprint.Extractor, files []string) []fl
 	return ex.Model().Voiceprint(nil, st)
 }
 
+// sessionPerson is a person of a session: an enrolment and probes.
+type sessionPerson struct {
+	enrol  []float32
+	probes [][]float32
+}
+
+// sessionPeople enrols each speaker folder of dirs with three recordings
+// or more from its first two, the others its probes.
+func sessionPeople(t *testing.T, ex *voiceprint.Extractor, dirs []string) []sessionPerson {
+	var out []sessionPerson
+	for _, d := range dirs {
+		files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
+		sort.Strings(files)
+		if len(files) < 3 {
+			continue
+		}
+		p := sessionPerson{enrol: firstTwoPooled(t, ex, files)}
+		for _, f := range files[2:] {
+			x, err := readWAV(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := ex.Embed(nil, x)
+			p.probes = append(p.probes, v)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// sessionRates scores every enrolment against every probe and returns the
+// EER and the rates at thr, in %.
+func sessionRates(sc *voiceprint.Scorer, people []sessionPerson, thr float64) (eer, far, frr float64) {
+	var tar, non []float64
+	norms := make([][]voiceprint.CohortNorm, len(people))
+	for j, b := range people {
+		for _, v := range b.probes {
+			norms[j] = append(norms[j], sc.CohortNorm(v))
+		}
+	}
+	for i, a := range people {
+		na := sc.CohortNorm(a.enrol)
+		for j, b := range people {
+			for k, v := range b.probes {
+				s := sc.ScoreWithNorms(a.enrol, v, na, norms[j][k])
+				if i == j {
+					tar = append(tar, s)
+				} else {
+					non = append(non, s)
+				}
+			}
+		}
+	}
+	e, _, _ := eval.EER(tar, non)
+	far, frr = eval.RatesAt(tar, non, thr)
+	return 100 * e, 100 * far, 100 * frr
+}
+
 // TestExpSmallVenue: daemon-like venues on the multilingual list, one
 // two-recording enrolment per person of the venue half (10 and 20 people
 // in three seeded draws, then all 41), against the other half's 1v1
@@ -1294,45 +1352,20 @@ func TestExpSmallVenue(t *testing.T) {
 	for _, d := range venueNames {
 		copies = append(copies, probeCopy(d))
 	}
-	type person struct {
-		enrol  []float32
-		probes [][]float32
-	}
-	var people []person
+	var evalDirs []string
 	for _, corpus := range []string{"arabic_commands", "malayalam_msc"} {
 		dirs, _ := filepath.Glob(filepath.Join(dataDir, "multilingual", corpus, "*"))
 		sort.Strings(dirs)
 		for k, d := range dirs {
-			files, _ := filepath.Glob(filepath.Join(d, "*.wav"))
-			sort.Strings(files)
-			if k%2 == 0 || len(files) < 3 {
-				continue
+			if k%2 != 0 {
+				evalDirs = append(evalDirs, d)
 			}
-			p := person{enrol: firstTwoPooled(t, ex, files)}
-			for _, f := range files[2:] {
-				v, _ := ex.Embed(nil, read(f))
-				p.probes = append(p.probes, v)
-			}
-			people = append(people, p)
 		}
 	}
+	people := sessionPeople(t, ex, evalDirs)
 	session := func(sc *voiceprint.Scorer, thr float64) (far, frr float64) {
-		var tar, non []float64
-		for i, a := range people {
-			na := sc.CohortNorm(a.enrol)
-			for j, b := range people {
-				for _, v := range b.probes {
-					s := sc.ScoreWithNorms(a.enrol, v, na, sc.CohortNorm(v))
-					if i == j {
-						tar = append(tar, s)
-					} else {
-						non = append(non, s)
-					}
-				}
-			}
-		}
-		far, frr = eval.RatesAt(tar, non, thr)
-		return 100 * far, 100 * frr
+		_, far, frr = sessionRates(sc, people, thr)
+		return far, frr
 	}
 	enrolOnly, err := base.WithVenue(venue, venueNames)
 	if err != nil {
