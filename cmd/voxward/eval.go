@@ -93,8 +93,9 @@ another, or a promise kept or broken.
 Two systems are compared on the same trials, not by their two intervals:
 --scores FILE writes every trial scored (after the leaving out above)
 with its score, one a line, "LABEL SCORE ENROLL TEST", after the lines
-"# system NAME" and "# condition TEXT" (the channel, --augment-enrol,
---test-seconds). --against FILE, which may be repeated, reads such a file
+"# system NAME" (the --system, or for voxward the model's id) and
+"# condition TEXT" (the channel, --augment-enrol, --test-seconds): two
+models can be compared as two systems are. --against FILE, which may be repeated, reads such a file
 of another system and checks, before scoring, that it holds this run's
 trials in this order and condition (same list, --cohort, model and
 channel). "against" then lists, for each file, {"system","eer",
@@ -317,7 +318,21 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 		}
 	}
 	if *scoresPath != "" {
-		sf := &eval.ScoreFile{System: *system, Condition: condition, Trials: trials, Scores: res.Scores()}
+		// The model's id, and the research overrides, name it, so that two
+		// models can be compared.
+		name := *system
+		if *system == sysVoxward {
+			name = m.Config.ID
+			for _, o := range []struct {
+				flag string
+				v    int
+			}{{"cohort-top", *cohortTop}, {"nap", *napRank}, {"top-parents", *topParents}} {
+				if o.v >= 0 {
+					name += fmt.Sprintf("+%s=%d", o.flag, o.v)
+				}
+			}
+		}
+		sf := &eval.ScoreFile{System: name, Condition: condition, Trials: trials, Scores: res.Scores()}
 		if err := writeScores(*scoresPath, sf); err != nil {
 			return err
 		}

@@ -443,7 +443,8 @@ func TestEvalAugmentAndPNG(t *testing.T) {
 	skipUnderRace(t)
 	list := filepath.Join(data, "trials", "dev_testother_3v1.txt")
 	det := filepath.Join(t.TempDir(), "det.png")
-	code, out, errOut := runVX(t, "eval", "--quiet", "--trials", list, "--audio-root", data, "--augment", "telephone", "--det", det)
+	scores := filepath.Join(t.TempDir(), "scores.txt")
+	code, out, errOut := runVX(t, "eval", "--quiet", "--trials", list, "--audio-root", data, "--augment", "telephone", "--det", det, "--scores", scores)
 	require.Equal(t, 0, code, errOut)
 	assert.Empty(t, errOut, "--quiet leaves stderr empty")
 	var res map[string]any
@@ -458,6 +459,24 @@ func TestEvalAugmentAndPNG(t *testing.T) {
 	img, err := png.Decode(f)
 	require.NoError(t, err)
 	assert.Equal(t, 600, img.Bounds().Dx())
+
+	// The model, as a system to compare with, is named by its id; with
+	// a research override, by that too. Ten speakers: an interval.
+	sf, err := eval.ReadScores(scores)
+	require.NoError(t, err)
+	id := modeltest.Model(t).Config.ID
+	assert.Equal(t, id, sf.System)
+	assert.Equal(t, "channel=telephone augment-enrol=false test-seconds=0", sf.Condition)
+	fewer, _ := evalJSON(t, "--quiet", "--trials", list, "--audio-root", data, "--augment", "telephone", "--nap", "5", "--against", scores)
+	require.Len(t, fewer["against"], 1)
+	c := fewer["against"].([]any)[0].(map[string]any)
+	assert.Equal(t, id, c["system"])
+	assert.InDelta(t, fewer["eer"].(float64)-eer, c["eer_diff"], 1e-12)
+	require.Contains(t, c, "eer_diff_ci90")
+	ci := c["eer_diff_ci90"].([]any)
+	assert.LessOrEqual(t, ci[0], ci[1])
+	t.Logf("telephone 3v1, 5 NAP directions against the model's: EER %+.2f points, 90 %% interval %.2f to %.2f, lower in %.0f %% of rounds",
+		100*c["eer_diff"].(float64), 100*ci[0].(float64), 100*ci[1].(float64), 100*c["lower_eer_rounds"].(float64))
 }
 
 // An 8 kHz file (a telephone recording) is resampled to 16 kHz: its

@@ -483,15 +483,36 @@ func Model(ctx context.Context, m *voiceprint.Model, trials []Trial, o Options) 
 // parents replaced (negative values keep the model's): research knobs to
 // measure what each part of the back end gives (voxward eval's
 // --cohort-top, --nap and --top-parents; errors name them so). Out-of-range
-// values give an error wrapping ErrOptions.
+// values give an error wrapping ErrOptions. In a fused model each branch
+// keeps at most its own NAP directions and parents.
 func Override(m *voiceprint.Model, cohortTop, napRank, topParents int) (*voiceprint.Model, error) {
 	if cohortTop < 0 && napRank < 0 && topParents < 0 {
 		return m, nil
 	}
 	if len(m.Branches) > 0 {
+		// A branch with fewer directions or parents than asked (the mean
+		// branch has no NAP and one component) keeps its own; asking for
+		// more than every branch has is an error.
+		var mostNAP, mostParents int
+		for _, b := range m.Branches {
+			mostNAP, mostParents = max(mostNAP, b.Config.NAPRank), max(mostParents, b.Config.Parents)
+		}
+		if napRank > mostNAP {
+			return nil, fmt.Errorf("%w: nap %d exceeds the model's %d directions", ErrOptions, napRank, mostNAP)
+		}
+		if topParents > mostParents {
+			return nil, fmt.Errorf("%w: top-parents %d: must be 1 to the model's %d parents", ErrOptions, topParents, mostParents)
+		}
 		var bs []*voiceprint.Model
 		for _, b := range m.Branches {
-			nb, err := Override(b, cohortTop, napRank, topParents)
+			nap, top := napRank, topParents
+			if nap > b.Config.NAPRank {
+				nap = b.Config.NAPRank
+			}
+			if top > b.Config.Parents {
+				top = b.Config.Parents
+			}
+			nb, err := Override(b, cohortTop, nap, top)
 			if err != nil {
 				return nil, err
 			}
