@@ -63,10 +63,11 @@ type Scorer struct {
 
 // venuePairs are the sorted normalised scores of a venue's pairs of
 // different people in one condition, how many pairs of people they are
-// of, and their mean and standard deviation (venueFit).
+// of, how many people, and their mean and standard deviation (venueFit).
 type venuePairs struct {
 	scores   []float64
 	people   int
+	persons  int
 	mean, sd float64
 }
 
@@ -446,7 +447,7 @@ func (s *Scorer) modelThresholds(far float64) (Thresholds, error) {
 const (
 	FromModel    = "model"     // the model's calibration
 	FromVenue    = "venue"     // the venue's pairs of different people (WithVenue)
-	FromVenueFit = "venue-fit" // a normal fit to too few such pairs for their own, above the model's (venueFit)
+	FromVenueFit = "venue-fit" // a bound from a normal fit to too few such pairs for their own, where the fit lies above the model's (venueFit)
 )
 
 // withVenue replaces the model's thresholds (or its error err) with the
@@ -456,8 +457,9 @@ const (
 // threshold the venue cannot set is the model's, never below the venue's
 // general one; with a model that has no band-limited calibration it is
 // the general one. A condition whose venue is too small for its own
-// threshold but large enough for a fit (venueFit) takes the fit's
-// threshold where that is the higher.
+// threshold but large enough for a fit (venueFit), where the fit's point
+// for the rate lies above the threshold it would otherwise have, takes
+// the fit's bound.
 func (s *Scorer) withVenue(model Thresholds, err error, far float64) (Thresholds, [2]string, error) {
 	from := [2]string{FromModel, FromModel}
 	ta, okA := s.venueThreshold(venueAny, far)
@@ -468,8 +470,8 @@ func (s *Scorer) withVenue(model Thresholds, err error, far float64) (Thresholds
 	out := model
 	if okA {
 		out.Any, from[0] = ta, FromVenue
-	} else if t, ok := s.venueFit(venueAny, far); ok && t > out.Any {
-		out.Any, from[0] = t, FromVenueFit
+	} else if fit, bound, ok := s.venueFit(venueAny, far); ok && fit > out.Any {
+		out.Any, from[0] = bound, FromVenueFit
 	}
 	switch {
 	case okB:
@@ -480,8 +482,8 @@ func (s *Scorer) withVenue(model Thresholds, err error, far float64) (Thresholds
 	case out.Any > model.BandLimited:
 		out.BandLimited, from[1] = out.Any, from[0]
 	}
-	if t, ok := s.venueFit(venueBandLimited, far); ok && t > out.BandLimited {
-		out.BandLimited, from[1] = t, FromVenueFit
+	if fit, bound, ok := s.venueFit(venueBandLimited, far); ok && fit > out.BandLimited {
+		out.BandLimited, from[1] = bound, FromVenueFit
 	}
 	return out, from, nil
 }

@@ -402,6 +402,11 @@ func (s *Scorer) venueScores(first int, speaker []int, bl []bool, ne, probeStart
 	for c := range out {
 		slices.Sort(out[c].scores)
 		out[c].people = len(of[c])
+		persons := map[int]bool{}
+		for pp := range of[c] {
+			persons[pp[0]], persons[pp[1]] = true, true
+		}
+		out[c].persons = len(persons)
 		out[c].mean, out[c].sd = meanSD(out[c].scores)
 	}
 	return out
@@ -433,21 +438,44 @@ func meanSD(xs []float64) (mean, sd float64) {
 // pairs missed, against 5.6 % and 11 % at the model's threshold).
 const minFitPairs = 10
 
-// venueFit returns the threshold a normal distribution fitted to the
-// venue's different-speaker pairs in condition cond puts at the rate far
-// (their mean plus z(1-far) standard deviations), and false when they
-// are of fewer than minFitPairs pairs of people. It serves a venue too
-// small to show the rate itself (venueThreshold: 22 people for 1 %),
-// whose voices may still score far above the model's training speakers
-// against each other, as the multilingual dev speakers do (the model
-// README's "Small venues"). The fit is an estimate, not a bound: the
-// pairs' upper tail is heavier than a normal one.
-func (s *Scorer) venueFit(cond int, far float64) (float64, bool) {
+// venueFit fits a normal distribution to the venue's different-speaker
+// pairs in condition cond and returns its point for the rate far (their
+// mean plus z(1-far) standard deviations) and a bound: the one-sided
+// normal tolerance bound that lies above that point with confidence
+// venueConfidence, given that the pairs are of only so many people (mean
+// plus toleranceFactor standard deviations; 4.4 for five people and 1 %,
+// 3.4 for ten). It returns false when the pairs are of fewer than
+// minFitPairs pairs of people. It serves a venue too small to show the
+// rate itself (venueThreshold: 22 people for 1 %), whose voices may still
+// score far above the model's training speakers against each other, as
+// the multilingual dev speakers do (the model README's "Small venues").
+// withVenue takes the bound where the point lies above the model's
+// threshold: the point says the venue's voices score higher than the
+// model's calibration expects; how much higher, five to 21 people cannot
+// say within a normal's spread. The point alone, used before, accepted
+// 1.6–4.3 % of strangers' recordings on small multilingual boxes where
+// 1 % was asked (their pairs' upper tail is heavier than a normal one);
+// the bound 0–0.99 %.
+func (s *Scorer) venueFit(cond int, far float64) (point, bound float64, ok bool) {
 	v := s.venue[cond]
 	if v.people < minFitPairs || !(far > 0 && far < 1) {
-		return 0, false
+		return 0, 0, false
 	}
-	return v.mean - math.Sqrt2*math.Erfcinv(2*(1-far))*v.sd, true
+	z := math.Sqrt2 * math.Erfcinv(2*far)
+	return v.mean + z*v.sd, v.mean + toleranceFactor(v.persons, far, venueConfidence)*v.sd, true
+}
+
+// toleranceFactor is k of the one-sided normal tolerance bound mean + k·sd,
+// from a sample of n, that lies above the 1-p quantile of the population
+// with confidence conf (Natrella's approximation, Experimental
+// Statistics, NBS Handbook 91, 1963, 2-15; it errs a little low for very
+// small n). n must be at least 2.
+func toleranceFactor(n int, p, conf float64) float64 {
+	zp := math.Sqrt2 * math.Erfcinv(2*p)
+	zg := math.Sqrt2 * math.Erfcinv(2*(1-conf))
+	a := 1 - zg*zg/(2*float64(n-1))
+	b := zp*zp - zg*zg/float64(n)
+	return (zp + math.Sqrt(zp*zp-a*b)) / a
 }
 
 // branchModels returns the single models whose parts make up a
