@@ -551,8 +551,9 @@ type SessionStatus struct {
 	// built again after a venue voice left: turns are unknown meanwhile),
 	// and ThresholdFrom says whether those voices set it ("venue": enough
 	// pairs of different people for LabelFAR), raised it above the
-	// model's ("venue-fit": a normal fit to their pairs, with 5 to 21
-	// people) or the model's calibration did ("model").
+	// model's ("venue-fit": with 5 to 21 people, a bound from a normal fit
+	// to their pairs, where the fit lies above the model's threshold) or
+	// the model's calibration did ("model").
 	// LabelThresholdBandLimited is the score a band-limited turn (speech
 	// up to 4.5 kHz, as from a telephone line or an 8 kHz recording) must
 	// reach against a participant enrolled band-limited: such pairs of

@@ -50,11 +50,13 @@ sets the decision, as the daemon's does: every pair of its recordings of
 different speakers is scored, and when there are enough pairs for the
 rate (about 230 pairs of people, 22 people, for 1 %) the threshold is
 the one that accepts at most 1 % of them with 90 % confidence. A venue
-too small for that but of at least five people (ten pairs of people)
-raises the model's threshold to a normal fit to those pairs (their mean
-plus 2.33 standard deviations at 1 %) where the fit is higher: an
-estimate, for voices that score far above the model's training speakers
-against each other. "venue_pairs" counts the pairs, and "threshold_from"
+too small for that but of at least five people (ten pairs of people),
+whose pairs a normal fit puts above the model's threshold at the rate
+(their mean plus 2.33 standard deviations at 1 %), raises the threshold
+to the bound that lies above that point with 90 % confidence for so few
+people (a one-sided tolerance bound: mean plus 4.4 standard deviations
+with five people, 3.4 with ten): for voices that score far above the
+model's training speakers against each other. "venue_pairs" counts the pairs, and "threshold_from"
 says "venue", "venue-fit" or "model". Recordings of speakers the model
 was trained with are left out of the cohort (counted in
 "training_cohort_files_left_out"): a box never holds its model's training

@@ -121,8 +121,8 @@ type Result struct {
 	// ThresholdFrom says where Threshold comes from: "model" (its
 	// calibration), "venue" (the cohort's pairs, when they are of enough
 	// people for the rate; voiceprint.Scorer.VenueCalibrated) or
-	// "venue-fit" (a normal fit to too few such pairs, where it is above
-	// the model's; voiceprint.Scorer.ThresholdsFrom).
+	// "venue-fit" (a bound from a normal fit to too few such pairs, where
+	// the fit lies above the model's; voiceprint.Scorer.ThresholdsFrom).
 	ThresholdFrom string `json:"threshold_from,omitempty"`
 	// ThresholdBandLimitedFrom is the same for ThresholdBandLimited.
 	ThresholdBandLimitedFrom string `json:"threshold_band_limited_from,omitempty"`
