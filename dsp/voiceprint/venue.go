@@ -431,11 +431,12 @@ func meanSD(xs []float64) (mean, sd float64) {
 
 // minFitPairs is how many pairs of different people a venue condition
 // needs for venueFit: those of five people. With four (six pairs) of the two
-// multilingual corpora, their pairs split by corpus, and the fit (with
-// an earlier model) put the threshold where 71 % of same-speaker pairs
-// failed; with five it is still strict (on the multilingual dev list,
-// 0.4 % of different-speaker pairs accepted and 54 % of same-speaker
-// pairs missed, against 5.6 % and 11 % at the model's threshold).
+// multilingual corpora, their pairs split by corpus, and the fit's point
+// (with an earlier model) put the threshold where 71 % of same-speaker
+// pairs failed. With five, the bound venueFit gives is strict: on small
+// multilingual boxes of the dev list, 85–88 % of the enrolled speakers'
+// recordings go unnamed where it applies (the model README's "Small
+// venues").
 const minFitPairs = 10
 
 // venueFit fits a normal distribution to the venue's different-speaker
