@@ -56,12 +56,12 @@ whose pairs a normal fit puts above the model's threshold at the rate
 to the bound that lies above that point with 90 % confidence for so few
 people (a one-sided tolerance bound: mean plus 4.4 standard deviations
 with five people, 3.4 with ten): for voices that score far above the
-model's training speakers against each other. "venue_pairs" counts the pairs, and "threshold_from"
-says "venue", "venue-fit" or "model". Recordings of speakers the model
-was trained with are left out of the cohort (counted in
-"training_cohort_files_left_out"): a box never holds its model's training
-voices, and a venue of them would set its threshold on pairs the model
-has learned.
+model's training speakers against each other. "venue_pairs" counts the
+pairs, and "threshold_from" says "venue", "venue-fit" or "model".
+Recordings of speakers the model was trained with are left out of the
+cohort (counted in "training_cohort_files_left_out"): a box never holds
+its model's training voices, and a venue of them would set its threshold
+on pairs the model has learned.
 With --augment (and no --augment-enrol) or --test-seconds, each cohort
 recording joins twice, as an enrolment side is made and as a test side
 is, and only pairs of one of each count.
@@ -97,17 +97,18 @@ Two systems are compared on the same trials, not by their two intervals:
 with its score, one a line, "LABEL SCORE ENROLL TEST", after the lines
 "# system NAME" (the --system, or for voxward the model's id) and
 "# condition TEXT" (the channel, --augment-enrol, --test-seconds): two
-models can be compared as two systems are. --against FILE, which may be repeated, reads such a file
-of another system and checks, before scoring, that it holds this run's
-trials in this order and condition (same list, --cohort, model and
-channel). "against" then lists, for each file, {"system","eer",
-"eer_diff","eer_diff_ci90","lower_eer_rounds"}: its EER, this run's EER
-less it (below 0: this run's is lower), and, with at least five
-speakers, the difference's 90 % interval and the fraction of rounds in
-which this run's EER was the lower, both from the same speaker bootstrap,
-each round taking both EERs on one draw of speakers (a paired bootstrap:
-the voices both systems heard do not widen the interval of the
-difference, as two separate intervals would). An interval that holds 0
+models can be compared as two systems are. --against FILE, which may be
+repeated, reads such a file of another system and checks, before
+scoring, that it holds this run's trials in this order and condition
+(same list, --cohort, model and channel). "against" then lists, for
+each file, {"system","eer","eer_diff","eer_diff_ci90",
+"lower_eer_rounds"}: its EER, this run's EER less it (below 0: this
+run's is lower), and, with at least five speakers, the difference's
+90 % interval and the fraction of rounds in which this run's EER was the
+lower, both from the same speaker bootstrap, each round taking both
+EERs on one draw of speakers (a paired bootstrap: the voices both
+systems heard do not widen the interval of the difference, as two
+separate intervals would). An interval that holds 0
 says the list cannot tell the two apart. "make voiceprint-peers" reports
 the model against the better peer this way.
 

@@ -63,10 +63,10 @@ func (sf *ScoreFile) Write(w io.Writer) error {
 
 func isBlank(r rune) bool { return strings.ContainsRune(" \t\r\n\v\f", r) }
 
-// ParseScores reads a score file (ScoreFile.Write); the last condition
-// line counts. Blank lines and other
-// comments are skipped; a score must be a finite number. Errors wrap
-// ErrBadTrials and name the line.
+// ParseScores reads a score file (ScoreFile.Write): the last condition
+// line counts, and a second system line must name the same system; blank
+// lines and other comments are skipped; a score must be a finite number.
+// Errors wrap ErrBadTrials and name the line.
 func ParseScores(r io.Reader) (*ScoreFile, error) {
 	var out ScoreFile
 	comment := func(c string) error {

@@ -55,7 +55,10 @@ func ParseTrials(r io.Reader) ([]Trial, error) {
 		out = append(out, t)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // parseLines calls line with the blank-separated fields of every line of
