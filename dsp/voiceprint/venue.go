@@ -442,10 +442,10 @@ const minFitPairs = 10
 // venueFit fits a normal distribution to the venue's different-speaker
 // pairs in condition cond and returns its point for the rate far (their
 // mean plus z(1-far) standard deviations) and a bound: the one-sided
-// normal tolerance bound that lies above that point with confidence
-// venueConfidence, given that the pairs are of only so many people (mean
-// plus toleranceFactor standard deviations; 4.4 for five people and 1 %,
-// 3.4 for ten). It returns false when the pairs are of fewer than
+// normal tolerance bound that lies above the distribution's own point
+// for the rate with confidence venueConfidence, given that the pairs are
+// of only so many people (mean plus toleranceFactor standard deviations;
+// 4.4 for five people and 1 %, 3.4 for ten). It returns false when the pairs are of fewer than
 // minFitPairs pairs of people. It serves a venue too small to show the
 // rate itself (venueThreshold: 22 people for 1 %), whose voices may still
 // score far above the model's training speakers against each other, as
@@ -456,7 +456,7 @@ const minFitPairs = 10
 // say within a normal's spread. The point alone, used before, accepted
 // 1.6–4.3 % of strangers' recordings on small multilingual boxes where
 // 1 % was asked (their pairs' upper tail is heavier than a normal one);
-// the bound 0–0.99 %.
+// the bound 0.00–0.99 %.
 func (s *Scorer) venueFit(cond int, far float64) (point, bound float64, ok bool) {
 	v := s.venue[cond]
 	if v.people < minFitPairs || !(far > 0 && far < 1) {
