@@ -521,11 +521,13 @@ func TestVenueFit(t *testing.T) {
 			// Identification: the fit at the per-voice rate.
 			id, err := venue.IdentifyThreshold(0.01, 3)
 			require.NoError(t, err)
-			want := c.model
+			want, wantFrom := c.model, voiceprint.FromModel
 			if idPoint > c.model {
-				want = idBound
+				want, wantFrom = idBound, voiceprint.FromVenueFit
 			}
 			assert.InEpsilon(t, want, id, 1e-4)
+			general, _ = venue.IdentifyThresholdsFrom(0.01, 3)
+			assert.Equal(t, wantFrom, general)
 		})
 	}
 	t.Run("four people", func(t *testing.T) {
