@@ -1181,7 +1181,13 @@ func sessionRates(sc *voiceprint.Scorer, people []sessionPerson, thr float64) (e
 // rule tried for small venues and not kept: raise the model's threshold
 // by how far the venue's median pair score lies above the median of the
 // model's own cohort pairs. The same medians for ten English enrolments
-// (test-other) show what the rule would do on an in-domain box.
+// (test-other) show what the rule would do on an in-domain box. Then
+// sessions' pairs (the other half's people, each enrolled from two
+// recordings, against every other recording) with small venues of 5–15
+// enrolments: the model's threshold, WithVenue's (the fit's bound where
+// its point lies above the model's), the tolerance bound everywhere,
+// and the venue's mean and spread with the model's own pairs' tail; and
+// what the tolerance bound would cost the English dev speakers' sessions.
 func TestExpSmallVenue(t *testing.T) {
 	ex := shippedExtractor(t)
 	m := ex.Model()
