@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // A score file holds one system's score of every trial of a list, so that
@@ -40,7 +41,7 @@ func (sf *ScoreFile) Write(w io.Writer) error {
 	if len(sf.Trials) != len(sf.Scores) {
 		return fmt.Errorf("eval: %d trials, %d scores", len(sf.Trials), len(sf.Scores))
 	}
-	if sf.System == "" || strings.ContainsFunc(sf.System, isBlank) {
+	if sf.System == "" || strings.ContainsFunc(sf.System, unicode.IsSpace) {
 		return fmt.Errorf("eval: system name %q is not one word", sf.System)
 	}
 	if strings.Contains(sf.Condition, "\n") {
@@ -61,8 +62,6 @@ func (sf *ScoreFile) Write(w io.Writer) error {
 	return bw.Flush()
 }
 
-func isBlank(r rune) bool { return strings.ContainsRune(" \t\r\n\v\f", r) }
-
 // ParseScores reads a score file (ScoreFile.Write): the last condition
 // line counts, and a second system line must name the same system; blank
 // lines and other comments are skipped; a score must be a finite number.
@@ -70,15 +69,14 @@ func isBlank(r rune) bool { return strings.ContainsRune(" \t\r\n\v\f", r) }
 func ParseScores(r io.Reader) (*ScoreFile, error) {
 	var out ScoreFile
 	comment := func(c string) error {
-		if cond, ok := strings.CutPrefix(c, "condition"); ok && (cond == "" || isBlank(rune(cond[0]))) {
-			out.Condition = strings.TrimSpace(cond)
-			return nil
-		}
 		f := strings.Fields(c)
-		if len(f) == 0 || f[0] != "system" {
+		switch {
+		case len(f) > 0 && f[0] == "condition":
+			out.Condition = strings.TrimSpace(strings.TrimPrefix(c, "condition"))
 			return nil
-		}
-		if len(f) != 2 {
+		case len(f) == 0 || f[0] != "system":
+			return nil
+		case len(f) != 2:
 			return fmt.Errorf("system name %q is not one word", strings.Join(f[1:], " "))
 		}
 		name := f[1]

@@ -39,6 +39,9 @@ func TestScoresRoundTrip(t *testing.T) {
 	bad.System = "two words"
 	require.ErrorContains(t, bad.Write(&b), "one word")
 	bad = in
+	bad.System = "no\u00a0break" // a space to strings.Fields, which reads it back
+	require.ErrorContains(t, bad.Write(&b), "one word")
+	bad = in
 	bad.Condition = "two\nlines"
 	require.ErrorContains(t, bad.Write(&b), "one line")
 	bad = in
@@ -78,6 +81,7 @@ func TestParseScoresErrors(t *testing.T) {
 func FuzzParseScores(f *testing.F) {
 	f.Add([]byte("# system gmm-ubm\n# condition channel=none\n1 0.25 a.wav b.wav\n0 -3e-2 a.wav,c.wav d.wav\n"))
 	f.Add([]byte("#conditionx\n# condition\t\r\n1 0 a b\n"))
+	f.Add([]byte("# system a\u0085b\n# condition\u00a0x\n1 0 a b\n"))
 	f.Add([]byte("# system a\n# system a\n1 0 a b\n"))
 	f.Add([]byte("1 0x1p-3 , b\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
