@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -336,8 +337,12 @@ func runEval(ctx context.Context, sio *stdio, args []string) error {
 			}
 		}
 		sf := &eval.ScoreFile{System: name, Condition: condition, Trials: trials, Scores: res.Scores()}
-		if err := writeScores(*scoresPath, sf); err != nil {
+		var b bytes.Buffer
+		if err := sf.Write(&b); err != nil {
 			return err
+		}
+		if err := os.WriteFile(*scoresPath, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write scores: %w", err)
 		}
 	}
 	if *det != "" {
@@ -365,22 +370,6 @@ func (p *pathsFlag) Set(v string) error {
 		return errors.New("empty path")
 	}
 	*p = append(*p, v)
-	return nil
-}
-
-// writeScores writes a score file at path.
-func writeScores(path string, sf *eval.ScoreFile) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write scores: %w", err)
-	}
-	if err := sf.Write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write scores: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write scores: %w", err)
-	}
 	return nil
 }
 
