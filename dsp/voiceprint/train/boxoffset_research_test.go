@@ -104,28 +104,6 @@ func boxOffset(m *voiceprint.Model, branches []int, venue [][]float32) (*voicepr
 	return fm, project
 }
 
-// projectOut removes from row its component along the unit vector u.
-func projectOut(row, u []float32) {
-	var q float64
-	for j, x := range row {
-		q += float64(x) * float64(u[j])
-	}
-	for j := range row {
-		row[j] -= float32(q) * u[j]
-	}
-}
-
-// normalizeRow scales row to unit length.
-func normalizeRow(row []float32) {
-	var n float64
-	for _, x := range row {
-		n += float64(x) * float64(x)
-	}
-	for j := range row {
-		row[j] = float32(float64(row[j]) / math.Sqrt(n))
-	}
-}
-
 func TestExpBoxOffset(t *testing.T) {
 	ex := shippedExtractor(t)
 	m := ex.Model()

@@ -139,22 +139,9 @@ func TestExpIDVC(t *testing.T) {
 		for k := range cfg.CohortSize {
 			row := p.Cohort[k*ed : (k+1)*ed]
 			for r := range len(dirs) {
-				u := added[r*ed : (r+1)*ed]
-				var q float32
-				for j, v := range row {
-					q += v * u[j]
-				}
-				for j := range row {
-					row[j] -= q * u[j]
-				}
+				projectOut(row, added[r*ed:(r+1)*ed])
 			}
-			var n float64
-			for _, v := range row {
-				n += float64(v) * float64(v)
-			}
-			for j := range row {
-				row[j] = float32(float64(row[j]) / math.Sqrt(n))
-			}
+			normalizeRow(row)
 		}
 		nm, err := voiceprint.NewModel(cfg, p)
 		if err != nil {

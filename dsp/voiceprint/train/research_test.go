@@ -1173,6 +1173,28 @@ func sessionRates(sc *voiceprint.Scorer, people []sessionPerson, thr float64) (e
 	return 100 * e, 100 * far, 100 * frr
 }
 
+// projectOut removes from row its component along the unit vector u.
+func projectOut(row, u []float32) {
+	var q float32
+	for j, x := range row {
+		q += x * u[j]
+	}
+	for j := range row {
+		row[j] -= q * u[j]
+	}
+}
+
+// normalizeRow scales row to unit length.
+func normalizeRow(row []float32) {
+	var n float64
+	for _, x := range row {
+		n += float64(x) * float64(x)
+	}
+	for j := range row {
+		row[j] = float32(float64(row[j]) / math.Sqrt(n))
+	}
+}
+
 // TestExpSmallVenue: daemon-like venues on the multilingual list, one
 // two-recording enrolment per person of the venue half (10 and 20 people
 // in three seeded draws, then all 41), against the other half's 1v1
