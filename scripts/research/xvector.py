@@ -19,6 +19,9 @@ Input: the shipped front end's speech frames, dumped by
     /usr/bin/python3 scripts/research/xvector.py score --dump DUMP --net NET.pt \\
         --like PEER.scores --channel CH [--augment-enrol] --out NET.scores
 
+    /usr/bin/python3 scripts/research/xvector.py fuse --a MODEL.scores --b NET.scores \
+        [--weights 0.1,0.5] [--out FUSED.scores --write 0.5]
+
 `score` reads the trials, in order, and the condition line from a score
 file another system wrote for the same run (voxward eval --scores), so the
 two files hold the same trials; CH names the dump's channel of the test
@@ -30,7 +33,11 @@ dilated by 2, 3 dilated by 3, 1, 1), statistics pooling (mean and standard
 deviation over frames), one affine layer to the embedding, trained with an
 additive angular margin softmax over the training speakers on random 2-s
 crops. Scoring: cosine of the embeddings after removing the training
-embeddings' mean, enrolments of several files averaged.
+embeddings' mean, enrolments of several files averaged; with --snorm K,
+adaptive s-norm against the training speakers' clean embeddings (top K).
+`fuse` prints the EER of A, of B and of A + w·B for each weight (same
+trials, same order), and can write the fusion at one weight as a score
+file for voxward eval --against.
 
 Needs Debian's python3-torch (apt-get install python3-torch); single
 process, --threads threads (default 2).
@@ -283,17 +290,23 @@ def eer(labels, scores):
 
 def fuse(a):
     """EER of A, of B and of A + w·B for each weight, on the same trials."""
-    _, ta = read_scores_values(a.a)
+    head, ta = read_scores_values(a.a)
     _, tb = read_scores_values(a.b)
     if [t[1:] for t in ta] != [t[1:] for t in tb]:
         sys.exit("fuse: the two files hold other trials")
     lab = np.array([t[1] == "1" for t in ta], float)
     sa = np.array([t[0] for t in ta])
     sb = np.array([t[0] for t in tb])
-    out = [f"{100 * eer(lab, sa):.2f}"]
+    out = [f"{100 * eer(lab, sa):.2f}", f"{100 * eer(lab, sb):.2f}"]
     for w in a.weights.split(","):
         out.append(f"{100 * eer(lab, sa + float(w) * sb):.2f}")
     print(" ".join(out))
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(f"# system {a.name}\n")
+            f.writelines(h for h in head if h.startswith("# condition"))
+            for (x, label, enrol, test), y in zip(ta, sb):
+                f.write(f"{label} {x + a.write * y:.6f} {enrol} {test}\n")
 
 
 def read_scores_values(path):
@@ -340,9 +353,12 @@ def main():
     s.add_argument("--snorm", type=int, default=0, help="adaptive s-norm against the top K training speakers (0: raw cosine)")
     s.add_argument("--threads", type=int, default=2)
     f = sub.add_parser("fuse")
-    f.add_argument("--a", required=True)
-    f.add_argument("--b", required=True)
-    f.add_argument("--weights", default="0.1,0.2,0.3,0.5")
+    f.add_argument("--a", required=True, help="score file of the first system (the model)")
+    f.add_argument("--b", required=True, help="score file of the second, same trials")
+    f.add_argument("--weights", default="0.1,0.2,0.3,0.5", help="weights w of B to print the EER of A + w·B for")
+    f.add_argument("--out", help="write A + w·B at --write w to this score file")
+    f.add_argument("--write", type=float, default=0.5, help="the weight of the written fusion")
+    f.add_argument("--name", default="fused", help="system name in the written file")
     a = p.parse_args()
     {"train": train, "score": score, "fuse": fuse}[a.cmd](a)
 

@@ -1,0 +1,51 @@
+#!/bin/sh
+# xvector-fuse.sh BIN DATA DUMP OUT NET.pt: the shipped model's scores
+# fused with a network's (xvector.py), on every dev list (without a venue)
+# and every channel of voiceprint-peers.sh. The network's cosine is
+# s-normalised against the training speakers (top 100, as the model's
+# branches are), and the fused score is the model's plus w times the
+# network's. Prints one line per list and channel: EER % of the model, of
+# the network alone, and of the fusion for each w, then the model's EER
+# less the fusion's at w = WRITE (default 0.5) with its paired 90 %
+# interval (the fused scores written as a score file, voxward eval
+# --against). Reuses OUT's score files from xvector-eval.sh (the peer's
+# trials) and writes the model's (voxward eval --scores) when missing.
+set -eu
+usage='usage: xvector-fuse.sh BIN DATA DUMP OUT NET.pt'
+bin=${1:?$usage} data=${2:?$usage} dump=${3:?$usage} out=${4:?$usage} net=${5:?$usage}
+here=$(dirname "$0")
+n=$(basename "$net" .pt)-snorm
+weights=0.1,0.2,0.3,0.5,0.75,1
+write=${WRITE:-0.5}
+field() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2"; }
+for list in "$data"/trials/dev_*.txt; do
+  name=$(basename "$list" .txt)
+  printf '\n%s\n%-10s model network fused, w = %s; model - fused at %s (90 %% CI)\n' "$name" channel "$weights" "$write"
+  for ch in none telephone noise10 narrowband nb-both rv-both hall short; do
+    enrol="" dch=$ch
+    case $ch in
+    nb-both) flags="--augment narrowband --augment-enrol" enrol=--augment-enrol dch=narrowband ;;
+    rv-both) flags="--augment reverb --augment-enrol" enrol=--augment-enrol dch=reverb ;;
+    hall) flags="--augment hall --augment-enrol" enrol=--augment-enrol ;;
+    short) flags="--test-seconds 3" ;;
+    none) flags="" ;;
+    *) flags="--augment $ch" ;;
+    esac
+    base=$out/$name.$ch
+    [ -s "$base.mfcc-stats.scores" ] || { echo "xvector-fuse: no $base.mfcc-stats.scores (run xvector-eval.sh first)" >&2; exit 1; }
+    # shellcheck disable=SC2086
+    [ -s "$base.voxward.scores" ] ||
+      "$bin" eval --quiet --trials "$list" --audio-root "$data" $flags --scores "$base.voxward.scores" >/dev/null
+    # shellcheck disable=SC2086
+    /usr/bin/python3 "$here/xvector.py" score --dump "$dump" --net "$net" --like "$base.mfcc-stats.scores" \
+      --channel "$dch" $enrol --name "$n" --snorm 100 --out "$base.$n.scores"
+    eers=$(/usr/bin/python3 "$here/xvector.py" fuse --a "$base.voxward.scores" --b "$base.$n.scores" --weights "$weights" \
+      --out "$base.$n.fused.scores" --write "$write" --name "model+$n")
+    # shellcheck disable=SC2086
+    "$bin" eval --quiet --trials "$list" --audio-root "$data" $flags --against "$base.$n.fused.scores" \
+      2>/dev/null | sed -n 's/.*"against":\[\(.*\)\].*/\1/p' >"$base.$n.fused.against"
+    diff=$(sed -n 's/.*"eer_diff_ci90":\[\([-0-9.eE+]*\),\([-0-9.eE+]*\)\].*/\1 \2/p' "$base.$n.fused.against" |
+      awk -v d="$(field eer_diff "$base.$n.fused.against")" '{printf "%+.2f (%+.2f, %+.2f)", 100*d, 100*$1, 100*$2}')
+    printf '%-10s %s   %s\n' "$ch" "$eers" "$diff"
+  done
+done
