@@ -14,6 +14,7 @@ bin=${1:?$usage} data=${2:?$usage} dump=${3:?$usage} out=${4:?$usage}
 shift 4
 [ $# -gt 0 ] || { echo "$usage" >&2; exit 2; }
 here=$(dirname "$0")
+. "$here/channels.sh"
 mkdir -p "$out"
 field() { sed -e 's/,"against":\[.*//' -n -e "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2"; }
 for list in "$data"/trials/dev_*.txt; do
@@ -21,16 +22,8 @@ for list in "$data"/trials/dev_*.txt; do
   printf '\n%s\n%-10s %8s %8s %8s' "$name" channel voxward mfcc gmm
   for net in "$@"; do printf ' %28s' "$(basename "$net" .pt) (model - it)"; done
   echo
-  for ch in none telephone noise10 narrowband nb-both rv-both hall short; do
-    enrol="" dch=$ch
-    case $ch in
-    nb-both) flags="--augment narrowband --augment-enrol" enrol=--augment-enrol dch=narrowband ;;
-    rv-both) flags="--augment reverb --augment-enrol" enrol=--augment-enrol dch=reverb ;;
-    hall) flags="--augment hall --augment-enrol" enrol=--augment-enrol ;;
-    short) flags="--test-seconds 3" ;;
-    none) flags="" ;;
-    *) flags="--augment $ch" ;;
-    esac
+  for ch in $channels; do
+    channel "$ch"
     base=$out/$name.$ch
     for sys in mfcc-stats gmm-ubm; do
       [ -s "$base.$sys.scores" ] && continue

@@ -14,6 +14,7 @@ set -eu
 usage='usage: xvector-fuse.sh BIN DATA DUMP OUT NET.pt'
 bin=${1:?$usage} data=${2:?$usage} dump=${3:?$usage} out=${4:?$usage} net=${5:?$usage}
 here=$(dirname "$0")
+. "$here/channels.sh"
 n=$(basename "$net" .pt)-snorm
 weights=0.1,0.2,0.3,0.5,0.75,1
 write=${WRITE:-0.5}
@@ -21,16 +22,8 @@ field() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2"; }
 for list in "$data"/trials/dev_*.txt; do
   name=$(basename "$list" .txt)
   printf '\n%s\n%-10s model network fused, w = %s; model - fused at %s (90 %% CI)\n' "$name" channel "$weights" "$write"
-  for ch in none telephone noise10 narrowband nb-both rv-both hall short; do
-    enrol="" dch=$ch
-    case $ch in
-    nb-both) flags="--augment narrowband --augment-enrol" enrol=--augment-enrol dch=narrowband ;;
-    rv-both) flags="--augment reverb --augment-enrol" enrol=--augment-enrol dch=reverb ;;
-    hall) flags="--augment hall --augment-enrol" enrol=--augment-enrol ;;
-    short) flags="--test-seconds 3" ;;
-    none) flags="" ;;
-    *) flags="--augment $ch" ;;
-    esac
+  for ch in $channels; do
+    channel "$ch"
     base=$out/$name.$ch
     [ -s "$base.mfcc-stats.scores" ] || { echo "xvector-fuse: no $base.mfcc-stats.scores (run xvector-eval.sh first)" >&2; exit 1; }
     # shellcheck disable=SC2086

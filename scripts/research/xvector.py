@@ -72,45 +72,29 @@ def load(dump, part):
     return recs, x
 
 
-def train_embeddings(a, net, ck):
-    """The training speakers' clean embeddings, centred and of unit length:
-    the s-norm cohort (NET.pt.train.npy)."""
-    path = a.net + ".train.npy"
-    try:
-        return np.load(path)
-    except OSError:
-        pass
-    recs, x = load(a.dump, "train")
-    x = x[:, :ck["args"]["dims"]]
+def embeddings(net, ck, x, recs):
+    """The records' embeddings, centred and of unit length."""
     out = []
     with torch.no_grad():
-        for _, ch, f, n in recs:
-            if ch == "0":
-                v = embed_one(net, x, f, n, ck["args"]["norm"], ck["mu"], ck["sd"]) - ck["centre"]
-                out.append(v / np.linalg.norm(v))
-    e = np.stack(out).astype(np.float32)
-    np.save(path, e)
-    return e
+        for _, _, f, n in recs:
+            v = embed_one(net, x, f, n, ck["args"]["norm"], ck["mu"], ck["sd"]) - ck["centre"]
+            out.append(v / np.linalg.norm(v))
+    return np.stack(out).astype(np.float32)
 
 
-def dev_embeddings(a, net, ck, recs):
-    """Every dev record's embedding, centred and of unit length: computed
-    once per network and kept beside it (NET.pt.dev.npy)."""
-    path = a.net + ".dev.npy"
+def cached_embeddings(a, net, ck, part, keep=lambda r: True):
+    """embeddings() of the records of a dump part that keep accepts,
+    computed once per network and kept beside it (NET.pt.PART.npy)."""
+    path = f"{a.net}.{part}.npy"
+    recs = [r for r in load_index(a.dump, part)[0] if keep(r)]
     try:
         e = np.load(path)
         if len(e) == len(recs):
             return e
     except OSError:
         pass
-    _, x = load(a.dump, "dev")
-    x = x[:, :ck["args"]["dims"]]
-    out = []
-    with torch.no_grad():
-        for _, _, f, n in recs:
-            v = embed_one(net, x, f, n, ck["args"]["norm"], ck["mu"], ck["sd"]) - ck["centre"]
-            out.append(v / np.linalg.norm(v))
-    e = np.stack(out).astype(np.float32)
+    _, x = load(a.dump, part)
+    e = embeddings(net, ck, x[:, :ck["args"]["dims"]], recs)
     np.save(path, e)
     return e
 
@@ -228,15 +212,17 @@ def embed_one(net, x, first, rows, mode, mu, sd):
 
 
 def read_scores(path):
+    """A score file's comment lines and its trials: (label, score, enrolment
+    paths joined by commas, test path)."""
     head, trials = [], []
     with open(path) as f:
         for line in f:
             if line.startswith("#"):
-                head.append(line.rstrip("\n"))
+                head.append(line)
                 continue
             w = line.split()
             if len(w) == 4:
-                trials.append((w[0], w[2].split(","), w[3]))
+                trials.append((w[0], float(w[1]), w[2], w[3]))
     return head, trials
 
 
@@ -249,13 +235,14 @@ def score(a):
     net.eval()
     recs, _ = load_index(a.dump, "dev")
     where = {(r[0], r[1]): i for i, r in enumerate(recs)}
-    embs = dev_embeddings(a, net, ck, recs)
+    embs = cached_embeddings(a, net, ck, "dev")
     head, trials = read_scores(a.like)
 
     def emb(path, ch):
         return embs[where[(path, ch)]]
 
-    cohort = train_embeddings(a, net, ck) if a.snorm else None
+    # The s-norm cohort: the training speakers' clean recordings.
+    cohort = cached_embeddings(a, net, ck, "train", lambda r: r[1] == "0") if a.snorm else None
 
     def stats(v):
         c = np.sort(cohort @ v)[-a.snorm:]
@@ -264,18 +251,16 @@ def score(a):
     enrol_ch = a.channel if a.augment_enrol else "none"
     with open(a.out, "w") as out:
         out.write(f"# system {a.name}\n")
-        for h in head:
-            if h.startswith("# condition"):
-                out.write(h + "\n")
-        for label, enrol, test in trials:
-            e = np.mean([emb(p, enrol_ch) for p in enrol], 0)
+        out.writelines(h for h in head if h.startswith("# condition"))
+        for label, _, enrol, test in trials:
+            e = np.mean([emb(p, enrol_ch) for p in enrol.split(",")], 0)
             e /= np.linalg.norm(e)
             t = emb(test, a.channel)
             sc = float(np.dot(e, t))
             if cohort is not None:
                 (me, se), (mt, st) = stats(e), stats(t)
                 sc = 0.5 * ((sc - me) / se + (sc - mt) / st)
-            out.write(f"{label} {sc:.6f} {','.join(enrol)} {test}\n")
+            out.write(f"{label} {sc:.6f} {enrol} {test}\n")
 
 
 def eer(labels, scores):
@@ -290,13 +275,13 @@ def eer(labels, scores):
 
 def fuse(a):
     """EER of A, of B and of A + w·B for each weight, on the same trials."""
-    head, ta = read_scores_values(a.a)
-    _, tb = read_scores_values(a.b)
-    if [t[1:] for t in ta] != [t[1:] for t in tb]:
+    head, ta = read_scores(a.a)
+    _, tb = read_scores(a.b)
+    if [(t[0], t[2], t[3]) for t in ta] != [(t[0], t[2], t[3]) for t in tb]:
         sys.exit("fuse: the two files hold other trials")
-    lab = np.array([t[1] == "1" for t in ta], float)
-    sa = np.array([t[0] for t in ta])
-    sb = np.array([t[0] for t in tb])
+    lab = np.array([t[0] == "1" for t in ta], float)
+    sa = np.array([t[1] for t in ta])
+    sb = np.array([t[1] for t in tb])
     out = [f"{100 * eer(lab, sa):.2f}", f"{100 * eer(lab, sb):.2f}"]
     for w in a.weights.split(","):
         out.append(f"{100 * eer(lab, sa + float(w) * sb):.2f}")
@@ -305,21 +290,8 @@ def fuse(a):
         with open(a.out, "w") as f:
             f.write(f"# system {a.name}\n")
             f.writelines(h for h in head if h.startswith("# condition"))
-            for (x, label, enrol, test), y in zip(ta, sb):
+            for (label, x, enrol, test), y in zip(ta, sb):
                 f.write(f"{label} {x + a.write * y:.6f} {enrol} {test}\n")
-
-
-def read_scores_values(path):
-    head, out = [], []
-    with open(path) as f:
-        for line in f:
-            if line.startswith("#"):
-                head.append(line)
-                continue
-            w = line.split()
-            if len(w) == 4:
-                out.append((float(w[1]), w[0], w[2], w[3]))
-    return head, out
 
 
 def main():
