@@ -14,9 +14,9 @@ bin=${1:?$usage} data=${2:?$usage} dump=${3:?$usage} out=${4:?$usage}
 shift 4
 [ $# -gt 0 ] || { echo "$usage" >&2; exit 2; }
 here=$(dirname "$0")
-. "$here/channels.sh"
+. "$here/xvector-common.sh"
+need "$bin" "$data" "$dump"
 mkdir -p "$out"
-field() { sed -e 's/,"against":\[.*//' -n -e "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2"; }
 for list in "$data"/trials/dev_*.txt; do
   name=$(basename "$list" .txt)
   printf '\n%s\n%-10s %8s %8s %8s' "$name" channel voxward mfcc gmm
@@ -48,11 +48,7 @@ for list in "$data"/trials/dev_*.txt; do
       "$(awk -v e="$(field eer "$base.mfcc-stats.json")" 'BEGIN{print 100*e}')" \
       "$(awk -v e="$(field eer "$base.gmm-ubm.json")" 'BEGIN{print 100*e}')")
     for net in "$@"; do
-      n=$(basename "$net" .pt)
-      sed -n "s/.*{\"system\":\"$n\",\([^}]*\)}.*/\1/p" "$base.voxward.json" >"$base.$n.against"
-      line="$line $(sed -n 's/.*"eer_diff_ci90":\[\([-0-9.eE+]*\),\([-0-9.eE+]*\)\].*/\1 \2/p' "$base.$n.against" |
-        awk -v e="$(field eer "$base.$n.against")" -v d="$(field eer_diff "$base.$n.against")" \
-          '{printf " %6.2f %+6.2f (%+6.2f, %+6.2f)", 100*e, 100*d, 100*$1, 100*$2}')"
+      line="$line $(against "$(basename "$net" .pt)" "$base.voxward.json")"
     done
     echo "$line"
   done

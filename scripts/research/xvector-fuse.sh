@@ -14,11 +14,11 @@ set -eu
 usage='usage: xvector-fuse.sh BIN DATA DUMP OUT NET.pt'
 bin=${1:?$usage} data=${2:?$usage} dump=${3:?$usage} out=${4:?$usage} net=${5:?$usage}
 here=$(dirname "$0")
-. "$here/channels.sh"
+. "$here/xvector-common.sh"
+need "$bin" "$data" "$dump"
 n=$(basename "$net" .pt)-snorm
 weights=0.1,0.2,0.3,0.5,0.75,1
 write=${WRITE:-0.5}
-field() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2"; }
 for list in "$data"/trials/dev_*.txt; do
   name=$(basename "$list" .txt)
   printf '\n%s\n%-10s model network fused, w = %s; model - fused at %s (90 %% CI)\n' "$name" channel "$weights" "$write"
@@ -36,9 +36,8 @@ for list in "$data"/trials/dev_*.txt; do
       --out "$base.$n.fused.scores" --write "$write" --name "model+$n")
     # shellcheck disable=SC2086
     "$bin" eval --quiet --trials "$list" --audio-root "$data" $flags --against "$base.$n.fused.scores" \
-      2>/dev/null | sed -n 's/.*"against":\[\(.*\)\].*/\1/p' >"$base.$n.fused.against"
-    diff=$(sed -n 's/.*"eer_diff_ci90":\[\([-0-9.eE+]*\),\([-0-9.eE+]*\)\].*/\1 \2/p' "$base.$n.fused.against" |
-      awk -v d="$(field eer_diff "$base.$n.fused.against")" '{printf "%+.2f (%+.2f, %+.2f)", 100*d, 100*$1, 100*$2}')
+      >"$base.$n.fused.json"
+    diff=$(against "model+$n" "$base.$n.fused.json" | cut -c8-)
     printf '%-10s %s   %s\n' "$ch" "$eers" "$diff"
   done
 done

@@ -48,15 +48,23 @@ import sys
 import time
 
 import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    sys.exit("xvector.py needs PyTorch: apt-get install python3-torch, and run it with /usr/bin/python3")
 
 
 def load_index(dump, part):
     """Records (name, channel, first row, rows) and the values a frame."""
     recs = []
-    with open(f"{dump}/{part}.tsv") as f:
+    try:
+        f = open(f"{dump}/{part}.tsv")
+    except OSError as e:
+        sys.exit(f"xvector.py: {e} (the dump: go test -tags research -run TestExpNeuralDump ./dsp/voiceprint/train/)")
+    with f:
         head = f.readline()
         dim = int(head.split("(dim ")[1].split(")")[0])
         for line in f:
@@ -83,20 +91,20 @@ def embeddings(net, ck, x, recs):
 
 
 def cached_embeddings(a, net, ck, part, keep=lambda r: True):
-    """embeddings() of the records of a dump part that keep accepts,
+    """The records of a dump part that keep accepts and their embeddings(),
     computed once per network and kept beside it (NET.pt.PART.npy)."""
     path = f"{a.net}.{part}.npy"
     recs = [r for r in load_index(a.dump, part)[0] if keep(r)]
     try:
         e = np.load(path)
         if len(e) == len(recs):
-            return e
+            return recs, e
     except OSError:
         pass
     _, x = load(a.dump, part)
     e = embeddings(net, ck, x[:, :ck["args"]["dims"]], recs)
     np.save(path, e)
-    return e
+    return recs, e
 
 
 class XVector(nn.Module):
@@ -233,16 +241,15 @@ def score(a):
     net = XVector(args["dims"], args["width"], args["emb"], ck["speakers"])
     net.load_state_dict(ck["state"])
     net.eval()
-    recs, _ = load_index(a.dump, "dev")
+    recs, embs = cached_embeddings(a, net, ck, "dev")
     where = {(r[0], r[1]): i for i, r in enumerate(recs)}
-    embs = cached_embeddings(a, net, ck, "dev")
     head, trials = read_scores(a.like)
 
     def emb(path, ch):
         return embs[where[(path, ch)]]
 
     # The s-norm cohort: the training speakers' clean recordings.
-    cohort = cached_embeddings(a, net, ck, "train", lambda r: r[1] == "0") if a.snorm else None
+    cohort = cached_embeddings(a, net, ck, "train", lambda r: r[1] == "0")[1] if a.snorm else None
 
     def stats(v):
         c = np.sort(cohort @ v)[-a.snorm:]

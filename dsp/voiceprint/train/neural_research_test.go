@@ -23,16 +23,14 @@ package train
 //	go test -tags research -run TestExpNeuralDump -v -timeout 1h ./dsp/voiceprint/train/
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"testing"
 
 	"github.com/voxward/voxward/dsp/voiceprint"
@@ -58,35 +56,12 @@ func TestExpNeuralDump(t *testing.T) {
 		t.Fatal(err)
 	}
 	fd := m.Branches[0].Config.FeatureDim()
-	dir := os.Getenv("VOXWARD_RESEARCH_CACHE")
-	if dir == "" {
-		dir = "/tmp/vxexp"
-	}
-	dir = filepath.Join(dir, "neural")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := researchCache(t, "neural")
 	utts, err := ListUtterances(dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var devFiles []string
-	seen := map[string]bool{}
-	for _, l := range []string{"dev_testother_1v1", "dev_testother_3v1", "dev_multilingual_1v1"} {
-		tr, err := eval.ReadTrials(filepath.Join(dataDir, "trials", l+".txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, x := range tr {
-			for _, f := range append(slices.Clone(x.Enroll), x.Test) {
-				if !seen[f] {
-					seen[f] = true
-					devFiles = append(devFiles, f)
-				}
-			}
-		}
-	}
-	sort.Strings(devFiles)
+	_, devFiles := devLists(t)
 
 	jobs := runtime.NumCPU()
 	fes := make([]*voiceprint.SpeechFeatures, jobs)
@@ -122,9 +97,9 @@ func TestExpNeuralDump(t *testing.T) {
 			return err
 		}
 		for _, ch := range neuralDevChannels {
-			a := eval.Augment(x, ch, devFiles[i])
-			if ch == "short" {
-				a = x[:min(len(x), 3*16000)]
+			a := x[:min(len(x), 3*16000)]
+			if ch != "short" {
+				a = eval.Augment(x, ch, devFiles[i])
 			}
 			dev[i] = append(dev[i], neuralRecord{devFiles[i], ch, frames(w, a)})
 		}
@@ -137,41 +112,28 @@ func TestExpNeuralDump(t *testing.T) {
 		name string
 		recs [][]neuralRecord
 	}{{"train", train}, {"dev", dev}} {
-		rows, err := writeNeural(filepath.Join(dir, part.name), fd, slices.Concat(part.recs...))
+		recs := slices.Concat(part.recs...)
+		rows, err := writeNeural(filepath.Join(dir, part.name), fd, recs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s: %d records, %d frames of %d values", part.name, len(slices.Concat(part.recs...)), rows, fd)
+		t.Logf("%s: %d records, %d frames of %d values", part.name, len(recs), rows, fd)
 	}
 }
 
 // writeNeural writes recs to base.f32 and base.tsv and returns the rows.
 func writeNeural(base string, dim int, recs []neuralRecord) (int, error) {
-	f32, err := os.Create(base + ".f32")
-	if err != nil {
-		return 0, err
-	}
-	defer f32.Close()
-	tsv, err := os.Create(base + ".tsv")
-	if err != nil {
-		return 0, err
-	}
-	defer tsv.Close()
-	bw, tw := bufio.NewWriter(f32), bufio.NewWriter(tsv)
-	fmt.Fprintf(tw, "# name\tchannel\tfirst_row\trows\t(dim %d)\n", dim)
+	var frames, index bytes.Buffer
+	fmt.Fprintf(&index, "# name\tchannel\tfirst_row\trows\t(dim %d)\n", dim)
 	row := 0
-	var b [4]byte
 	for _, r := range recs {
 		n := len(r.frames) / dim
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", r.name, r.channel, row, n)
-		for _, v := range r.frames {
-			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-			bw.Write(b[:])
-		}
+		fmt.Fprintf(&index, "%s\t%s\t%d\t%d\n", r.name, r.channel, row, n)
+		binary.Write(&frames, binary.LittleEndian, r.frames) // a bytes.Buffer does not fail
 		row += n
 	}
-	if err := bw.Flush(); err != nil {
+	if err := os.WriteFile(base+".f32", frames.Bytes(), 0o644); err != nil {
 		return 0, err
 	}
-	return row, tw.Flush()
+	return row, os.WriteFile(base+".tsv", index.Bytes(), 0o644)
 }

@@ -169,7 +169,7 @@ func loadExp(t *testing.T) *expData {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &expData{m: m, dev: map[string]item{}, lists: map[string][]eval.Trial{}}
+	d := &expData{m: m, dev: map[string]item{}}
 	d.utts, err = ListUtterances(dataDir)
 	if err != nil {
 		t.Fatal(err)
@@ -181,13 +181,7 @@ func loadExp(t *testing.T) *expData {
 		exs[w], _ = voiceprint.NewExtractor(m)
 	}
 	ctx := context.Background()
-	cache := os.Getenv("VOXWARD_RESEARCH_CACHE")
-	if cache == "" {
-		cache = "/tmp/vxexp"
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	cache := researchCache(t, "")
 	d.trainLen = make([]int, len(d.utts))
 	for i, u := range d.utts {
 		x, _ := readWAV(u.Path)
@@ -205,23 +199,7 @@ func loadExp(t *testing.T) *expData {
 		})
 		writeItems(tp, d.train)
 	}
-	seen := map[string]bool{}
-	for _, l := range []string{"dev_testother_1v1", "dev_testother_3v1", "dev_multilingual_1v1"} {
-		tr, err := eval.ReadTrials(filepath.Join(dataDir, "trials", l+".txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.lists[l] = tr
-		for _, x := range tr {
-			for _, f := range append(slices.Clone(x.Enroll), x.Test) {
-				if !seen[f] {
-					seen[f] = true
-					d.devFiles = append(d.devFiles, f)
-				}
-			}
-		}
-	}
-	sort.Strings(d.devFiles)
+	d.lists, d.devFiles = devLists(t)
 	dp := filepath.Join(cache, "dev.bin")
 	n := len(d.devFiles) * len(devChannels)
 	its, err := readItems(dp, n, c, fd)
@@ -242,6 +220,45 @@ func loadExp(t *testing.T) *expData {
 		}
 	}
 	return d
+}
+
+// researchCache returns the folder sub of the research cache,
+// $VOXWARD_RESEARCH_CACHE (default /tmp/vxexp), made if missing.
+func researchCache(t *testing.T, sub string) string {
+	dir := os.Getenv("VOXWARD_RESEARCH_CACHE")
+	if dir == "" {
+		dir = "/tmp/vxexp"
+	}
+	dir = filepath.Join(dir, sub)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// devLists reads the dev trial lists and returns them by name, with
+// every recording they name, sorted.
+func devLists(t *testing.T) (map[string][]eval.Trial, []string) {
+	lists := map[string][]eval.Trial{}
+	var files []string
+	seen := map[string]bool{}
+	for _, l := range []string{"dev_testother_1v1", "dev_testother_3v1", "dev_multilingual_1v1"} {
+		tr, err := eval.ReadTrials(filepath.Join(dataDir, "trials", l+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lists[l] = tr
+		for _, x := range tr {
+			for _, f := range append(slices.Clone(x.Enroll), x.Test) {
+				if !seen[f] {
+					seen[f] = true
+					files = append(files, f)
+				}
+			}
+		}
+	}
+	sort.Strings(files)
+	return lists, files
 }
 
 // backend turns per-branch raw supervectors into a voiceprint and scores.
