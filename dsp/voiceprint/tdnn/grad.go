@@ -1,0 +1,187 @@
+package tdnn
+
+import (
+	"fmt"
+	"math"
+)
+
+// The training mode: Forward keeps what Backward needs, and Backward adds
+// the gradients of a loss to Params' Grad.
+
+// bnMomentum is the weight of a batch's statistics in the running ones
+// (PyTorch's default).
+const bnMomentum = 0.1
+
+// Forward runs crops of equal length (x: crops·frames rows of Input
+// values, already normalised with Mu and Sd) through the network in
+// training mode: batch normalisation with the batch's statistics, which
+// also update the running ones. It returns the embeddings, one row a crop,
+// and keeps what Backward needs until the next call.
+func (n *Net) Forward(x []float32, crops int) ([][]float32, error) {
+	if crops < 1 || len(x)%(crops*n.Input) != 0 || len(x)/(crops*n.Input) < n.Context() {
+		return nil, fmt.Errorf("tdnn: %d values are not %d crops of at least %d frames of %d values", len(x), crops, n.Context(), n.Input)
+	}
+	in := mat{data: x, rows: len(x) / n.Input, cols: n.Input, stride: n.Input}
+	workers := max(1, n.Workers)
+	for _, l := range n.layers {
+		cols, z := l.conv(in, crops, workers)
+		l.x, l.z = cols, z
+		in = l.normalise(z)
+	}
+	n.crops, n.frames, n.last = crops, in.rows/crops, in
+	n.pooled = newMat(crops, n.EW.rows)
+	n.sd = make([]float32, crops*in.cols)
+	pool(n.pooled, in, crops, n.sd)
+	e := newMat(crops, n.Dim)
+	for r := range crops {
+		copy(e.row(r), n.EB)
+	}
+	gemm(e, n.pooled, n.EW, workers)
+	out := make([][]float32, crops)
+	for r := range out {
+		out[r] = e.row(r)
+	}
+	return out, nil
+}
+
+// normalise applies the ReLU to z in place and returns its batch
+// normalisation, keeping the normalised values and 1/σ for the backward
+// pass and updating the running statistics.
+func (l *layer) normalise(z mat) mat {
+	rows, c := z.rows, z.cols
+	sum, sq := make([]float64, c), make([]float64, c)
+	for r := range rows {
+		row := z.row(r)
+		for j, v := range row {
+			v = max(v, 0)
+			row[j] = v
+			sum[j] += float64(v)
+		}
+	}
+	mean := make([]float64, c)
+	for j := range c {
+		mean[j] = sum[j] / float64(rows)
+	}
+	for r := range rows {
+		for j, v := range z.row(r) {
+			d := float64(v) - mean[j]
+			sq[j] += d * d
+		}
+	}
+	l.invStd = make([]float32, c)
+	for j := range c {
+		v := sq[j] / float64(rows)
+		l.invStd[j] = float32(1 / math.Sqrt(v+bnEps))
+		unbiased := v * float64(rows) / float64(max(rows-1, 1))
+		l.Mean[j] = float32((1-bnMomentum)*float64(l.Mean[j]) + bnMomentum*mean[j])
+		l.Var[j] = float32((1-bnMomentum)*float64(l.Var[j]) + bnMomentum*unbiased)
+	}
+	l.xhat = newMat(rows, c)
+	y := newMat(rows, c)
+	for r := range rows {
+		zr, xr, yr := z.row(r), l.xhat.row(r), y.row(r)
+		for j, v := range zr {
+			xr[j] = float32(float64(v)-mean[j]) * l.invStd[j]
+			yr[j] = l.Gamma[j]*xr[j] + l.Beta[j]
+		}
+	}
+	return y
+}
+
+// Backward adds to the gradients those of a loss whose gradient with
+// respect to the embeddings of the last Forward is dEmb (one row a crop).
+func (n *Net) Backward(dEmb [][]float32) error {
+	if n.pooled.data == nil || len(dEmb) != n.crops {
+		return fmt.Errorf("tdnn: Backward of %d embeddings after a Forward of %d crops", len(dEmb), n.crops)
+	}
+	n.Params() // allocates the gradients
+	workers := max(1, n.Workers)
+	de := newMat(n.crops, n.Dim)
+	for r, g := range dEmb {
+		if len(g) != n.Dim {
+			return fmt.Errorf("tdnn: an embedding gradient of %d values, want %d", len(g), n.Dim)
+		}
+		copy(de.row(r), g)
+		for j, v := range g {
+			n.gEB[j] += v
+		}
+	}
+	gemm(mat{data: n.gEW, rows: n.EW.rows, cols: n.EW.cols, stride: n.EW.cols}, transpose(n.pooled), de, workers)
+	dp := newMat(n.crops, n.EW.rows)
+	gemm(dp, de, transpose(n.EW), workers)
+
+	// Statistics pooling.
+	x, t, c := n.last, n.frames, n.last.cols
+	dy := newMat(x.rows, c)
+	for b := range n.crops {
+		p, g := n.pooled.row(b), dp.row(b)
+		for j := range c {
+			dm := g[j] / float32(t)
+			var ds float32
+			if sd := n.sd[b*c+j]; sd > 0 {
+				ds = g[c+j] / (float32(t) * sd)
+			}
+			for r := range t {
+				i := (b*t+r)*x.stride + j
+				dy.data[(b*t+r)*c+j] = dm + ds*(x.data[i]-p[j])
+			}
+		}
+	}
+	for i := len(n.layers) - 1; i >= 0; i-- {
+		dy = n.layers[i].backward(dy, n.crops, i > 0, workers)
+	}
+	return nil
+}
+
+// backward takes the gradient of the layer's output and returns that of
+// its input (when input is set).
+func (l *layer) backward(dy mat, crops int, input bool, workers int) mat {
+	rows, c := dy.rows, dy.cols
+	sdx, sdxx := make([]float64, c), make([]float64, c)
+	for r := range rows {
+		g, xh := dy.row(r), l.xhat.row(r)
+		for j := range c {
+			l.gGamma[j] += g[j] * xh[j]
+			l.gBeta[j] += g[j]
+			d := float64(g[j] * l.Gamma[j])
+			sdx[j] += d
+			sdxx[j] += d * float64(xh[j])
+		}
+	}
+	dz := newMat(rows, c)
+	for r := range rows {
+		g, xh, z, out := dy.row(r), l.xhat.row(r), l.z.row(r), dz.row(r)
+		for j := range c {
+			if z[j] <= 0 {
+				continue
+			}
+			d := float64(g[j]*l.Gamma[j]) - sdx[j]/float64(rows) - float64(xh[j])*sdxx[j]/float64(rows)
+			out[j] = float32(d) * l.invStd[j]
+			l.gB[j] += out[j]
+		}
+	}
+	gemm(mat{data: l.gW, rows: l.W.rows, cols: l.W.cols, stride: l.W.cols}, transpose(l.x), dz, workers)
+	if !input {
+		return mat{}
+	}
+	dcols := newMat(rows, l.W.rows)
+	gemm(dcols, dz, transpose(l.W), workers)
+	if l.ctx == 1 {
+		return dcols
+	}
+	tout := rows / crops
+	tin := tout + (l.ctx-1)*l.dil
+	dx := newMat(crops*tin, l.in)
+	for b := range crops {
+		for t := range tout {
+			row := dcols.row(b*tout + t)
+			for k := range l.ctx {
+				d := dx.row(b*tin + t + k*l.dil)
+				for i, v := range row[k*l.in : (k+1)*l.in] {
+					d[i] += v
+				}
+			}
+		}
+	}
+	return dx
+}
