@@ -101,7 +101,7 @@ type Net struct {
 
 // New returns a network of shape c initialised as PyTorch initialises its
 // layers (weights and biases uniform in ±1/√fan-in, batch normalisation
-// at identity), from rng.
+// at identity), from rng; with a nil rng, the weights are zero.
 func New(c Config, rng *rand.Rand) (*Net, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -111,6 +111,9 @@ func New(c Config, rng *rand.Rand) (*Net, error) {
 		n.Sd[i] = 1
 	}
 	uniform := func(v []float32, fanIn int) {
+		if rng == nil {
+			return
+		}
 		b := 1 / math.Sqrt(float64(fanIn))
 		for i := range v {
 			v[i] = float32((2*rng.Float64() - 1) * b)
