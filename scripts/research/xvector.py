@@ -21,6 +21,7 @@ Input: the shipped front end's speech frames, dumped by
 
     /usr/bin/python3 scripts/research/xvector.py fuse --a MODEL.scores --b NET.scores \
         [--weights 0.1,0.5] [--out FUSED.scores --write 0.5]
+    /usr/bin/python3 scripts/research/xvector.py import --go DUMP/go-w64.bin --dump DUMP --out NET.pt
 
 `score` reads the trials, in order, and the condition line from a score
 file another system wrote for the same run (voxward eval --scores), so the
@@ -301,6 +302,59 @@ def fuse(a):
                 f.write(f"{label} {x + a.write * y:.6f} {enrol} {test}\n")
 
 
+def import_go(a):
+    """A checkpoint from a network voxward trained (TestExpNeuralGo): the
+    weights of go-w64.bin in PyTorch's layouts, and the embeddings Go
+    computed as this network's cache (NET.pt.dev.npy, NET.pt.train.npy).
+    Prints how far PyTorch's embeddings of the same weights lie from Go's."""
+    import json
+    import struct
+    b = open(a.go, "rb").read()
+    if b[:8] != b"VXTDNN01":
+        sys.exit(f"{a.go}: not a voxward network")
+    hl = struct.unpack("<I", b[8:12])[0]
+    h = json.loads(b[12:12 + hl])
+    vals = np.frombuffer(b[12 + hl:], dtype="<f4")
+    t, off = {}, 0
+    for info in h["tensors"]:
+        t[info["name"]] = vals[off:off + info["len"]].copy()
+        off += info["len"]
+    din, width, emb = h["input"], h["width"], h["dim"]
+    net = XVector(din, width, emb, 200)
+    state = net.state_dict()
+    for i, conv in enumerate(net.convs):
+        o, n, k = conv.weight.shape
+        w = t[f"layer{i + 1}.weight"].reshape(k, n, o).transpose(2, 1, 0)
+        state[f"convs.{i}.weight"] = torch.from_numpy(np.ascontiguousarray(w))
+        state[f"convs.{i}.bias"] = torch.from_numpy(t[f"layer{i + 1}.bias"])
+        for ours, theirs in (("gamma", "weight"), ("beta", "bias"), ("running_mean", "running_mean"), ("running_var", "running_var")):
+            state[f"norms.{i}.{theirs}"] = torch.from_numpy(t[f"layer{i + 1}.{ours}"])
+    state["emb.weight"] = torch.from_numpy(np.ascontiguousarray(t["embed.weight"].reshape(6 * width, emb).T))
+    state["emb.bias"] = torch.from_numpy(t["embed.bias"])
+    net.load_state_dict(state)
+    net.eval()
+    mu, sd = t["input.mean"], t["input.sd"]
+    recs, x = load(a.dump, "train")
+    x = x[:, :din]
+    with torch.no_grad():
+        clean = [embed_one(net, x, f, n, "none", mu, sd) for _, ch, f, n in recs if ch == "0"]
+    args = {"dims": din, "width": width, "emb": emb, "norm": "none", "go": a.go}
+    ck = {"state": net.state_dict(), "args": args, "mu": mu, "sd": sd, "centre": np.mean(clean, 0), "speakers": 200}
+    torch.save(ck, a.out)
+    base = a.go[:-len(".bin")]
+    for part in ("dev", "train"):
+        e = np.fromfile(f"{base}.{part}.f32", dtype="<f4").reshape(-1, emb)
+        np.save(f"{a.out}.{part}.npy", e)
+    # Parity: PyTorch's embeddings of the same weights for a sample of dev records.
+    drecs, dx = load(a.dump, "dev")
+    go = np.load(f"{a.out}.dev.npy")
+    rng = np.random.default_rng(1)
+    pick = rng.choice(len(drecs), size=min(200, len(drecs)), replace=False)
+    mine = embeddings(net, ck, dx[:, :din], [drecs[i] for i in pick])
+    d = np.abs(mine - go[pick]).max()
+    print(f"import: wrote {a.out}; PyTorch's and Go's embeddings of {len(pick)} dev records differ by at most {d:.2e} (unit length)")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -338,8 +392,12 @@ def main():
     f.add_argument("--out", help="write A + w·B at --write w to this score file")
     f.add_argument("--write", type=float, default=0.5, help="the weight of the written fusion")
     f.add_argument("--name", default="fused", help="system name in the written file")
+    g = sub.add_parser("import")
+    g.add_argument("--go", required=True, help="go-w64.bin from TestExpNeuralGo (its embeddings beside it)")
+    g.add_argument("--dump", required=True)
+    g.add_argument("--out", required=True)
     a = p.parse_args()
-    {"train": train, "score": score, "fuse": fuse}[a.cmd](a)
+    {"train": train, "score": score, "fuse": fuse, "import": import_go}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -139,12 +139,7 @@ func TestGolden(t *testing.T) {
 			near(t, "running variance", l.Var, g.Running[i].Var, 1e-5)
 		}
 	}
-	frames := make([][]float32, g.Frames)
-	x := f32(g.X)
-	for r := range frames {
-		frames[r] = x[r*g.Input : (r+1)*g.Input]
-	}
-	e, err := n.Embed(frames)
+	e, err := n.Embed(f32(g.X)[:g.Frames*g.Input])
 	if err != nil {
 		t.Fatal(err)
 	}

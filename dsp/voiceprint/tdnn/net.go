@@ -189,19 +189,37 @@ func (n *Net) ZeroGrad() {
 }
 
 // Embed returns the embedding of frames (rows of Input values, not yet
-// normalised), computed with the running statistics. Fewer frames than
-// Context are repeated to reach it; none at all give an error.
-func (n *Net) Embed(frames [][]float32) ([]float32, error) {
-	if len(frames) == 0 {
-		return nil, fmt.Errorf("tdnn: no frames to embed")
+// normalised, one after another), computed with the running statistics:
+// Accumulate and FromStats.
+func (n *Net) Embed(frames []float32) ([]float32, error) {
+	sum, sq := make([]float64, n.PoolDim()), make([]float64, n.PoolDim())
+	count, err := n.Accumulate(sum, sq, frames)
+	if err != nil {
+		return nil, err
 	}
-	t := max(len(frames), n.Context())
-	x := newMat(t, n.Input)
-	for r := range t {
-		f := frames[r%len(frames)]
-		if len(f) < n.Input {
-			return nil, fmt.Errorf("tdnn: a frame of %d values, the network takes %d", len(f), n.Input)
-		}
+	return n.FromStats(nil, sum, sq, count), nil
+}
+
+// PoolDim is the number of channels statistics pooling summarises.
+func (n *Net) PoolDim() int { return 3 * n.Width }
+
+// Accumulate runs frames (rows of Input values, not yet normalised, one
+// after another; fewer than Context are repeated to reach it) through the
+// layers with the running statistics, adds each output frame's values to
+// sum and their squares to sq (PoolDim values each), and returns the
+// number of output frames. Statistics of several recordings add up: the
+// embedding of their sums pools all their frames.
+func (n *Net) Accumulate(sum, sq []float64, frames []float32) (int, error) {
+	if len(frames) == 0 || len(frames)%n.Input != 0 {
+		return 0, fmt.Errorf("tdnn: %d values are not frames of %d", len(frames), n.Input)
+	}
+	if len(sum) != n.PoolDim() || len(sq) != n.PoolDim() {
+		return 0, fmt.Errorf("tdnn: statistics of %d and %d values, the network pools %d", len(sum), len(sq), n.PoolDim())
+	}
+	rows := len(frames) / n.Input
+	x := newMat(max(rows, n.Context()), n.Input)
+	for r := range x.rows {
+		f := frames[(r%rows)*n.Input:]
 		row := x.row(r)
 		for i := range row {
 			row[i] = (f[i] - n.Mu[i]) / n.Sd[i]
@@ -209,20 +227,47 @@ func (n *Net) Embed(frames [][]float32) ([]float32, error) {
 	}
 	for _, l := range n.layers {
 		_, z := l.conv(x, 1, 1)
+		// Batch normalisation with the running statistics:
+		// y = (r - mean)·a + β, a = γ/√(var + ε).
+		a := make([]float32, l.out)
+		for o := range a {
+			a[o] = float32(float64(l.Gamma[o]) / math.Sqrt(float64(l.Var[o])+bnEps))
+		}
 		for r := range z.rows {
 			row := z.row(r)
 			for o, v := range row {
-				row[o] = l.Gamma[o]*(max(v, 0)-l.Mean[o])/float32(math.Sqrt(float64(l.Var[o])+bnEps)) + l.Beta[o]
+				row[o] = (max(v, 0)-l.Mean[o])*a[o] + l.Beta[o]
 			}
 		}
 		x = z
 	}
-	p := newMat(1, n.EW.rows)
-	pool(p, x, 1, nil)
-	e := newMat(1, n.Dim)
+	for r := range x.rows {
+		for j, v := range x.row(r) {
+			sum[j] += float64(v)
+			sq[j] += float64(v) * float64(v)
+		}
+	}
+	return x.rows, nil
+}
+
+// FromStats returns in dst (allocated when short) the embedding of pooled
+// statistics Accumulate gathered over count output frames (count > 0).
+func (n *Net) FromStats(dst []float32, sum, sq []float64, count int) []float32 {
+	c := n.PoolDim()
+	p := newMat(1, 2*c)
+	for j := range c {
+		mean := sum[j] / float64(count)
+		v := sq[j]/float64(count) - mean*mean
+		p.data[j] = float32(mean)
+		p.data[c+j] = float32(math.Sqrt(max(v, poolFloor)))
+	}
+	if cap(dst) < n.Dim {
+		dst = make([]float32, n.Dim)
+	}
+	e := mat{data: dst[:n.Dim], rows: 1, cols: n.Dim, stride: n.Dim}
 	copy(e.data, n.EB)
 	gemm(e, p, n.EW, 1)
-	return e.data, nil
+	return e.data
 }
 
 // conv returns the layer's convolution (before the ReLU) of x, which holds

@@ -27,14 +27,19 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/voxward/voxward/dsp/voiceprint"
 	"github.com/voxward/voxward/dsp/voiceprint/eval"
+	"github.com/voxward/voxward/dsp/voiceprint/tdnn"
 	"github.com/voxward/voxward/internal/parallel"
 )
 
@@ -136,4 +141,166 @@ func writeNeural(base string, dim int, recs []neuralRecord) (int, error) {
 		return 0, err
 	}
 	return row, os.WriteFile(base+".tsv", index.Bytes(), 0o644)
+}
+
+// dumpRecord is one record of the dump's index.
+type dumpRecord struct {
+	name, channel string
+	first, rows   int
+}
+
+// readDump reads a part of the neural dump: its records, its frames and
+// the values a frame.
+func readDump(t *testing.T, dir, part string) ([]dumpRecord, []float32, int) {
+	idx, err := os.ReadFile(filepath.Join(dir, part+".tsv"))
+	if err != nil {
+		t.Fatalf("%v (the dump: go test -tags research -run TestExpNeuralDump ./dsp/voiceprint/train/)", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(idx)), "\n")
+	var dim int
+	if _, err := fmt.Sscanf(lines[0][strings.Index(lines[0], "(dim "):], "(dim %d)", &dim); err != nil {
+		t.Fatalf("%s.tsv: %v", part, err)
+	}
+	var recs []dumpRecord
+	for _, l := range lines[1:] {
+		f := strings.Split(l, "\t")
+		r := dumpRecord{name: f[0], channel: f[1]}
+		r.first, _ = strconv.Atoi(f[2])
+		r.rows, _ = strconv.Atoi(f[3])
+		recs = append(recs, r)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, part+".f32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, len(raw)/4)
+	for i := range x {
+		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return recs, x, dim
+}
+
+// TestExpNeuralGo trains the neural extractor in Go (TrainNeural,
+// DefaultNeuralConfig; VOXWARD_NEURAL_STEPS overrides the steps) on the
+// dump's training records and writes, beside the dump, go-w64.bin (the
+// network), go-w64.dev.f32 (every dev record's embedding) and
+// go-w64.train.f32 (the clean training records'), the embeddings less the
+// clean training embeddings' mean and of unit length, in the dump's
+// record order. scripts/research/xvector.py import turns them into a
+// checkpoint the research scripts score.
+func TestExpNeuralGo(t *testing.T) {
+	dir := researchCache(t, "neural")
+	recs, x, dim := readDump(t, dir, "train")
+	speakers := map[string]int{}
+	var names []string
+	for _, r := range recs {
+		if _, ok := speakers[r.name]; !ok {
+			speakers[r.name] = 0
+			names = append(names, r.name)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		x, _ := strconv.Atoi(a)
+		y, _ := strconv.Atoi(b)
+		return x - y
+	})
+	for i, n := range names {
+		speakers[n] = i
+	}
+	var train []NeuralRecord
+	for _, r := range recs {
+		train = append(train, NeuralRecord{Speaker: speakers[r.name], Frames: x[r.first*dim : (r.first+r.rows)*dim]})
+	}
+	c := DefaultNeuralConfig
+	if s := os.Getenv("VOXWARD_NEURAL_STEPS"); s != "" {
+		c.Steps, _ = strconv.Atoi(s)
+	}
+	start := time.Now()
+	net, err := TrainNeural(context.Background(), train, dim, len(names), c, runtime.NumCPU(), func(step, steps int, loss, acc float64) {
+		if step%100 == 0 || step == steps {
+			el := time.Since(start)
+			t.Logf("step %d/%d loss %.3f acc %.2f %.0f s (about %.0f s to go)", step, steps, loss, acc, el.Seconds(),
+				el.Seconds()/float64(step)*float64(steps-step))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("trained in %.0f s on %d goroutines", time.Since(start).Seconds(), runtime.NumCPU())
+	b, err := net.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go-w64.bin"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	neuralEmbed(t, dir, net, recs, x, dim)
+}
+
+// TestExpNeuralGoEmbed writes TestExpNeuralGo's embeddings again from
+// its network (go-w64.bin), without training.
+func TestExpNeuralGoEmbed(t *testing.T) {
+	dir := researchCache(t, "neural")
+	b, err := os.ReadFile(filepath.Join(dir, "go-w64.bin"))
+	if err != nil {
+		t.Fatalf("%v (train it: go test -tags research -run TestExpNeuralGo ./dsp/voiceprint/train/)", err)
+	}
+	net, err := tdnn.Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, x, dim := readDump(t, dir, "train")
+	neuralEmbed(t, dir, net, recs, x, dim)
+}
+
+// neuralEmbed writes go-w64.dev.f32 and go-w64.train.f32 (see
+// TestExpNeuralGo) from the network and the dump's training records.
+func neuralEmbed(t *testing.T, dir string, net *tdnn.Net, recs []dumpRecord, x []float32, dim int) {
+	start := time.Now()
+	embed := func(recs []dumpRecord, x []float32) [][]float32 {
+		out := make([][]float32, len(recs))
+		err := parallel.For(context.Background(), len(recs), runtime.NumCPU(), func(_, i int) error {
+			r := recs[i]
+			frames := x[r.first*dim : (r.first+r.rows)*dim]
+			if r.rows == 0 {
+				frames = make([]float32, dim)
+			}
+			e, err := net.Embed(frames)
+			out[i] = e
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	var clean []dumpRecord
+	for _, r := range recs {
+		if r.channel == "0" {
+			clean = append(clean, r)
+		}
+	}
+	trainEmb := embed(clean, x)
+	centre := make([]float64, net.Dim)
+	for _, e := range trainEmb {
+		for i, v := range e {
+			centre[i] += float64(v) / float64(len(trainEmb))
+		}
+	}
+	devRecs, devX, _ := readDump(t, dir, "dev")
+	devEmb := embed(devRecs, devX)
+	for name, embs := range map[string][][]float32{"train": trainEmb, "dev": devEmb} {
+		var buf bytes.Buffer
+		for _, e := range embs {
+			for i := range e {
+				e[i] -= float32(centre[i])
+			}
+			normalizeRow(e)
+			binary.Write(&buf, binary.LittleEndian, e)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "go-w64."+name+".f32"), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("wrote %s/go-w64.{dev,train}.f32: %d dev and %d training embeddings in %.1f s", dir, len(devEmb), len(trainEmb), time.Since(start).Seconds())
 }
