@@ -10,6 +10,8 @@ import (
 	"math"
 	"slices"
 	"sync"
+
+	"github.com/voxward/voxward/internal/compact"
 )
 
 // ErrInvalidModel means voiceprint model parameters are malformed or
@@ -250,12 +252,12 @@ func NewModel(cfg ModelConfig, p ModelParams) (*Model, error) {
 	if cfg.CohortFloat16 {
 		c := make([]float32, len(p.Cohort))
 		for i, v := range p.Cohort {
-			c[i] = halfToFloat32(float32ToHalf(v))
+			c[i] = compact.FromHalf(compact.ToHalf(v))
 		}
 		p.Cohort = c
 	}
 	if cfg.CompactRows {
-		p.NAP, p.Cohort = roundRows(p.NAP, ed, napBits), roundRows(p.Cohort, ed, cohortBits)
+		p.NAP, p.Cohort = compact.RoundRows(p.NAP, ed, napBits), compact.RoundRows(p.Cohort, ed, cohortBits)
 	}
 	for _, arr := range [][]float32{p.Center, p.NAP, p.Cohort} {
 		for _, v := range arr {
@@ -312,15 +314,15 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	_ = binary.Write(&b, binary.LittleEndian, p.Center)
 	if m.Config.CompactRows {
 		ed := m.Config.EmbeddingDim()
-		writeRows(&b, p.NAP, ed, napBits)
-		writeRows(&b, p.Cohort, ed, cohortBits)
+		compact.WriteRows(&b, p.NAP, ed, napBits)
+		compact.WriteRows(&b, p.Cohort, ed, cohortBits)
 		return b.Bytes(), nil
 	}
 	_ = binary.Write(&b, binary.LittleEndian, p.NAP)
 	if m.Config.CohortFloat16 {
 		h := make([]uint16, len(p.Cohort))
 		for i, v := range p.Cohort {
-			h[i] = float32ToHalf(v)
+			h[i] = compact.ToHalf(v)
 		}
 		_ = binary.Write(&b, binary.LittleEndian, h)
 	} else {
@@ -356,7 +358,7 @@ func ParseModel(b []byte) (*Model, error) {
 	nbytes := 4 * total
 	switch {
 	case cfg.CompactRows:
-		nbytes -= 4*(sizes[8]+sizes[9]) - rowBytes(ed, napBits)*cfg.NAPRank - rowBytes(ed, cohortBits)*cfg.CohortSize
+		nbytes -= 4*(sizes[8]+sizes[9]) - compact.RowBytes(ed, napBits)*cfg.NAPRank - compact.RowBytes(ed, cohortBits)*cfg.CohortSize
 	case cfg.CohortFloat16:
 		nbytes -= 2 * sizes[9]
 	}
@@ -381,15 +383,15 @@ func ParseModel(b []byte) (*Model, error) {
 	b = b[4*sizes[6]:]
 	p.Center = f(sizes[7])
 	if cfg.CompactRows {
-		p.NAP, b = readRows(b, cfg.NAPRank, ed, napBits)
-		p.Cohort, _ = readRows(b, cfg.CohortSize, ed, cohortBits)
+		p.NAP, b = compact.ReadRows(b, cfg.NAPRank, ed, napBits)
+		p.Cohort, _ = compact.ReadRows(b, cfg.CohortSize, ed, cohortBits)
 		return NewModel(cfg, p)
 	}
 	p.NAP = f(sizes[8])
 	if cfg.CohortFloat16 {
 		p.Cohort = make([]float32, sizes[9])
 		for i := range p.Cohort {
-			p.Cohort[i] = halfToFloat32(binary.LittleEndian.Uint16(b[2*i:]))
+			p.Cohort[i] = compact.FromHalf(binary.LittleEndian.Uint16(b[2*i:]))
 		}
 	} else {
 		p.Cohort = f(sizes[9])
@@ -634,151 +636,9 @@ func parseFused(b []byte) (*Model, error) {
 	return NewFusedModel(cfg, branches)
 }
 
-// Bits of a value in a CompactRows model's rows.
+// Bits of a value in a CompactRows model's rows (stored as
+// internal/compact rows).
 const (
 	napBits    = 8
 	cohortBits = 4
 )
-
-// rowBytes is the stored size of a row of n values of bits bits each: a
-// float32 scale and the values packed, low bits first.
-func rowBytes(n, bits int) int { return 4 + (n*bits+7)/8 }
-
-// quantRow quantises one row to signed integers of bits bits (|q| ≤
-// 2^(bits-1)-1): a power-of-two scale, the smallest at least max|x| over
-// that, and x/scale rounded. A power of two makes quantising the result
-// again give the same scale and values, so a model's rows survive
-// NewModel, MarshalBinary and ParseModel bit for bit.
-func quantRow(dst []int8, x []float32, bits int) float32 {
-	levels := float64(int(1)<<(bits-1) - 1)
-	var m float64
-	for _, v := range x {
-		m = max(m, math.Abs(float64(v)))
-	}
-	if m == 0 {
-		clear(dst)
-		return 0
-	}
-	frac, exp := math.Frexp(m / levels) // m/levels = frac·2^exp, frac in [0.5, 1)
-	if frac == 0.5 {
-		exp--
-	}
-	sc := math.Ldexp(1, exp)
-	for i, v := range x {
-		dst[i] = int8(math.Round(float64(v) / sc))
-	}
-	return float32(sc)
-}
-
-// roundRows returns the rows of a (of n values each) as storage in bits
-// bits gives them back.
-func roundRows(a []float32, n, bits int) []float32 {
-	out := make([]float32, len(a))
-	q := make([]int8, n)
-	for off := 0; off+n <= len(a); off += n {
-		sc := quantRow(q, a[off:off+n], bits)
-		for i, v := range q {
-			out[off+i] = sc * float32(v)
-		}
-	}
-	return out
-}
-
-func writeRows(b *bytes.Buffer, a []float32, n, bits int) {
-	q := make([]int8, n)
-	packed := make([]byte, rowBytes(n, bits)-4)
-	for off := 0; off+n <= len(a); off += n {
-		sc := quantRow(q, a[off:off+n], bits)
-		_ = binary.Write(b, binary.LittleEndian, sc)
-		if bits == 8 {
-			for i, v := range q {
-				packed[i] = byte(v)
-			}
-		} else { // 4: two values a byte, the first in the low nibble
-			clear(packed)
-			for i, v := range q {
-				packed[i/2] |= (byte(v) & 0xf) << (4 * (i % 2))
-			}
-		}
-		b.Write(packed)
-	}
-}
-
-// readRows decodes rows rows of n values written by writeRows (the length
-// was checked) and returns them and the bytes after them.
-func readRows(b []byte, rows, n, bits int) ([]float32, []byte) {
-	out := make([]float32, rows*n)
-	rb := rowBytes(n, bits)
-	for r := 0; r < rows; r++ {
-		sc := math.Float32frombits(binary.LittleEndian.Uint32(b))
-		vals := b[4:rb]
-		for i := 0; i < n; i++ {
-			var q int8
-			if bits == 8 {
-				q = int8(vals[i])
-			} else {
-				q = int8(vals[i/2]>>(4*(i%2))<<4) >> 4 // sign-extend the nibble
-			}
-			out[r*n+i] = sc * float32(q)
-		}
-		b = b[rb:]
-	}
-	return out, b
-}
-
-// float32ToHalf rounds f to the nearest IEEE 754 half-precision value
-// (ties to even) and returns its bits.
-func float32ToHalf(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	abs := b & 0x7fffffff
-	if abs >= 0x7f800000 {
-		if abs > 0x7f800000 {
-			return sign | 0x7e00 // NaN
-		}
-		return sign | 0x7c00
-	}
-	exp := int32(abs>>23) - 127 + 15
-	man := abs & 0x7fffff
-	if exp >= 31 {
-		return sign | 0x7c00
-	}
-	if exp <= 0 {
-		if exp < -10 {
-			return sign
-		}
-		man |= 0x800000
-		shift := uint32(14 - exp)
-		half := uint32(1) << (shift - 1)
-		r := man >> shift
-		rem := man & (1<<shift - 1)
-		if rem > half || rem == half && r&1 == 1 {
-			r++
-		}
-		return sign | uint16(r)
-	}
-	r := uint32(exp)<<10 | man>>13
-	rem := man & 0x1fff
-	if rem > 0x1000 || rem == 0x1000 && r&1 == 1 {
-		r++
-	}
-	return sign | uint16(r)
-}
-
-// halfToFloat32 returns the value of IEEE 754 half-precision bits h.
-func halfToFloat32(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	man := uint32(h & 0x3ff)
-	switch exp {
-	case 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | man<<13)
-	case 0:
-		f := float32(man) / (1 << 24)
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
-}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"sync"
+
+	"github.com/voxward/voxward/internal/compact"
 )
 
 // packedVoiceprint is the compact copy of an enrolled voiceprint that
@@ -157,7 +159,7 @@ func exactInt8Rows(m *Model) *int8Rows {
 	r := &int8Rows{q: make([]int8, len(m.Cohort)), scales: make([]float32, m.Config.CohortSize)}
 	for k := range r.scales {
 		x, q := m.Cohort[k*ed:(k+1)*ed], r.q[k*ed:(k+1)*ed]
-		sc := quantRow(q, x, 8)
+		sc := compact.QuantRow(q, x, 8)
 		for i, v := range x {
 			if math.Float32bits(float32(q[i])*sc) != math.Float32bits(v) {
 				return nil
