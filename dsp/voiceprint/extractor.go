@@ -153,6 +153,9 @@ func NewExtractor(m *Model) (*Extractor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.Net != nil {
+		return &Extractor{m: m, fe: fe, st: m.neuralStats()}, nil
+	}
 	sel, err := NewSelectorGMM(m.UBM, m.Parent, m.Children, min(c.TopParents, c.Parents), c.TopN)
 	if err != nil {
 		return nil, err
@@ -432,7 +435,7 @@ func (e *Extractor) Accumulate(st *GMMStats, samples []float32) Analysis {
 					f = e.buf
 				}
 				b.fe.normalise(f)
-				b.sel.Accumulate(st.Branches[i], f)
+				b.accumulateFrames(st.Branches[i], f)
 			}
 		} else {
 			for i, b := range e.branches {
@@ -446,8 +449,18 @@ func (e *Extractor) Accumulate(st *GMMStats, samples []float32) Analysis {
 		return a
 	}
 	f, a := e.Features(samples)
-	e.sel.Accumulate(st, f)
+	e.accumulateFrames(st, f)
 	return a
+}
+
+// accumulateFrames adds the statistics of a single model's normalised
+// speech frames to st: the UBM's, or a neural branch's pooled ones.
+func (e *Extractor) accumulateFrames(st *GMMStats, f []float32) {
+	if e.m.Net != nil {
+		e.m.accumulateNeural(st, f)
+		return
+	}
+	e.sel.Accumulate(st, f)
 }
 
 // NewStats returns empty statistics for the extractor's model.
@@ -456,6 +469,9 @@ func (e *Extractor) NewStats() *GMMStats { return e.m.NewStats() }
 // NewStats returns empty statistics for m: one set per branch for a fused
 // model.
 func (m *Model) NewStats() *GMMStats {
+	if m.Net != nil {
+		return m.neuralStats()
+	}
 	if len(m.Branches) == 0 {
 		return NewGMMStats(m.Config.Components, m.Config.FeatureDim())
 	}
@@ -478,7 +494,12 @@ func (e *Extractor) Embed(dst, samples []float32) ([]float32, Analysis) {
 // centring and projection, to dst (allocated when short):
 //
 //	s_c = √w_c·(F_c - N_c·μ_c) / ((N_c + r)·σ_c).
+//
+// For a neural branch it is the network's embedding, before centring.
 func (m *Model) RawSupervector(dst []float32, st *GMMStats) []float32 {
+	if m.Net != nil {
+		return m.neuralRaw(dst, st)
+	}
 	c := m.Config
 	d := c.FeatureDim()
 	if len(st.N) != c.Components || len(st.F) != c.Components*d {

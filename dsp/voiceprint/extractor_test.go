@@ -230,6 +230,9 @@ func FuzzParseModel(f *testing.F) {
 	require.NoError(f, err)
 	f.Add(fb)
 	f.Add([]byte("VXVPFUS1\x0e\x00\x00\x00{\"branches\":2}"))
+	nb, err := tinyFusedNeural(f, 11).MarshalBinary()
+	require.NoError(f, err)
+	f.Add(nb)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > 1<<20 {
 			return

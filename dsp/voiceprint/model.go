@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/voxward/voxward/dsp/voiceprint/tdnn"
 	"github.com/voxward/voxward/internal/compact"
 )
 
@@ -134,7 +135,11 @@ type ModelConfig struct {
 	// research option, measured and not kept).
 	ContentWeight float64 `json:"content_weight,omitempty"`
 	ContentCentre float64 `json:"content_centre,omitempty"`
-	Training      string  `json:"training,omitempty"` // how it was trained, data attribution
+	// Neural, in the header of a neural branch (NewNeuralModel), is the
+	// shape of its network; the branch has no UBM, and its voiceprint has
+	// Neural.Dim values.
+	Neural   *tdnn.Config `json:"neural,omitempty"`
+	Training string       `json:"training,omitempty"` // how it was trained, data attribution
 }
 
 // CalibrationPoint is a false-accept rate and the threshold reaching it.
@@ -170,8 +175,14 @@ func (c ModelConfig) TrainingSpeakers() []string {
 // FeatureDim is the dimension of the frames the UBM models.
 func (c ModelConfig) FeatureDim() int { return c.NumCeps * (c.DeltaOrder + 1) }
 
-// EmbeddingDim is the dimension of a voiceprint: one block per component.
-func (c ModelConfig) EmbeddingDim() int { return c.Components * c.FeatureDim() }
+// EmbeddingDim is the dimension of a voiceprint: one block per component,
+// or the network's embedding in a neural branch.
+func (c ModelConfig) EmbeddingDim() int {
+	if c.Neural != nil {
+		return c.Neural.Dim
+	}
+	return c.Components * c.FeatureDim()
+}
 
 // Model holds every parameter of a voiceprint extractor and its scorer.
 // Build one with NewModel, NewFusedModel or ParseModel; it is immutable
@@ -192,6 +203,9 @@ type Model struct {
 	Center   []float32 // mean supervector of the training data
 	NAP      []float32 // NAPRank×EmbeddingDim orthonormal rows
 	Cohort   []float32 // CohortSize×EmbeddingDim unit voiceprints
+	// Net is a neural branch's network (NewNeuralModel); such a branch
+	// has no UBM, selector or NAP.
+	Net *tdnn.Net
 }
 
 // ModelParams are the raw arrays of a Model.
@@ -272,8 +286,12 @@ func NewModel(cfg ModelConfig, p ModelParams) (*Model, error) {
 	return &Model{Config: cfg, UBM: ubm, Parent: par, Children: children, Center: p.Center, NAP: p.NAP, Cohort: p.Cohort}, nil
 }
 
-// Params returns the model's raw arrays (shared, not copied).
+// Params returns the model's raw arrays (shared, not copied); a neural
+// branch has only its centre and cohort.
 func (m *Model) Params() ModelParams {
+	if m.Net != nil {
+		return ModelParams{Center: m.Center, Cohort: m.Cohort}
+	}
 	parentOf := make([]int32, m.Config.Components)
 	for p, ks := range m.Children {
 		for _, k := range ks {
@@ -306,6 +324,9 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	b.WriteString(modelMagic)
 	_ = binary.Write(&b, binary.LittleEndian, uint32(len(hdr)))
 	b.Write(hdr)
+	if m.Net != nil {
+		return m.marshalNeural(&b)
+	}
 	p := m.Params()
 	for _, a := range [][]float32{p.UBMWeights, p.UBMMeans, p.UBMVars, p.ParentWeights, p.ParentMeans, p.ParentVars} {
 		_ = binary.Write(&b, binary.LittleEndian, a)
@@ -343,6 +364,9 @@ func ParseModel(b []byte) (*Model, error) {
 	cfg, b, err := parseModelHeader(b[len(modelMagic):])
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Neural != nil {
+		return parseNeural(cfg, b)
 	}
 	if cfg.NumCeps < 1 || cfg.NumCeps > 1000 || cfg.DeltaOrder < 0 || cfg.DeltaOrder > 2 || cfg.Components < 1 || cfg.Components > 1<<16 ||
 		cfg.Parents < 1 || cfg.Parents > 1<<16 || cfg.NAPRank < 0 || cfg.NAPRank > 1<<12 || cfg.CohortSize < 0 || cfg.CohortSize > 1<<16 {

@@ -198,8 +198,8 @@ func newHead(speakers, dim int, rng *rand.Rand) *head {
 	return h
 }
 
-// unit returns v / max(|v|, 1e-12) and that length.
-func unit(v []float32) ([]float64, float64) {
+// unitVec returns v / max(|v|, 1e-12) and that length.
+func unitVec(v []float32) ([]float64, float64) {
 	var s float64
 	for _, x := range v {
 		s += float64(x) * float64(x)
@@ -220,7 +220,7 @@ func (h *head) loss(emb [][]float32, labels []int, margin, scale float64) (loss,
 	hs := make([][]float64, h.speakers)
 	hn := make([]float64, h.speakers)
 	for s := range hs {
-		hs[s], hn[s] = unit(h.w[s*h.dim : (s+1)*h.dim])
+		hs[s], hn[s] = unitVec(h.w[s*h.dim : (s+1)*h.dim])
 	}
 	dh := make([][]float64, h.speakers)
 	for s := range dh {
@@ -230,7 +230,7 @@ func (h *head) loss(emb [][]float32, labels []int, margin, scale float64) (loss,
 	dEmb = make([][]float32, len(emb))
 	cos, logits, dcos := make([]float64, h.speakers), make([]float64, h.speakers), make([]float64, h.speakers)
 	for b, e := range emb {
-		eu, en := unit(e)
+		eu, en := unitVec(e)
 		y := labels[b]
 		best := 0
 		for s := range cos {

@@ -116,10 +116,16 @@ func TestTrainNeuralRefuses(t *testing.T) {
 	short := ok
 	short.Frames = 5
 	for name, f := range map[string]func() error{
-		"no records":    func() error { _, err := TrainNeural(context.Background(), nil, 3, 2, ok, 1, nil); return err },
-		"bad speaker":   func() error { _, err := TrainNeural(context.Background(), []NeuralRecord{{Speaker: 5, Frames: recs[0].Frames}}, 3, 2, ok, 1, nil); return err },
-		"ragged frames": func() error { _, err := TrainNeural(context.Background(), []NeuralRecord{{Frames: make([]float32, 4)}}, 3, 2, ok, 1, nil); return err },
-		"short crops":   func() error { _, err := TrainNeural(context.Background(), recs, 3, 2, short, 1, nil); return err },
+		"no records": func() error { _, err := TrainNeural(context.Background(), nil, 3, 2, ok, 1, nil); return err },
+		"bad speaker": func() error {
+			_, err := TrainNeural(context.Background(), []NeuralRecord{{Speaker: 5, Frames: recs[0].Frames}}, 3, 2, ok, 1, nil)
+			return err
+		},
+		"ragged frames": func() error {
+			_, err := TrainNeural(context.Background(), []NeuralRecord{{Frames: make([]float32, 4)}}, 3, 2, ok, 1, nil)
+			return err
+		},
+		"short crops": func() error { _, err := TrainNeural(context.Background(), recs, 3, 2, short, 1, nil); return err },
 	} {
 		if f() == nil {
 			t.Errorf("%s: no error", name)
