@@ -33,6 +33,9 @@ type trainedBranch struct {
 
 // trainBranch runs steps 1–3 of the recipe for one branch configuration.
 func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg voiceprint.ModelConfig, utts, ml []Utterance) (*trainedBranch, error) {
+	if cfg.Neural != nil {
+		return trainNeuralBranch(ctx, say, tc, cfg, utts, ml)
+	}
 	var err error
 	dim := cfg.FeatureDim()
 	say("branch %s", cfg.ID)
@@ -232,51 +235,8 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 	}
 	say("NAP: %d nuisance directions, %d of them corpus offsets", cfg.NAPRank, len(domain))
 
-	// Cohort: one voiceprint per speaker (its first utterance) of every
-	// CohortEvery-th speaker, channels alternating: clean, telephone and
-	// noise; for the mean branch also 8 kHz recordings and (with rooms)
-	// the first room copy, since its voiceprint, the long-term mean, moves
-	// with the channel, and pairs of one channel the cohort lacks would
-	// score far above its entries.
-	cohortChannels := []int{vClean, vTel, vNoise}
-	if cfg.KeepMeans {
-		cohortChannels = []int{vClean, vTel, vNarrow, vNoise}
-		if tc.Rooms > 0 {
-			cohortChannels = append(cohortChannels, vRoom)
-		}
-	}
-	// With CohortSpeakers, that many speakers spread evenly over the list.
-	speakers := utts[len(utts)-1].Speaker + 1
-	first := make([]bool, len(utts))
-	seen := map[int]bool{}
-	for i, u := range utts {
-		first[i] = !seen[u.Speaker] && len(seen)%tc.CohortEvery == 0
-		if k := tc.CohortSpeakers; k > 0 && k < speakers {
-			first[i] = first[i] && (u.Speaker+1)*k/speakers != u.Speaker*k/speakers
-		}
-		if !seen[u.Speaker] {
-			seen[u.Speaker] = true
-		}
-	}
-	for i, u := range utts {
-		if !first[i] {
-			continue
-		}
-		cfg.CohortLabels = append(cfg.CohortLabels, filepath.Base(filepath.Dir(u.Path)))
-	}
-	// Multilingual cohort entries: the first tc.Multilingual recordings of
-	// each model-half speaker, the channels of mlChannels taking turns.
-	var mlCohort, mlChan []int
-	perSpk := map[int]int{}
-	for j, u := range ml {
-		if perSpk[u.Speaker] >= tc.Multilingual {
-			continue
-		}
-		perSpk[u.Speaker]++
-		mlChan = append(mlChan, len(mlCohort)%len(mlChannels))
-		mlCohort = append(mlCohort, j)
-		cfg.CohortLabels = append(cfg.CohortLabels, filepath.Base(filepath.Dir(u.Path)))
-	}
+	plan := newCohortPlan(tc, cfg, utts, ml)
+	cfg.CohortLabels = plan.labels
 	cfg.Training = fmt.Sprintf("voxward train: %d utterances of LibriSpeech train-clean-100 (CC BY 4.0, (c) 2014 Vassil Panayotov et al.) "+
 		"with telephone and noise copies; UBM on %d frames, %d EM iterations", len(utts), tc.Frames, tc.Iters)
 	build := func(nap []float32) (*voiceprint.Model, func(i, v int) []float32, []int, error) {
@@ -294,19 +254,11 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 			return out
 		}
 		var cohortIdx []int
-		for i, u := range utts {
-			if !first[i] {
-				continue
-			}
-			p.Cohort = append(p.Cohort, proj(i, cohortChannels[u.Speaker%len(cohortChannels)])...)
-			cohortIdx = append(cohortIdx, u.Speaker)
-		}
-		for k, j := range mlCohort {
-			v := append([]float32(nil), mlRaw[j*len(mlChannels)+mlChan[k]]...)
+		p.Cohort, cohortIdx = plan.entries(utts, ml, proj, func(j, c int) []float32 {
+			v := append([]float32(nil), mlRaw[j*len(mlChannels)+c]...)
 			m1.Project(v)
-			p.Cohort = append(p.Cohort, v...)
-			cohortIdx = append(cohortIdx, ml[j].Speaker)
-		}
+			return v
+		})
 		c := cfg
 		c.CohortSize = len(cohortIdx)
 		c.CohortTop = min(c.CohortTop, max(c.CohortSize-2, 0))
@@ -320,8 +272,8 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 	if out.m, _, out.cohortIdx, err = build(nap); err != nil {
 		return nil, err
 	}
-	if len(mlCohort) > 0 {
-		out.foreignFrom = len(out.cohortIdx) - len(mlCohort)
+	if len(plan.ml) > 0 {
+		out.foreignFrom = len(out.cohortIdx) - len(plan.ml)
 	}
 	shipped := out.m
 	out.mlProj = func(j, c int) []float32 {
@@ -343,4 +295,79 @@ func trainBranch(ctx context.Context, say func(string, ...any), tc Config, cfg v
 	}
 	say("NAP of each calibration fold: %d directions learned from half the speakers, %d corpus offsets", rank, len(domain))
 	return out, nil
+}
+
+// cohortPlan says which voiceprints a branch's s-norm cohort holds.
+type cohortPlan struct {
+	first    []bool   // the training utterances whose speakers' voiceprint joins (the speaker's first)
+	channels []int    // the variant of speaker s's entry: channels[s % len(channels)]
+	labels   []string // the entries' speakers
+	ml, mlCh []int    // the multilingual entries: recording ml[k] in channel mlChannels[mlCh[k]]
+}
+
+// newCohortPlan makes a branch's cohort plan. Cohort: one voiceprint per
+// speaker (its first utterance) of every CohortEvery-th speaker, channels
+// alternating: clean, telephone and noise; for a branch of un-normalised
+// frames (the mean branch, the neural one) also 8 kHz recordings and
+// (with rooms) the first room copy, since its voiceprint moves with the
+// channel, and pairs of one channel the cohort lacks would score far
+// above its entries. With CohortSpeakers, that many speakers spread
+// evenly over the list. Then the first tc.Multilingual recordings of each
+// model-half multilingual speaker, the channels of mlChannels taking
+// turns.
+func newCohortPlan(tc Config, cfg voiceprint.ModelConfig, utts, ml []Utterance) cohortPlan {
+	p := cohortPlan{channels: []int{vClean, vTel, vNoise}}
+	if cfg.KeepMeans {
+		p.channels = []int{vClean, vTel, vNarrow, vNoise}
+		if tc.Rooms > 0 {
+			p.channels = append(p.channels, vRoom)
+		}
+	}
+	speakers := utts[len(utts)-1].Speaker + 1
+	p.first = make([]bool, len(utts))
+	seen := map[int]bool{}
+	for i, u := range utts {
+		p.first[i] = !seen[u.Speaker] && len(seen)%tc.CohortEvery == 0
+		if k := tc.CohortSpeakers; k > 0 && k < speakers {
+			p.first[i] = p.first[i] && (u.Speaker+1)*k/speakers != u.Speaker*k/speakers
+		}
+		if !seen[u.Speaker] {
+			seen[u.Speaker] = true
+		}
+	}
+	for i, u := range utts {
+		if p.first[i] {
+			p.labels = append(p.labels, filepath.Base(filepath.Dir(u.Path)))
+		}
+	}
+	perSpk := map[int]int{}
+	for j, u := range ml {
+		if perSpk[u.Speaker] >= tc.Multilingual {
+			continue
+		}
+		perSpk[u.Speaker]++
+		p.mlCh = append(p.mlCh, len(p.ml)%len(mlChannels))
+		p.ml = append(p.ml, j)
+		p.labels = append(p.labels, filepath.Base(filepath.Dir(u.Path)))
+	}
+	return p
+}
+
+// entries returns the cohort's voiceprints, one after another, and each
+// entry's speaker, given the voiceprint of variant v of training
+// utterance i and of multilingual recording j in channel c.
+func (p cohortPlan) entries(utts, ml []Utterance, proj, mlProj func(i, v int) []float32) ([]float32, []int) {
+	var cohort []float32
+	var idx []int
+	for i, u := range utts {
+		if p.first[i] {
+			cohort = append(cohort, proj(i, p.channels[u.Speaker%len(p.channels)])...)
+			idx = append(idx, u.Speaker)
+		}
+	}
+	for k, j := range p.ml {
+		cohort = append(cohort, mlProj(j, p.mlCh[k])...)
+		idx = append(idx, ml[j].Speaker)
+	}
+	return cohort, idx
 }

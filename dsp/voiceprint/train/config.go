@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/voxward/voxward/dsp/voiceprint"
+	"github.com/voxward/voxward/dsp/voiceprint/tdnn"
 )
 
 // ErrConfig is wrapped by Config.Validate's errors.
@@ -90,7 +91,15 @@ type Config struct {
 	// low. 0 keeps the sample's own thresholds
 	// (the recipe before 2026-11-30).
 	CalibConfidence float64
-	Log             io.Writer // progress lines; nil discards them
+	// NeuralWeight, when above 0 (with Fusion), adds a neural branch: a
+	// small x-vector network (dsp/voiceprint/tdnn) trained in Go on the
+	// training speakers' un-normalised speech frames in the recipe's
+	// channels (trainNeuralBranch), its embedding the branch's voiceprint.
+	// Its s-normalised score takes this weight in the fused score, the
+	// GMM branches' weights shrinking by 1-NeuralWeight.
+	NeuralWeight float64
+	Neural       NeuralConfig // the networks' training (with NeuralWeight)
+	Log          io.Writer    // progress lines; nil discards them
 }
 
 // DefaultConfig returns the recipe of the shipped model ("make
@@ -107,7 +116,7 @@ func DefaultConfig() Config {
 		},
 		FARs:   []float64{0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
 		Fusion: true, NAPCrops: 1, Rooms: 4, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true, Domains: true, DomainEvery: defaultDomainEvery,
-		CalibConfidence: 0.9,
+		CalibConfidence: 0.9, Neural: DefaultNeuralConfig,
 	}
 }
 
@@ -122,6 +131,13 @@ func (tc Config) Validate() error {
 	}
 	if !(tc.CalibConfidence >= 0 && tc.CalibConfidence < 1) {
 		return fmt.Errorf("%w: calibration confidence %g (0: none, to below 1)", ErrConfig, tc.CalibConfidence)
+	}
+	if !(tc.NeuralWeight >= 0 && tc.NeuralWeight < 1) || tc.NeuralWeight > 0 && !tc.Fusion {
+		return fmt.Errorf("%w: the neural branch's weight must be at least 0 (0: none) and below 1, and needs fusion", ErrConfig)
+	}
+	if n := tc.Neural; tc.NeuralWeight > 0 && (n.Width < 1 || n.Width > 1024 || n.Dim < 1 || n.Dim > 4096 || n.Frames < 16 ||
+		n.Batch < 1 || n.Steps < 2 || !(n.LR > 0) || !(n.Decay >= 0) || !(n.Margin >= 0) || !(n.Scale > 0)) {
+		return fmt.Errorf("%w: neural extractor settings %+v", ErrConfig, n)
 	}
 	if !(tc.MeanWeight >= 0 && tc.MeanWeight < 1) {
 		return fmt.Errorf("%w: the mean branch's weight must be at least 0 (0: none) and below 1", ErrConfig)
@@ -171,6 +187,9 @@ func (tc Config) ModelID() string {
 	if tc.MeanWeight > 0 {
 		fused += fmt.Sprintf("+means-w%g", tc.MeanWeight)
 	}
+	if tc.NeuralWeight > 0 {
+		fused += fmt.Sprintf("+tdnn%d-w%g", tc.Neural.Width, tc.NeuralWeight)
+	}
 	id = strings.Replace(id, "-nap", fused+"-nap", 1)
 	if tc.ContentWeight > 0 {
 		id = strings.Replace(id, "-v3", fmt.Sprintf("-cm%g-v3", tc.ContentWeight), 1)
@@ -179,13 +198,23 @@ func (tc Config) ModelID() string {
 }
 
 // branchWeights returns the fused model's branch weights: nil (equal)
-// without a mean branch.
+// without a mean or neural branch.
 func (tc Config) branchWeights() []float64 {
-	if !tc.Fusion || tc.MeanWeight == 0 {
+	if !tc.Fusion || tc.MeanWeight == 0 && tc.NeuralWeight == 0 {
 		return nil
 	}
 	w := (1 - tc.MeanWeight) / 2
-	return []float64{w, w, 1 - 2*w}
+	ws := []float64{w, w}
+	if tc.MeanWeight > 0 {
+		ws = append(ws, 1-2*w)
+	}
+	if tc.NeuralWeight > 0 {
+		for i := range ws {
+			ws[i] *= 1 - tc.NeuralWeight
+		}
+		ws = append(ws, tc.NeuralWeight)
+	}
+	return ws
 }
 
 // withMultilingual names the cohort's make-up in a model id: "-c160" for
@@ -285,7 +314,7 @@ func (tc Config) branches() []voiceprint.ModelConfig {
 	b.Relevance = tc.CMNRelevance
 	b.ID = withMultilingual(branchID(b, tc.NAPCrops, tc.CohortEvery, tc.Rooms, tc.domains()), tc.CohortSpeakers, tc.Multilingual)
 	if tc.MeanWeight == 0 {
-		return []voiceprint.ModelConfig{a, b}
+		return append([]voiceprint.ModelConfig{a, b}, tc.neuralBranch(b)...)
 	}
 	c := b
 	c.KeepMeans = true
@@ -296,5 +325,26 @@ func (tc Config) branches() []voiceprint.ModelConfig {
 		room = "-room" // a room copy among the cohort's channels
 	}
 	c.ID = withMultilingual(fmt.Sprintf("gsv-ubm1-mfcc%dd%d-means-r%g%s-v3", c.NumCeps, c.DeltaOrder, c.Relevance, room), tc.CohortSpeakers, tc.Multilingual)
-	return []voiceprint.ModelConfig{a, b, c}
+	return append([]voiceprint.ModelConfig{a, b, c}, tc.neuralBranch(b)...)
+}
+
+// neuralBranch returns the neural branch's configuration (none without
+// NeuralWeight): front end of (a branch) b, frames as they are, a network
+// of Neural's shape, no UBM or NAP, its cohort as 4-bit rows.
+func (tc Config) neuralBranch(b voiceprint.ModelConfig) []voiceprint.ModelConfig {
+	if tc.NeuralWeight == 0 {
+		return nil
+	}
+	d := b
+	d.KeepMeans, d.FeatureWarp = true, false
+	d.Components, d.Parents, d.TopParents, d.TopN, d.Relevance, d.NAPRank = 0, 0, 0, 0, 0, 0
+	d.CohortFloat16, d.CompactRows = false, true
+	d.Neural = &tdnn.Config{Input: d.FeatureDim(), Width: tc.Neural.Width, Dim: tc.Neural.Dim}
+	room := ""
+	if tc.Rooms > 0 {
+		room = fmt.Sprintf("-room%d", tc.Rooms) // the rooms among its training channels
+	}
+	d.ID = withMultilingual(fmt.Sprintf("tdnn%d-e%d-mfcc%dd%d%s-s%d-v1", tc.Neural.Width, tc.Neural.Dim, d.NumCeps, d.DeltaOrder, room, tc.Neural.Steps),
+		tc.CohortSpeakers, tc.Multilingual)
+	return []voiceprint.ModelConfig{d}
 }

@@ -74,6 +74,12 @@ func TestConfigValidate(t *testing.T) {
 		"confidence of 1":           func(c *train.Config) { c.CalibConfidence = 1 },
 		"negative confidence":       func(c *train.Config) { c.CalibConfidence = -0.5 },
 		"confidence NaN":            func(c *train.Config) { c.CalibConfidence = math.NaN() },
+		"neural weight of 1":        func(c *train.Config) { c.NeuralWeight = 1 },
+		"negative neural weight":    func(c *train.Config) { c.NeuralWeight = -0.1 },
+		"neural without fusion":     func(c *train.Config) { c.NeuralWeight, c.Fusion = 0.4, false },
+		"neural of no width":        func(c *train.Config) { c.NeuralWeight, c.Neural.Width = 0.4, 0 },
+		"neural crops too short":    func(c *train.Config) { c.NeuralWeight, c.Neural.Frames = 0.4, 10 },
+		"neural learning rate NaN":  func(c *train.Config) { c.NeuralWeight, c.Neural.LR = 0.4, math.NaN() },
 	} {
 		c := train.DefaultConfig()
 		mod(&c)
@@ -83,6 +89,30 @@ func TestConfigValidate(t *testing.T) {
 		_, err = train.Train(context.Background(), c)
 		require.True(t, errors.Is(err, train.ErrConfig), "%s: Train = %v, want ErrConfig", name, err)
 	}
+}
+
+// A neural branch is named in the fused id and takes its weight from the
+// others.
+func TestNeuralBranchRecipe(t *testing.T) {
+	c := train.DefaultConfig()
+	c.NeuralWeight = 0.4
+	require.NoError(t, c.Validate())
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2+tdnn64-w0.4-nap20s1-room4-idvc2-v3", c.ModelID())
+	w := c.BranchWeights()
+	require.Len(t, w, 4)
+	for i, want := range []float64{0.24, 0.24, 0.12, 0.4} {
+		require.InDelta(t, want, w[i], 1e-12, "branch %d", i)
+	}
+	bs := c.Branches()
+	require.Len(t, bs, 4)
+	n := bs[3]
+	require.NotNil(t, n.Neural)
+	require.Equal(t, 60, n.Neural.Input, "the front end's 20 MFCC + Δ + ΔΔ")
+	require.True(t, n.KeepMeans, "the network reads the frames as they are")
+	require.Equal(t, 256, n.EmbeddingDim())
+	require.Equal(t, "tdnn64-e256-mfcc20d2-room4-s2000-v1", n.ID)
+	c.MeanWeight = 0
+	require.Equal(t, []float64{0.3, 0.3, 0.4}, c.BranchWeights(), "without a mean branch")
 }
 
 func TestListUtterancesNeedsData(t *testing.T) {
