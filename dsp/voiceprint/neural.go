@@ -43,7 +43,7 @@ func NewNeuralModel(cfg ModelConfig, net *tdnn.Net, center, cohort []float32) (*
 		cfg.Components != 0 || cfg.Parents != 0 || cfg.TopParents != 0 || cfg.TopN != 0 || cfg.Relevance != 0 || cfg.NAPRank != 0 ||
 		cfg.CohortSize < 0 || cfg.CohortTop < 0 || cfg.CohortTop > cfg.CohortSize ||
 		(cfg.CohortLabels != nil && len(cfg.CohortLabels) != cfg.CohortSize) || !validForeign(cfg) ||
-		cfg.Branches != 0 || cfg.BranchWeights != nil || cfg.ContentWeight != 0 || cfg.ContentCentre != 0 ||
+		cfg.Branches != 0 || cfg.BranchWeights != nil || cfg.ContentWeight != 0 || cfg.ContentCentre != 0 || cfg.ParamsFloat16 ||
 		cfg.CohortFloat16 && cfg.CompactRows {
 		return nil, fmt.Errorf("%w: neural branch config %+v", ErrInvalidModel, cfg)
 	}
@@ -75,11 +75,7 @@ func newNeural(cfg ModelConfig, net *tdnn.Net, center, cohort []float32) (*Model
 	case cfg.CompactRows:
 		cohort = compact.RoundRows(cohort, ed, cohortBits)
 	case cfg.CohortFloat16:
-		c := make([]float32, len(cohort))
-		for i, v := range cohort {
-			c[i] = compact.FromHalf(compact.ToHalf(v))
-		}
-		cohort = c
+		cohort = compact.RoundHalf(cohort)
 	}
 	for _, v := range cohort {
 		if !finite(float64(v)) {
@@ -102,9 +98,7 @@ func (m *Model) marshalNeural(b *bytes.Buffer) ([]byte, error) {
 	case m.Config.CompactRows:
 		compact.WriteRows(b, m.Cohort, ed, cohortBits)
 	case m.Config.CohortFloat16:
-		for _, v := range m.Cohort {
-			_ = binary.Write(b, binary.LittleEndian, compact.ToHalf(v))
-		}
+		_ = binary.Write(b, binary.LittleEndian, compact.Halves(m.Cohort))
 	default:
 		_ = binary.Write(b, binary.LittleEndian, m.Cohort)
 	}

@@ -176,3 +176,41 @@ func TestNeuralVoiceprintIsTheNetwork(t *testing.T) {
 	assert.InDelta(t, 1.0, voiceprint.Cosine(pv, pv), 1e-5)
 	assert.False(t, math.IsNaN(voiceprint.NewScorer(m).Score(v, pv)))
 }
+
+// ParamsFloat16 keeps the UBM's and selector's means and variances and the
+// centre at half precision, in half the bytes, and round-trips bit for
+// bit.
+func TestParamsFloat16(t *testing.T) {
+	full := tinyModel(t, 100)
+	cfg, p := full.Config, full.Params()
+	cfg.ParamsFloat16 = true
+	m, err := voiceprint.NewModel(cfg, p)
+	require.NoError(t, err)
+	got := m.Params()
+	for name, pair := range map[string][2][]float32{
+		"UBM means": {p.UBMMeans, got.UBMMeans}, "UBM variances": {p.UBMVars, got.UBMVars},
+		"selector means": {p.ParentMeans, got.ParentMeans}, "selector variances": {p.ParentVars, got.ParentVars},
+		"centre": {p.Center, got.Center},
+	} {
+		for i, v := range pair[0] {
+			require.InDelta(t, v, pair[1][i], math.Abs(float64(v))/1024+1e-7, "%s[%d]", name, i)
+		}
+	}
+	require.Equal(t, p.NAP, got.NAP, "NAP is not halved")
+	bf, err := full.MarshalBinary()
+	require.NoError(t, err)
+	bh, err := m.MarshalBinary()
+	require.NoError(t, err)
+	halved := len(p.UBMMeans) + len(p.UBMVars) + len(p.ParentMeans) + len(p.ParentVars) + len(p.Center)
+	require.Equal(t, len(bf)-2*halved+len(`,"params_float16":true`), len(bh))
+	m2, err := voiceprint.ParseModel(bh)
+	require.NoError(t, err)
+	require.Equal(t, got, m2.Params())
+	b2, err := m2.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, bh, b2)
+	for _, cut := range []int{len(bh) - 1, len(bh) / 2} {
+		_, err := voiceprint.ParseModel(bh[:cut])
+		require.ErrorIs(t, err, voiceprint.ErrInvalidModel)
+	}
+}

@@ -157,3 +157,21 @@ func FromHalf(h uint16) float32 {
 	}
 	return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
 }
+
+// Halves returns the half-precision bits of every value of a (ToHalf).
+func Halves(a []float32) []uint16 {
+	h := make([]uint16, len(a))
+	for i, v := range a {
+		h[i] = ToHalf(v)
+	}
+	return h
+}
+
+// RoundHalf returns a's values rounded to half precision, as float32.
+func RoundHalf(a []float32) []float32 {
+	out := make([]float32, len(a))
+	for i, v := range a {
+		out[i] = FromHalf(ToHalf(v))
+	}
+	return out
+}

@@ -314,7 +314,7 @@ func (tc Config) branches() []voiceprint.ModelConfig {
 	b.Relevance = tc.CMNRelevance
 	b.ID = withMultilingual(branchID(b, tc.NAPCrops, tc.CohortEvery, tc.Rooms, tc.domains()), tc.CohortSpeakers, tc.Multilingual)
 	if tc.MeanWeight == 0 {
-		return append([]voiceprint.ModelConfig{a, b}, tc.neuralBranch(b)...)
+		return append(tc.halved(a, b), tc.neuralBranch(b)...)
 	}
 	c := b
 	c.KeepMeans = true
@@ -325,7 +325,23 @@ func (tc Config) branches() []voiceprint.ModelConfig {
 		room = "-room" // a room copy among the cohort's channels
 	}
 	c.ID = withMultilingual(fmt.Sprintf("gsv-ubm1-mfcc%dd%d-means-r%g%s-v3", c.NumCeps, c.DeltaOrder, c.Relevance, room), tc.CohortSpeakers, tc.Multilingual)
-	return append([]voiceprint.ModelConfig{a, b, c}, tc.neuralBranch(b)...)
+	return append(tc.halved(a, b, c), tc.neuralBranch(b)...)
+}
+
+// halved returns the GMM branches' configurations, with a neural branch
+// storing their UBM, selector and centre at half precision
+// (ModelConfig.ParamsFloat16, "-h16" in their ids): the room in 4 MiB for
+// the network.
+func (tc Config) halved(bs ...voiceprint.ModelConfig) []voiceprint.ModelConfig {
+	if tc.NeuralWeight == 0 {
+		return bs
+	}
+	for i := range bs {
+		bs[i].ParamsFloat16 = true
+		v := strings.LastIndex(bs[i].ID, "-v")
+		bs[i].ID = bs[i].ID[:v] + "-h16" + bs[i].ID[v:]
+	}
+	return bs
 }
 
 // neuralBranch returns the neural branch's configuration (none without

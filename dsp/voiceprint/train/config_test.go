@@ -97,7 +97,7 @@ func TestNeuralBranchRecipe(t *testing.T) {
 	c := train.DefaultConfig()
 	c.NeuralWeight = 0.4
 	require.NoError(t, c.Validate())
-	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2+tdnn64-w0.4-nap20s1-room4-idvc2-v3", c.ModelID())
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2+tdnn64-w0.4-nap20s1-room4-idvc2-h16-v3", c.ModelID())
 	w := c.BranchWeights()
 	require.Len(t, w, 4)
 	for i, want := range []float64{0.24, 0.24, 0.12, 0.4} {
@@ -111,6 +111,10 @@ func TestNeuralBranchRecipe(t *testing.T) {
 	require.True(t, n.KeepMeans, "the network reads the frames as they are")
 	require.Equal(t, 256, n.EmbeddingDim())
 	require.Equal(t, "tdnn64-e256-mfcc20d2-room4-s2000-v1", n.ID)
+	for _, b := range bs[:3] {
+		require.True(t, b.ParamsFloat16, "%s: the GMM branches make room in 4 MiB", b.ID)
+	}
+	require.Equal(t, "gsv-ubm256-mfcc20d2-warp-r8-nap20s1-room4-idvc2-h16-v3", bs[0].ID)
 	c.MeanWeight = 0
 	require.Equal(t, []float64{0.3, 0.3, 0.4}, c.BranchWeights(), "without a mean branch")
 }
