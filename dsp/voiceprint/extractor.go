@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/voxward/voxward/dsp"
+
+	"github.com/voxward/voxward/dsp/voiceprint/tdnn"
 )
 
 // Analysis describes one stretch of audio as the extractor saw it: the
@@ -58,8 +60,9 @@ type Extractor struct {
 	sel      *SelectorGMM
 	st       *GMMStats
 	branches []*Extractor
-	shared   bool      // fused: the branches share one front end up to normalisation
-	buf      []float32 // fused, shared: one branch's copy of the frames
+	shared   bool         // fused: the branches share one front end up to normalisation
+	buf      []float32    // fused, shared: one branch's copy of the frames
+	scratch  tdnn.Scratch // a neural branch's buffers
 }
 
 // SpeechFeatures is the extractor's front end: VAD, MFCC with deltas,
@@ -457,7 +460,7 @@ func (e *Extractor) Accumulate(st *GMMStats, samples []float32) Analysis {
 // speech frames to st: the UBM's, or a neural branch's pooled ones.
 func (e *Extractor) accumulateFrames(st *GMMStats, f []float32) {
 	if e.m.Net != nil {
-		e.m.accumulateNeural(st, f)
+		e.m.accumulateNeural(st, f, &e.scratch)
 		return
 	}
 	e.sel.Accumulate(st, f)

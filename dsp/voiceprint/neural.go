@@ -161,8 +161,9 @@ func (m *Model) neuralStats() *GMMStats {
 	return NewGMMStats(1, 2*m.Net.PoolDim())
 }
 
-// accumulateNeural adds the pooled statistics of speech frames to st.
-func (m *Model) accumulateNeural(st *GMMStats, frames []float32) {
+// accumulateNeural adds the pooled statistics of speech frames to st,
+// with the caller's scratch buffers.
+func (m *Model) accumulateNeural(st *GMMStats, frames []float32, s *tdnn.Scratch) {
 	p := m.Net.PoolDim()
 	if len(st.N) != 1 || len(st.F) != 2*p {
 		panic("voiceprint: statistics do not fit the neural branch")
@@ -170,7 +171,7 @@ func (m *Model) accumulateNeural(st *GMMStats, frames []float32) {
 	if len(frames) == 0 {
 		return
 	}
-	n, err := m.Net.Accumulate(st.F[:p], st.F[p:], frames)
+	n, err := m.Net.AccumulateWith(s, st.F[:p], st.F[p:], frames)
 	if err != nil {
 		panic(fmt.Sprintf("voiceprint: %v", err)) // the front end's frames always fit the network (NewNeuralModel)
 	}

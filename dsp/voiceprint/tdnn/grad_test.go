@@ -145,3 +145,56 @@ func TestGolden(t *testing.T) {
 	}
 	near(t, "inference embedding", e, g.Inference, 1e-5)
 }
+
+// Inference's shifted products sum in im2col's order: the layers'
+// outputs, and so the pooled statistics, are the training forward pass's
+// convolution bit for bit (with the running statistics' normalisation).
+func TestInferenceMatchesIm2col(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	n, err := New(Config{Input: 60, Width: 16, Dim: 8}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range n.layers {
+		for j := range l.Mean {
+			l.Mean[j], l.Var[j] = float32(r.Float64()), float32(0.5+r.Float64())
+		}
+	}
+	frames := make([]float32, 137*60)
+	for i := range frames {
+		frames[i] = float32(r.NormFloat64())
+	}
+	sum, sq := make([]float64, n.PoolDim()), make([]float64, n.PoolDim())
+	var s Scratch
+	for range 2 { // the second time with s's buffers as the first left them
+		clear(sum)
+		clear(sq)
+		if _, err := n.AccumulateWith(&s, sum, sq, frames); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x := newMat(137, 60)
+	for i, v := range frames {
+		x.data[i] = (v - n.Mu[i%60]) / n.Sd[i%60]
+	}
+	for _, l := range n.layers {
+		_, z := l.conv(x, 1, 1)
+		for rr := range z.rows {
+			row := z.row(rr)
+			for o, v := range row {
+				a := float32(float64(l.Gamma[o]) / math.Sqrt(float64(l.Var[o])+bnEps))
+				row[o] = (max(v, 0)-l.Mean[o])*a + l.Beta[o]
+			}
+		}
+		x = z
+	}
+	for j := range x.cols {
+		var want float64
+		for rr := range x.rows {
+			want += float64(x.row(rr)[j])
+		}
+		if want != sum[j] {
+			t.Fatalf("channel %d: pooled sum %v, im2col's %v", j, sum[j], want)
+		}
+	}
+}

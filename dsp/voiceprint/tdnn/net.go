@@ -210,14 +210,39 @@ func (n *Net) PoolDim() int { return 3 * n.Width }
 // number of output frames. Statistics of several recordings add up: the
 // embedding of their sums pools all their frames.
 func (n *Net) Accumulate(sum, sq []float64, frames []float32) (int, error) {
+	return n.AccumulateWith(nil, sum, sq, frames)
+}
+
+// Scratch holds the buffers of AccumulateWith, for one goroutine to reuse
+// from call to call. The zero value is ready.
+type Scratch struct{ a, b, scale []float32 }
+
+// take returns a rows × cols matrix over *buf, grown when short (its
+// values are left as they were).
+func take(buf *[]float32, rows, cols int) mat {
+	if cap(*buf) < rows*cols {
+		*buf = make([]float32, rows*cols)
+	}
+	return mat{data: (*buf)[:rows*cols], rows: rows, cols: cols, stride: cols}
+}
+
+// AccumulateWith is Accumulate with s's buffers (a nil s allocates
+// them). A layer's context steps are computed as one matrix product each
+// over shifted rows of its input, adding up in the order im2col's
+// product would (the training forward pass), so both compute the same
+// bits.
+func (n *Net) AccumulateWith(s *Scratch, sum, sq []float64, frames []float32) (int, error) {
 	if len(frames) == 0 || len(frames)%n.Input != 0 {
 		return 0, fmt.Errorf("tdnn: %d values are not frames of %d", len(frames), n.Input)
 	}
 	if len(sum) != n.PoolDim() || len(sq) != n.PoolDim() {
 		return 0, fmt.Errorf("tdnn: statistics of %d and %d values, the network pools %d", len(sum), len(sq), n.PoolDim())
 	}
+	if s == nil {
+		s = new(Scratch)
+	}
 	rows := len(frames) / n.Input
-	x := newMat(max(rows, n.Context()), n.Input)
+	x := take(&s.a, max(rows, n.Context()), n.Input)
 	for r := range x.rows {
 		f := frames[(r%rows)*n.Input:]
 		row := x.row(r)
@@ -225,12 +250,22 @@ func (n *Net) Accumulate(sum, sq []float64, frames []float32) (int, error) {
 			row[i] = (f[i] - n.Mu[i]) / n.Sd[i]
 		}
 	}
+	in, out := &s.a, &s.b
 	for _, l := range n.layers {
-		_, z := l.conv(x, 1, 1)
+		tout := x.rows - (l.ctx-1)*l.dil
+		z := take(out, tout, l.out)
+		for r := range tout {
+			copy(z.row(r), l.B)
+		}
+		for k := range l.ctx {
+			shifted := mat{data: x.data[k*l.dil*x.stride:], rows: tout, cols: l.in, stride: x.stride}
+			wk := mat{data: l.W.data[k*l.in*l.out:], rows: l.in, cols: l.out, stride: l.out}
+			gemm(z, shifted, wk, 1)
+		}
 		// Batch normalisation with the running statistics:
 		// y = (r - mean)·a + β, a = γ/√(var + ε).
-		a := make([]float32, l.out)
-		for o := range a {
+		a := take(&s.scale, 1, l.out).data
+		for o := range l.out {
 			a[o] = float32(float64(l.Gamma[o]) / math.Sqrt(float64(l.Var[o])+bnEps))
 		}
 		for r := range z.rows {
@@ -240,6 +275,7 @@ func (n *Net) Accumulate(sum, sq []float64, frames []float32) (int, error) {
 			}
 		}
 		x = z
+		in, out = out, in
 	}
 	for r := range x.rows {
 		for j, v := range x.row(r) {
