@@ -116,8 +116,8 @@ type Config struct {
 	SyncEpsilon float64 `toml:"sync_epsilon"`
 	// SyncMinTemplates is the fewest research templates (of one model) a
 	// batch carries; fewer wait for more. 0 sends none at all; else 5 to
-	// 1000. A batch carries at most 4 Mi template values (136 templates
-	// of 30,780 values); more wait for the next batch.
+	// 1000. A batch carries at most 4 Mi template values (135 templates
+	// of 31,036 values); more wait for the next batch.
 	SyncMinTemplates int `toml:"sync_min_templates"`
 }
 

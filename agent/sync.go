@@ -245,7 +245,7 @@ func (j *syncJob) sealOnce(actor vault.Actor, templates bool) (vault.StoredBatch
 }
 
 // maxBatchTemplateValues caps the template values one batch carries (4 Mi
-// int8 values, about 5.6 MB of base64): 136 templates of 30,780 values,
+// int8 values, about 5.6 MB of base64): 135 templates of 31,036 values,
 // 8,192 of 512. A group with more waits for the next batches; a group
 // whose minimum alone is over it is sealed at its minimum.
 const maxBatchTemplateValues = 4 << 20

@@ -37,7 +37,7 @@ const (
 // Limits on stored fields, checked before anything is written.
 const (
 	MaxNameLen      = 256
-	MaxEmbeddingDim = 65536 // the fused voiceprint has 30,780 values
+	MaxEmbeddingDim = 65536 // the fused voiceprint has 31,036 values
 	MaxAudioBytes   = 32 << 20
 )
 

@@ -32,7 +32,8 @@ fbank80_xrt = 10000 means ten thousand seconds of 16 kHz audio per second.
 Each figure is the median of --rounds runs over --seconds of audio (a
 seeded synthetic voiced signal, which the VAD keeps as speech, or --wav). Stages time each step of the pipeline on
 a block of eight frames. voiceprint_xrt is the whole path from samples to a
-unit voiceprint (VAD, features, GMM statistics, projection) with the
+unit voiceprint (VAD, features, GMM statistics, the neural branch's
+network, projection) with the
 built-in model, on up to 60 s of the audio per run. "kernels" says whether the AVX2 assembly or the portable Go
 kernels ran (build with -tags purego for the latter).
 

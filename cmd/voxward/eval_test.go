@@ -325,7 +325,8 @@ func TestTrainSmall(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "m.bin")
 	small := []string{"--components", "8", "--parents", "2",
-		"--top-parents", "2", "--top-n", "4", "--frames", "2000", "--nap", "2", "--cohort-top", "3", "--num-ceps", "13", "--iters", "3", "--split-iters", "2"}
+		"--top-parents", "2", "--top-n", "4", "--frames", "2000", "--nap", "2", "--cohort-top", "3", "--num-ceps", "13", "--iters", "3", "--split-iters", "2",
+		"--neural-width", "8", "--neural-dim", "16", "--neural-steps", "20"}
 	// The corpus offsets (--domains, the default) need the multilingual
 	// recordings: without them training stops and says how to do without.
 	code, _, errOut := runVX(t, append([]string{"train", "--data", data, "--out", out}, small...)...)
@@ -348,9 +349,9 @@ func TestTrainSmall(t *testing.T) {
 	require.NoError(t, err)
 	m, err := voiceprint.ParseModel(b)
 	require.NoError(t, err)
-	// By default a feature-warped, a plain-CMN and a mean branch, fused
-	// with weights 0.4, 0.4 and 0.2.
-	require.Len(t, m.Branches, 3)
+	// By default a feature-warped, a plain-CMN, a mean and a neural
+	// branch, fused with weights 0.24, 0.24, 0.12 and 0.4.
+	require.Len(t, m.Branches, 4)
 	assert.True(t, m.Branches[0].Config.FeatureWarp)
 	assert.False(t, m.Branches[1].Config.FeatureWarp)
 	assert.Equal(t, 16.0, m.Branches[1].Config.Relevance)
@@ -368,7 +369,13 @@ func TestTrainSmall(t *testing.T) {
 	assert.Equal(t, 0, mb.NAPRank)
 	assert.Equal(t, 6, mb.CohortSize)
 	assert.True(t, mb.CohortFloat16)
-	assert.InDeltaSlice(t, []float64{0.4, 0.4, 0.2}, m.Config.BranchWeights, 1e-12)
+	assert.True(t, mb.ParamsFloat16, "the GMM branches make room for the network")
+	nb := m.Branches[3].Config
+	require.NotNil(t, nb.Neural)
+	assert.Equal(t, 16, nb.EmbeddingDim())
+	assert.Equal(t, 6, nb.CohortSize)
+	assert.Contains(t, nb.Training, "TDNN")
+	assert.InDeltaSlice(t, []float64{0.24, 0.24, 0.12, 0.4}, m.Config.BranchWeights, 1e-12)
 	assert.Equal(t, 6, m.Config.CohortSize)
 	assert.Len(t, m.Config.CohortLabels, 6)
 	assert.NotEmpty(t, m.Config.Calibration)
@@ -399,8 +406,7 @@ func TestTrainSmall(t *testing.T) {
 
 	// Deterministic: a second run writes the same bytes.
 	out2 := filepath.Join(t.TempDir(), "m2.bin")
-	code, _, errOut = runVX(t, "train", "--data", data, "--out", out2, "--components", "8", "--parents", "2",
-		"--top-parents", "2", "--top-n", "4", "--frames", "2000", "--nap", "2", "--cohort-top", "3", "--num-ceps", "13", "--iters", "3", "--split-iters", "2", "--jobs", "1")
+	code, _, errOut = runVX(t, append([]string{"train", "--data", data, "--out", out2, "--jobs", "1"}, small...)...)
 	require.Equal(t, 0, code, errOut)
 	b2, err := os.ReadFile(out2)
 	require.NoError(t, err)

@@ -27,8 +27,10 @@ feature-warped branch (MAP relevance --relevance, 8), a plain-CMN branch
 other two normalise away: the frames as they are, one Gaussian (the
 training frames' mean and variance), no NAP, its 200-entry cohort as
 float16 — its voiceprint is the utterance's long-term mean of the
-features, which carries the speaker's vocal tract (and the channel);
-otherwise the flags' single recipe:
+features, which carries the speaker's vocal tract (and the channel); with
+--neural-weight above 0 (the default 0.4) a neural branch, below; the
+GMM branches then keep their UBM, selector and centre at half precision
+(the room in 4 MiB for the network); otherwise the flags' single recipe:
  1. every WAV under DATA/librispeech/train-clean-100 (one utterance per
     speaker) is read, and two copies are made: one band-limited — for half
     the speakers through a telephone channel (300–3400 Hz, G.711 μ-law),
@@ -59,9 +61,24 @@ otherwise the flags' single recipe:
     adaptive s-norm (top 100); with --compact (the default) NAP
     directions are stored as int8 and cohort voiceprints as 4-bit values,
     each with a power-of-two scale, which keeps the model within 4 MiB;
+    The neural branch runs this instead of steps 1–3: an x-vector
+    network (five TDNN layers of
+    --neural-width (64) channels, the last three times as wide, statistics
+    pooling, a --neural-dim (256) value embedding; 160,064 weights) is
+    trained here, in Go and deterministically, as a classifier of the 200
+    training speakers with an additive angular margin, on random 2-s
+    crops of their un-normalised frames in nine channels (clean,
+    telephone, noise, noise at 15 dB, 8 kHz, the four rooms), with
+    masking, --neural-steps (2000) Adam steps of 64 crops; two more
+    networks, each on one calibration fold's other 100 speakers (half the
+    steps), keep the calibration cross-fitted; its voiceprint is the
+    embedding less the training embeddings' mean, at unit length, its
+    cohort one per training speaker (channels alternating as in the mean
+    branch), the network stored with 8-bit weights;
  4. the branches are fused: the voiceprint is the branch voiceprints side by
     side, the score the weighted mean of their s-normalised scores (the
-    mean branch --mean-weight, 0.2; the two others half the rest each);
+    neural branch --neural-weight, 0.4; of the rest, the mean branch
+    --mean-weight, 0.2, the two others half the rest each);
  5. thresholds are calibrated on the fused scores of non-target pairs of
     training speakers in the same channel — an enrolment (a whole utterance
     of at least 8 s) against each of the first four 3-second pieces of
@@ -97,15 +114,7 @@ English training sides exceed, is "foreign", and each foreign side of a
 pair lowers its score by half a shift, the smallest that brings every
 set's 1 % threshold down to the English sets'. --cohort-speakers N keeps
 N of the 200 training speakers in the cohort (room in 4 MiB for those
-entries). --neural-weight W adds a fourth, neural branch of that weight
-(the others shrink by 1-W): an x-vector network (five TDNN layers,
---neural-width channels, statistics pooling, a --neural-dim-value
-embedding) trained here, in Go and deterministically, as a classifier of
-the 200 training speakers with an angular margin, on random 2-s crops of
-their un-normalised frames in clean, telephone, noise, 8 kHz and room
-copies (--neural-steps steps of 64 crops); two more networks, each on
-one calibration fold's other speakers, keep the calibration cross-fitted.
-The network is stored with 8-bit weights. --content-weight W gives each voiceprint a content part (the
+entries). --content-weight W gives each voiceprint a content part (the
 square roots of the share of speech frames each component of branch 1's
 UBM took: which sounds of speech the recording holds), and every score
 gives back W times the two sides' content overlap (Bhattacharyya
@@ -154,7 +163,7 @@ func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs.IntVar(&tc.DomainEvery, "domain-every", tc.DomainEvery, "with --domains, learn the offsets from one in this many speakers of each corpus's model half (1: all; the rest can stand for a venue the model never learned from)")
 	fs.Float64Var(&tc.CalibConfidence, "calib-confidence", tc.CalibConfidence, "each verification threshold holds its false-accept rate with this confidence over draws of the training speakers (a bootstrap); 0: the training speakers' own thresholds, as before 2026-11-30")
 	fs.Float64Var(&tc.ContentWeight, "content-weight", tc.ContentWeight, "content matching: the voiceprint gets a content part (which sounds of speech the recording holds) and each score gives back this many times the two sides' content overlap above the calibration pairs' mean (0: none, the shipped recipe; research)")
-	fs.Float64Var(&tc.NeuralWeight, "neural-weight", tc.NeuralWeight, "weight of a neural branch (a small x-vector TDNN trained here, in Go, on the training speakers' frames in the recipe's channels) in the fused score (with --fusion; 0: none)")
+	fs.Float64Var(&tc.NeuralWeight, "neural-weight", tc.NeuralWeight, "weight of the neural branch (a small x-vector TDNN trained here, in Go, on the training speakers' frames in the recipe's channels) in the fused score (with --fusion; 0: none, the model before 2026-12-01)")
 	fs.IntVar(&tc.Neural.Width, "neural-width", tc.Neural.Width, "channels of the neural branch's first four layers")
 	fs.IntVar(&tc.Neural.Dim, "neural-dim", tc.Neural.Dim, "values of the neural branch's embedding (its part of the voiceprint)")
 	fs.IntVar(&tc.Neural.Steps, "neural-steps", tc.Neural.Steps, "training steps of the neural branch's network (its calibration folds' networks take half)")

@@ -92,10 +92,11 @@ func TestShippedModel(t *testing.T) {
 	assert.NotEmpty(t, c.Calibration)
 	assert.Len(t, c.CohortLabels, c.CohortSize)
 	assert.Contains(t, c.Training, "CC BY 4.0")
-	// Three branches over the same cohort: feature-warped and plain CMN
-	// (compact rows), and the mean branch (frames kept as they are, one
-	// component, a float16 cohort), weighted 0.4, 0.4 and 0.2.
-	require.Len(t, m.Branches, 3)
+	// Four branches over the same cohort: feature-warped and plain CMN
+	// (compact rows), the mean branch (frames kept as they are, one
+	// component, a float16 cohort) and the neural branch (a 256-value
+	// embedding, a 4-bit cohort), weighted 0.24, 0.24, 0.12 and 0.4.
+	require.Len(t, m.Branches, 4)
 	assert.True(t, m.Branches[0].Config.FeatureWarp)
 	assert.False(t, m.Branches[1].Config.FeatureWarp || m.Branches[1].Config.KeepMeans)
 	mb := m.Branches[2].Config
@@ -103,10 +104,16 @@ func TestShippedModel(t *testing.T) {
 	assert.Equal(t, 1, mb.Components)
 	assert.Equal(t, 60, mb.EmbeddingDim())
 	assert.True(t, mb.CohortFloat16)
-	assert.InDeltaSlice(t, []float64{0.4, 0.4, 0.2}, c.BranchWeights, 1e-12)
+	nb := m.Branches[3]
+	require.NotNil(t, nb.Net)
+	assert.Equal(t, 256, nb.Config.EmbeddingDim())
+	assert.True(t, nb.Config.KeepMeans)
+	assert.Equal(t, 31036, m.EmbeddingDim())
+	assert.InDeltaSlice(t, []float64{0.24, 0.24, 0.12, 0.4}, c.BranchWeights, 1e-12)
 	for i, br := range m.Branches {
 		assert.Equal(t, c.CohortLabels, br.Config.CohortLabels)
-		assert.Equal(t, i < 2, br.Config.CompactRows)
+		assert.Equal(t, i != 2, br.Config.CompactRows)
+		assert.Equal(t, i < 3, br.Config.ParamsFloat16, "the GMM branches at half precision")
 		assert.Contains(t, br.Config.Training, "CC BY 4.0")
 	}
 	// Calibration tables: a lower false-accept rate needs a higher

@@ -527,6 +527,9 @@ func Override(m *voiceprint.Model, cohortTop, napRank, topParents int) (*voicepr
 		}
 		cfg.CohortTop = cohortTop
 	}
+	if m.Net != nil { // a neural branch: no NAP, no selector
+		return voiceprint.NewNeuralModel(cfg, m.Net, m.Center, m.Cohort)
+	}
 	if topParents >= 0 {
 		if topParents < 1 || topParents > cfg.Parents {
 			return nil, fmt.Errorf("%w: top-parents %d: must be 1 to the model's %d parents", ErrOptions, topParents, cfg.Parents)

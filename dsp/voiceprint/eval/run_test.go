@@ -24,7 +24,16 @@ func TestOverrideFused(t *testing.T) {
 	require.Len(t, o.Branches, len(m.Branches))
 	for i, b := range o.Branches {
 		assert.Equal(t, min(5, m.Branches[i].Config.NAPRank), b.Config.NAPRank, "branch %d", i)
+		if m.Branches[i].Net != nil {
+			assert.Zero(t, b.Config.TopParents, "branch %d, neural: no selector", i)
+			continue
+		}
 		assert.Equal(t, min(2, m.Branches[i].Config.Parents), b.Config.TopParents, "branch %d", i)
+	}
+	c, err := eval.Override(m, 7, -1, -1)
+	require.NoError(t, err)
+	for i, b := range c.Branches {
+		assert.Equal(t, 7, b.Config.CohortTop, "branch %d", i)
 	}
 	_, err = eval.Override(m, -1, mostNAP+1, -1)
 	require.ErrorIs(t, err, eval.ErrOptions)

@@ -91,10 +91,11 @@ type Config struct {
 	// low. 0 keeps the sample's own thresholds
 	// (the recipe before 2026-11-30).
 	CalibConfidence float64
-	// NeuralWeight, when above 0 (with Fusion), adds a neural branch: a
-	// small x-vector network (dsp/voiceprint/tdnn) trained in Go on the
-	// training speakers' un-normalised speech frames in the recipe's
-	// channels (trainNeuralBranch), its embedding the branch's voiceprint.
+	// NeuralWeight, when above 0 (with Fusion; ignored without), adds a
+	// neural branch: a small x-vector network (dsp/voiceprint/tdnn)
+	// trained in Go on the training speakers' un-normalised speech frames
+	// in the recipe's channels (trainNeuralBranch), its embedding the
+	// branch's voiceprint.
 	// Its s-normalised score takes this weight in the fused score, the
 	// GMM branches' weights shrinking by 1-NeuralWeight.
 	NeuralWeight float64
@@ -116,7 +117,7 @@ func DefaultConfig() Config {
 		},
 		FARs:   []float64{0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
 		Fusion: true, NAPCrops: 1, Rooms: 4, CMNRelevance: 16, MeanWeight: 0.2, CohortEvery: 1, Compact: true, Domains: true, DomainEvery: defaultDomainEvery,
-		CalibConfidence: 0.9, Neural: DefaultNeuralConfig,
+		CalibConfidence: 0.9, NeuralWeight: 0.4, Neural: DefaultNeuralConfig,
 	}
 }
 
@@ -132,10 +133,10 @@ func (tc Config) Validate() error {
 	if !(tc.CalibConfidence >= 0 && tc.CalibConfidence < 1) {
 		return fmt.Errorf("%w: calibration confidence %g (0: none, to below 1)", ErrConfig, tc.CalibConfidence)
 	}
-	if !(tc.NeuralWeight >= 0 && tc.NeuralWeight < 1) || tc.NeuralWeight > 0 && !tc.Fusion {
-		return fmt.Errorf("%w: the neural branch's weight must be at least 0 (0: none) and below 1, and needs fusion", ErrConfig)
+	if !(tc.NeuralWeight >= 0 && tc.NeuralWeight < 1) {
+		return fmt.Errorf("%w: the neural branch's weight must be at least 0 (0: none) and below 1", ErrConfig)
 	}
-	if n := tc.Neural; tc.NeuralWeight > 0 && (n.Width < 1 || n.Width > 1024 || n.Dim < 1 || n.Dim > 4096 || n.Frames < 16 ||
+	if n := tc.Neural; tc.NeuralWeight > 0 && tc.Fusion && (n.Width < 1 || n.Width > 1024 || n.Dim < 1 || n.Dim > 4096 || n.Frames < 16 ||
 		n.Batch < 1 || n.Steps < 2 || !(n.LR > 0) || !(n.Decay >= 0) || !(n.Margin >= 0) || !(n.Scale > 0)) {
 		return fmt.Errorf("%w: neural extractor settings %+v", ErrConfig, n)
 	}

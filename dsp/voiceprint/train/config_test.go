@@ -22,12 +22,16 @@ func TestDefaultConfigNamesTheShippedModel(t *testing.T) {
 	c := train.DefaultConfig()
 	require.NoError(t, c.Validate())
 	require.Equal(t, m.Config.ID, c.ModelID())
-	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-idvc2-v3", c.ModelID())
-	require.Equal(t, "gsv-ubm1-mfcc20d2-means-r16-room-v3", m.Branches[2].Config.ID, "the mean branch has no NAP, so no corpus directions")
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2+tdnn64-w0.4-nap20s1-room4-idvc2-h16-v3", c.ModelID())
+	require.Equal(t, "gsv-ubm1-mfcc20d2-means-r16-room-h16-v3", m.Branches[2].Config.ID, "the mean branch has no NAP, so no corpus directions")
+	require.Equal(t, "tdnn64-e256-mfcc20d2-room4-s2000-v1", m.Branches[3].Config.ID)
+	require.Equal(t, []float64{0.24, 0.24, 0.12, 0.4}, roundWeights(m.Config.BranchWeights))
 	for _, b := range m.Branches[:2] {
 		require.Equal(t, 22, b.Config.NAPRank, "%s: 20 learned directions and one per multilingual corpus", b.Config.ID)
 	}
 	require.Len(t, m.Config.LearnedFrom, 14, "one in three of the model half's 41 speakers, whose trials and venue recordings evaluations leave out")
+	c.NeuralWeight = 0
+	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-idvc2-v3", c.ModelID(), "the recipe without the neural branch keeps the id of the model before it")
 	c.DomainEvery = 1
 	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-room4-idvc2e1-v3", c.ModelID(), "offsets learned from another share of the model half are named")
 	c.Domains = false
@@ -44,6 +48,15 @@ func TestDefaultConfigNamesTheShippedModel(t *testing.T) {
 	c.MeanWeight, c.Compact = 0.2, false
 	require.Equal(t, "gsvfuse-ubm256-mfcc20d2-warp-r8+cmn-r16+means-w0.2-nap20s1-v2", c.ModelID(), "the float16-cohort recipe keeps its v2 id")
 	require.Equal(t, "gsv-ubm256-mfcc20d2-warp-nap20s1-v2", func() string { c.Fusion = false; return c.ModelID() }())
+}
+
+// roundWeights rounds branch weights to 12 decimals, for comparing.
+func roundWeights(w []float64) []float64 {
+	out := make([]float64, len(w))
+	for i, x := range w {
+		out[i] = math.Round(x*1e12) / 1e12
+	}
+	return out
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -76,7 +89,6 @@ func TestConfigValidate(t *testing.T) {
 		"confidence NaN":            func(c *train.Config) { c.CalibConfidence = math.NaN() },
 		"neural weight of 1":        func(c *train.Config) { c.NeuralWeight = 1 },
 		"negative neural weight":    func(c *train.Config) { c.NeuralWeight = -0.1 },
-		"neural without fusion":     func(c *train.Config) { c.NeuralWeight, c.Fusion = 0.4, false },
 		"neural of no width":        func(c *train.Config) { c.NeuralWeight, c.Neural.Width = 0.4, 0 },
 		"neural crops too short":    func(c *train.Config) { c.NeuralWeight, c.Neural.Frames = 0.4, 10 },
 		"neural learning rate NaN":  func(c *train.Config) { c.NeuralWeight, c.Neural.LR = 0.4, math.NaN() },

@@ -43,9 +43,6 @@ import (
 	"github.com/voxward/voxward/internal/parallel"
 )
 
-// neuralTrainVariants are the training channels of the dump.
-var neuralTrainVariants = []int{vClean, vTel, vNoise, vNoise15, vNarrow, vRoom, vRoom2, vRoom3, vRoom4}
-
 // neuralDevChannels are the dev channels of the dump; "short" is the
 // first 3 s of the recording as recorded.
 var neuralDevChannels = []string{"none", "telephone", "noise10", "narrowband", "reverb", "hall", "short"}
@@ -87,7 +84,7 @@ func TestExpNeuralDump(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, v := range neuralTrainVariants {
+		for _, v := range neuralTrainVariants(DefaultConfig().Rooms) { // the recipe's own (neural_branch.go)
 			train[i] = append(train[i], neuralRecord{fmt.Sprint(utts[i].Speaker), fmt.Sprint(v), frames(w, variantAudio(x, utts[i].Speaker, v))})
 		}
 		return nil
