@@ -47,16 +47,7 @@ func tinyModel(t testing.TB, seed uint64) *voiceprint.Model {
 	for i := range nap {
 		nap[i] /= float32(math.Sqrt(n))
 	}
-	cohort := gauss(cfg.CohortSize*ed, 1)
-	for k := 0; k < cfg.CohortSize; k++ {
-		var s float64
-		for _, v := range cohort[k*ed : (k+1)*ed] {
-			s += float64(v) * float64(v)
-		}
-		for i := k * ed; i < (k+1)*ed; i++ {
-			cohort[i] /= float32(math.Sqrt(s))
-		}
-	}
+	cohort := unitRows(r, cfg.CohortSize, ed)
 	m, err := voiceprint.NewModel(cfg, voiceprint.ModelParams{
 		UBMWeights: ones(8, 0.125), UBMMeans: gauss(8*d, 3), UBMVars: ones(8*d, 4),
 		ParentWeights: ones(4, 0.25), ParentMeans: gauss(4*d, 3), ParentVars: ones(4*d, 9),

@@ -32,19 +32,7 @@ func tinyNeural(t testing.TB, seed uint64) (*voiceprint.Model, *tdnn.Net) {
 	for i := range center {
 		center[i] = float32(0.01 * r.NormFloat64())
 	}
-	cohort := make([]float32, cfg.CohortSize*ed)
-	for k := range cfg.CohortSize {
-		row := cohort[k*ed : (k+1)*ed]
-		var s float64
-		for i := range row {
-			row[i] = float32(r.NormFloat64())
-			s += float64(row[i]) * float64(row[i])
-		}
-		for i := range row {
-			row[i] /= float32(math.Sqrt(s))
-		}
-	}
-	m, err := voiceprint.NewNeuralModel(cfg, net, center, cohort)
+	m, err := voiceprint.NewNeuralModel(cfg, net, center, unitRows(r, cfg.CohortSize, ed))
 	require.NoError(t, err)
 	return m, net
 }
