@@ -11,7 +11,7 @@ package train
 // threshold. It holds the statistics of the model's first two branches
 // (the 256-component GSVs) only: the mean branch, added after these
 // experiments, is left out, so with the current model its figures are
-// those of the two-branch back end, not the shipped three-branch score.
+// those of the two-branch back end, not the shipped four-branch score.
 // Not part of any default run; each experiment is a test:
 //
 //	go test -tags research -run TestExpShipped -v -timeout 2h ./dsp/voiceprint/train/
