@@ -27,3 +27,10 @@ func DotKernels() string {
 	}
 	return "go"
 }
+
+// quadRowsAVX2 sets sums[r] to the four chain sums of Σ x_d·(a_d + x_d·b_d)
+// against the interleaved GMM row rows[r] (GMM.ab), over n values of x, n
+// a positive multiple of 4.
+//
+//go:noescape
+func quadRowsAVX2(x *float32, rows *[batch]*float32, n int, sums *[batch][4]float32)

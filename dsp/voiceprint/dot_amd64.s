@@ -110,3 +110,48 @@ i8_loop:
 	VMOVUPS Y3, 96(R12)
 	VZEROUPPER
 	RET
+
+// QROW adds x·(a + x·b) of rows (rlo, rhi) to Yacc, x in Y4, using
+// Ya/Xa and Yb/Xb. A row is interleaved by fours (a[0:4] b[0:4] a[4:8]
+// …), so the chunk at x offset R10 bytes is at row offset 2·R10.
+#define QROW(rlo, rhi, Yacc, Ya, Xa, Yb, Xb) \
+	VMOVUPS     (rlo)(R10*2), Xa \
+	VINSERTF128 $1, (rhi)(R10*2), Ya, Ya \
+	VMOVUPS     16(rlo)(R10*2), Xb \
+	VINSERTF128 $1, 16(rhi)(R10*2), Yb, Yb \
+	VMULPS      Y4, Yb, Yb \
+	VADDPS      Yb, Ya, Ya \
+	VMULPS      Y4, Ya, Ya \
+	VADDPS      Ya, Yacc, Yacc
+
+// func quadRowsAVX2(x *float32, rows *[8]*float32, n int, sums *[8][4]float32)
+// n a positive multiple of 4. Y0 holds rows 0 and 1, Y1 rows 2 and 3, ….
+TEXT ·quadRowsAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), AX
+	MOVQ rows+8(FP), DI
+	MOVQ n+16(FP), R11
+	LOADROWS
+	SHLQ $2, R11            // bytes of x
+	XORQ R10, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+quad_loop:
+	VBROADCASTF128 (AX)(R10*1), Y4 // x[i:i+4] in both halves
+	QROW(BX, CX, Y0, Y5, X5, Y6, X6)
+	QROW(DX, SI, Y1, Y7, X7, Y8, X8)
+	QROW(R8, R9, Y2, Y9, X9, Y10, X10)
+	QROW(R13, DI, Y3, Y11, X11, Y12, X12)
+	ADDQ           $16, R10
+	CMPQ           R10, R11
+	JLT            quad_loop
+
+	MOVQ    sums+24(FP), R12
+	VMOVUPS Y0, 0(R12)
+	VMOVUPS Y1, 32(R12)
+	VMOVUPS Y2, 64(R12)
+	VMOVUPS Y3, 96(R12)
+	VZEROUPPER
+	RET

@@ -16,5 +16,9 @@ func dotRowsInt8AVX2(a *float32, rows *[batch]*int8, scales *[batch]float32, n i
 	panic("voiceprint: no AVX2 kernels")
 }
 
+func quadRowsAVX2(x *float32, rows *[batch]*float32, n int, sums *[batch][4]float32) {
+	panic("voiceprint: no AVX2 kernels")
+}
+
 // DotKernels names the dot-product kernels in use: "avx2" or "go".
 func DotKernels() string { return "go" }

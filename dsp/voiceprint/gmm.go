@@ -17,6 +17,7 @@ type GMM struct {
 	Means   []float32 // C×Dim, row-major
 	Vars    []float32 // C×Dim
 	a, b    []float32
+	ab      []float32 // a and b interleaved by fours: a[0:4] b[0:4] a[4:8] b[4:8] …, Dim&^3 of each a component
 	g       []float32
 }
 
@@ -48,6 +49,15 @@ func NewGMM(dim int, weights, means, vars []float32) (*GMM, error) {
 		}
 		m.g[k] = float32(g)
 	}
+	d4 := dim &^ 3
+	m.ab = make([]float32, c*2*d4)
+	for k := 0; k < c; k++ {
+		row := m.ab[k*2*d4 : (k+1)*2*d4]
+		for j := 0; j < d4; j += 4 {
+			copy(row[2*j:2*j+4], m.a[k*dim+j:k*dim+j+4])
+			copy(row[2*j+4:2*j+8], m.b[k*dim+j:k*dim+j+4])
+		}
+	}
 	return m, nil
 }
 
@@ -66,32 +76,77 @@ func (m *GMM) LogLikelihoods(dst, x []float32, comps []int32) []float32 {
 		n = len(comps)
 	}
 	dst = grow(dst, n)
-	for i := 0; i < n; i++ {
-		c := i
-		if comps != nil {
-			c = int(comps[i])
+	var rows [batch]int
+	var sums [batch]float32
+	for i := 0; i < n; i += batch {
+		k := min(batch, n-i)
+		for r := 0; r < k; r++ {
+			rows[r] = i + r
+			if comps != nil {
+				rows[r] = int(comps[i+r])
+			}
 		}
-		dst[i] = m.g[c] + quadDot(x, m.a[c*m.Dim:(c+1)*m.Dim], m.b[c*m.Dim:(c+1)*m.Dim])
+		m.quadRows(&sums, x, &rows, k)
+		for r := 0; r < k; r++ {
+			dst[i+r] = m.g[rows[r]] + sums[r]
+		}
 	}
 	return dst
 }
 
-// quadDot returns Σ x_d·(a_d + x_d·b_d) with four accumulators.
-func quadDot(x, a, b []float32) float32 {
-	a = a[:len(x)]
-	b = b[:len(x)]
-	var s0, s1, s2, s3 float32
-	d := 0
-	for ; d+4 <= len(x); d += 4 {
-		s0 += x[d] * (a[d] + x[d]*b[d])
-		s1 += x[d+1] * (a[d+1] + x[d+1]*b[d+1])
-		s2 += x[d+2] * (a[d+2] + x[d+2]*b[d+2])
-		s3 += x[d+3] * (a[d+3] + x[d+3]*b[d+3])
+// quadRows sets out[r] = Σ_d x_d·(a_cd + x_d·b_cd) for the components
+// c = comps[r], r < k, summed as dotf sums: in four chains (chain j the
+// terms d ≡ j mod 4, in order; the tail Dim%4 terms go to chain 0),
+// then (s0+s1)+(s2+s3). The AVX2 kernel vectorises across components,
+// never along one, and rounds every product and sum to float32 as the
+// Go loop does (no FMA), so the result is bit-identical with or without
+// it (TestQuadRowsMatchScalar); the model's UBM training and calibration
+// were computed with exactly these roundings.
+func (m *GMM) quadRows(out *[batch]float32, x []float32, comps *[batch]int, k int) {
+	d := m.Dim
+	d4 := d &^ 3
+	var sums [batch][4]float32
+	if useAVX2 && d4 > 0 {
+		var ptr [batch]*float32
+		for r := range ptr {
+			ptr[r] = &m.ab[comps[min(r, k-1)]*2*d4]
+		}
+		quadRowsAVX2(&x[0], &ptr, d4, &sums)
+	} else {
+		for r := 0; r < k; r++ {
+			c := comps[r]
+			sums[r] = quadChains(x[:d4], m.ab[c*2*d4:(c+1)*2*d4])
+		}
 	}
-	for ; d < len(x); d++ {
-		s0 += x[d] * (a[d] + x[d]*b[d])
+	for r := 0; r < k; r++ {
+		s := &sums[r]
+		if d4 < d {
+			c := comps[r]
+			a, b := m.a[c*d:(c+1)*d], m.b[c*d:(c+1)*d]
+			for e := d4; e < d; e++ {
+				s[0] += float32(x[e] * float32(a[e]+float32(x[e]*b[e])))
+			}
+		}
+		out[r] = (s[0] + s[1]) + (s[2] + s[3])
 	}
-	return (s0 + s1) + (s2 + s3)
+}
+
+// quadChains returns quadRows' four chain sums of x against one
+// component's interleaved row ab (len(x) a multiple of 4, len(ab) twice
+// that). The explicit float32 conversions keep the compiler from fusing a
+// multiply and an add (as it may on arm64), which would round
+// differently from the assembly and from amd64.
+func quadChains(x, ab []float32) [4]float32 {
+	ab = ab[:2*len(x)]
+	var s [4]float32
+	for j := 0; j+4 <= len(x); j += 4 {
+		a, b := ab[2*j:2*j+4], ab[2*j+4:2*j+8]
+		for l := range 4 {
+			v := x[j+l]
+			s[l] += float32(v * float32(a[l]+float32(v*b[l])))
+		}
+	}
+	return s
 }
 
 // Posteriors writes the softmax of the log-likelihoods v into post
