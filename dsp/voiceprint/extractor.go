@@ -84,6 +84,7 @@ type SpeechFeatures struct {
 	levels []float64
 	sorted []float64
 	keys   []uint64
+	keyTmp []uint64
 	gauss  []float32
 	// bandwidth's scratch (bandwidth.go)
 	bwFFT                 *dsp.RealFFT
@@ -346,16 +347,55 @@ func (e *SpeechFeatures) warp(feats []float32, dim int) {
 	if cap(e.keys) < n {
 		e.keys = make([]uint64, n)
 	}
+	if cap(e.keyTmp) < n {
+		e.keyTmp = make([]uint64, n)
+	}
 	keys := e.keys[:n]
 	for d := 0; d < dim; d++ {
 		for t := 0; t < n; t++ {
 			keys[t] = uint64(orderedBits(feats[t*dim+d]))<<32 | uint64(t)
 		}
-		slices.Sort(keys)
-		for r, k := range keys {
+		for r, k := range sortKeys(keys, e.keyTmp[:n]) {
 			feats[int(uint32(k))*dim+d] = e.gauss[r]
 		}
 	}
+}
+
+// sortKeys sorts keys (a value's orderedBits above its frame index, so
+// no two are equal) ascending, using tmp (as long) as scratch, and
+// returns whichever of the two holds the result. It is a least
+// significant digit radix sort on the upper 32 bits, a byte a pass (the
+// four bytes' counts taken in one read), skipping the bytes every key
+// shares: stable, so keys equal above keep their index order, which is
+// where a comparison sort puts them too (TestSortKeysMatchesSort).
+func sortKeys(keys, tmp []uint64) []uint64 {
+	var count [4][256]int32
+	for _, k := range keys {
+		h := uint32(k >> 32)
+		count[0][byte(h)]++
+		count[1][byte(h>>8)]++
+		count[2][byte(h>>16)]++
+		count[3][byte(h>>24)]++
+	}
+	for p := range count {
+		shift := 32 + 8*uint(p)
+		c := &count[p]
+		if int(c[byte(keys[0]>>shift)]) == len(keys) {
+			continue
+		}
+		var pos int32
+		for i, n := range c {
+			c[i] = pos
+			pos += n
+		}
+		for _, k := range keys {
+			b := byte(k >> shift)
+			tmp[c[b]] = k
+			c[b]++
+		}
+		keys, tmp = tmp, keys
+	}
+	return keys
 }
 
 // orderedBits maps a float32 to a uint32 with the same order.
