@@ -28,3 +28,37 @@ func BenchmarkEmbed(b *testing.B) {
 	}
 	b.ReportMetric(10*float64(b.N)/b.Elapsed().Seconds(), "xRT")
 }
+
+// BenchmarkTrainStep measures one training step's network passes
+// (Forward and Backward) on the default recipe's batch: 64 crops of 200
+// frames of 60 values, width 64, 256 values; workers goroutines (the
+// trainer uses --jobs). The loss and the optimiser are not included.
+func BenchmarkTrainStep(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	n, err := New(Config{Input: 60, Width: 64, Dim: 256}, r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const crops, frames = 64, 200
+	x := make([]float32, crops*frames*60)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	dEmb := make([][]float32, crops)
+	for i := range dEmb {
+		dEmb[i] = make([]float32, 256)
+		for j := range dEmb[i] {
+			dEmb[i][j] = float32(r.NormFloat64() * 1e-3)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := n.Forward(x, crops); err != nil {
+			b.Fatal(err)
+		}
+		n.ZeroGrad()
+		if err := n.Backward(dEmb); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -51,10 +51,30 @@ func (m mat) check(name string) {
 // gemm sets c += a·b, splitting c's rows among up to workers goroutines.
 // The result does not depend on workers.
 func gemm(c, a, b mat, workers int) {
+	a.check("a")
+	gemmOp(c, operand{a.data, a.rows, a.cols, a.stride, 1}, b, workers)
+}
+
+// gemmT sets c += aᵀ·b without forming aᵀ: the weight gradients' product
+// of a layer's inputs over a batch's frames. Every element is summed as
+// gemm(c, transpose(a), b) sums it, bit for bit.
+func gemmT(c, a, b mat, workers int) {
+	a.check("a")
+	gemmOp(c, operand{a.data, a.cols, a.rows, 1, a.stride}, b, workers)
+}
+
+// operand is the left factor of a product: element (i, k) at
+// data[i·rs + k·ks], so that a matrix and its transpose are both views.
+type operand struct {
+	data       []float32
+	rows, cols int
+	rs, ks     int
+}
+
+func gemmOp(c mat, a operand, b mat, workers int) {
 	if a.rows != c.rows || b.cols != c.cols || a.cols != b.rows {
 		panic(fmt.Sprintf("tdnn: gemm of %d×%d and %d×%d into %d×%d", a.rows, a.cols, b.rows, b.cols, c.rows, c.cols))
 	}
-	a.check("a")
 	b.check("b")
 	c.check("c")
 	blocks := (c.rows + blockRows - 1) / blockRows
@@ -77,7 +97,7 @@ func gemm(c, a, b mat, workers int) {
 }
 
 // gemmRows is gemm for c's rows [lo, hi).
-func gemmRows(c, a, b mat, lo, hi int) {
+func gemmRows(c mat, a operand, b mat, lo, hi int) {
 	n, k := c.cols, a.cols
 	fullRows := lo + (hi-lo)/blockRows*blockRows
 	fullCols := n / blockCols * blockCols
@@ -86,7 +106,7 @@ func gemmRows(c, a, b mat, lo, hi int) {
 		if useAVX2 {
 			for i := lo; i < fullRows; i += blockRows {
 				for j := 0; j < fullCols; j += blockCols {
-					gemm4x16AVX2(&a.data[i*a.stride+k0], a.stride, &b.data[k0*b.stride+j], b.stride,
+					gemm4x16AVX2(&a.data[i*a.rs+k0*a.ks], a.rs, a.ks, &b.data[k0*b.stride+j], b.stride,
 						&c.data[i*c.stride+j], c.stride, kn)
 				}
 			}
@@ -100,15 +120,15 @@ func gemmRows(c, a, b mat, lo, hi int) {
 
 // gemmPortable adds the products over k in [k0, k0+kn) to c's rows
 // [i0, i1) and columns [j0, j1).
-func gemmPortable(c, a, b mat, i0, i1, j0, j1, k0, kn int) {
+func gemmPortable(c mat, a operand, b mat, i0, i1, j0, j1, k0, kn int) {
 	if j0 >= j1 {
 		return
 	}
 	for i := i0; i < i1; i++ {
 		ci := c.data[i*c.stride+j0 : i*c.stride+j1]
-		ai := a.data[i*a.stride+k0 : i*a.stride+k0+kn]
-		for kk, av := range ai {
-			bk := b.data[(k0+kk)*b.stride+j0 : (k0+kk)*b.stride+j1]
+		for kk := k0; kk < k0+kn; kk++ {
+			av := a.data[i*a.rs+kk*a.ks]
+			bk := b.data[kk*b.stride+j0 : kk*b.stride+j1]
 			for j := range ci {
 				ci[j] += float32(av * bk[j])
 			}

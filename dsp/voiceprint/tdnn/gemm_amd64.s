@@ -17,15 +17,16 @@
 	VMULPS       Y9, Y10, Y12 \
 	VADDPS       Y12, acc1, acc1
 
-// func gemm4x16AVX2(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, k int)
-TEXT ·gemm4x16AVX2(SB), NOSPLIT, $0-56
+// func gemm4x16AVX2(a *float32, lda, ka int, b *float32, ldb int, c *float32, ldc int, k int)
+// A's element (i, k) is at a[i·lda + k·ka].
+TEXT ·gemm4x16AVX2(SB), NOSPLIT, $0-64
 	MOVQ a+0(FP), AX
 	MOVQ lda+8(FP), BX
-	MOVQ b+16(FP), CX
-	MOVQ ldb+24(FP), DX
-	MOVQ c+32(FP), DI
-	MOVQ ldc+40(FP), SI
-	MOVQ k+48(FP), R8
+	MOVQ b+24(FP), CX
+	MOVQ ldb+32(FP), DX
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), SI
+	MOVQ k+56(FP), R8
 	SHLQ $2, BX
 	SHLQ $2, DX
 	SHLQ $2, SI
@@ -47,6 +48,8 @@ TEXT ·gemm4x16AVX2(SB), NOSPLIT, $0-56
 	VMOVUPS (R14), Y6
 	VMOVUPS 32(R14), Y7
 
+	MOVQ  ka+16(FP), SI // bytes from one k to the next in an A row
+	SHLQ  $2, SI
 	XORQ  BX, BX // byte offset of the current k in the A rows
 	TESTQ R8, R8
 	JEQ   done
@@ -58,7 +61,7 @@ loop:
 	ROW(R9, Y2, Y3)
 	ROW(R10, Y4, Y5)
 	ROW(R11, Y6, Y7)
-	ADDQ $4, BX
+	ADDQ SI, BX
 	ADDQ DX, CX
 	DECQ R8
 	JNZ  loop

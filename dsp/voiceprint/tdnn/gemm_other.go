@@ -8,6 +8,6 @@ var useAVX2 = false
 
 // gemm4x16AVX2 does not exist in this build; it keeps the dispatching
 // code compiling and is never called.
-func gemm4x16AVX2(a *float32, lda int, b *float32, ldb int, c *float32, ldc int, k int) {
+func gemm4x16AVX2(a *float32, lda, ka int, b *float32, ldb int, c *float32, ldc int, k int) {
 	panic("tdnn: no AVX2 kernel")
 }

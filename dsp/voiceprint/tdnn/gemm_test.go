@@ -42,6 +42,35 @@ func TestGEMMMatchesPortable(t *testing.T) {
 	}
 }
 
+// gemmT sums as gemm of the formed transpose does, bit for bit, with the
+// kernel and without: the weight gradients, and so the trained model,
+// stay what they were.
+func TestGEMMTransposedMatchesGEMM(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	saved := useAVX2
+	defer func() { useAVX2 = saved }()
+	for _, s := range [][3]int{{1, 1, 1}, {4, 16, 1}, {7, 33, 5}, {320, 64, 600}, {13, 200, 513}, {192, 256, 64}, {5, 17, 0}} {
+		m, n, k := s[0], s[1], s[2]
+		a := randMat(r, k, m, m+2) // aᵀ is m×k
+		b := randMat(r, k, n, n+1)
+		c0 := randMat(r, m, n, n+3)
+		for _, avx := range []bool{false, saved} {
+			useAVX2 = avx
+			want := mat{data: append([]float32(nil), c0.data...), rows: m, cols: n, stride: c0.stride}
+			gemm(want, transpose(a), b, 1)
+			for _, workers := range []int{1, 2, 3} {
+				got := mat{data: append([]float32(nil), c0.data...), rows: m, cols: n, stride: c0.stride}
+				gemmT(got, a, b, workers)
+				for i, v := range got.data {
+					if math.Float32bits(v) != math.Float32bits(want.data[i]) {
+						t.Fatalf("%d×%d×%d, avx2 %v, %d workers: element %d is %v, gemm of the transpose %v", m, n, k, avx, workers, i, v, want.data[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // gemm computes the product: against a float64 reference.
 func TestGEMMProduct(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))

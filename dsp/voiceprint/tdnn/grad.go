@@ -106,7 +106,7 @@ func (n *Net) Backward(dEmb [][]float32) error {
 			n.gEB[j] += v
 		}
 	}
-	gemm(mat{data: n.gEW, rows: n.EW.rows, cols: n.EW.cols, stride: n.EW.cols}, transpose(n.pooled), de, workers)
+	gemmT(mat{data: n.gEW, rows: n.EW.rows, cols: n.EW.cols, stride: n.EW.cols}, n.pooled, de, workers)
 	dp := newMat(n.crops, n.EW.rows)
 	gemm(dp, de, transpose(n.EW), workers)
 
@@ -160,7 +160,7 @@ func (l *layer) backward(dy mat, crops int, input bool, workers int) mat {
 			l.gB[j] += out[j]
 		}
 	}
-	gemm(mat{data: l.gW, rows: l.W.rows, cols: l.W.cols, stride: l.W.cols}, transpose(l.x), dz, workers)
+	gemmT(mat{data: l.gW, rows: l.W.rows, cols: l.W.cols, stride: l.W.cols}, l.x, dz, workers)
 	if !input {
 		return mat{}
 	}
