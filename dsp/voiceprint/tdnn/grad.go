@@ -76,8 +76,8 @@ func (l *layer) normalise(z mat) mat {
 		l.Mean[j] = float32((1-bnMomentum)*float64(l.Mean[j]) + bnMomentum*mean[j])
 		l.Var[j] = float32((1-bnMomentum)*float64(l.Var[j]) + bnMomentum*unbiased)
 	}
-	l.xhat = newMat(rows, c)
-	y := newMat(rows, c)
+	l.xhat = take(&l.buf.xhat, rows, c)
+	y := take(&l.buf.y, rows, c)
 	for r := range rows {
 		zr, xr, yr := z.row(r), l.xhat.row(r), y.row(r)
 		for j, v := range zr {
@@ -112,7 +112,7 @@ func (n *Net) Backward(dEmb [][]float32) error {
 
 	// Statistics pooling.
 	x, t, c := n.last, n.frames, n.last.cols
-	dy := newMat(x.rows, c)
+	dy := take(&n.dyBuf, x.rows, c) // every element is set below
 	for b := range n.crops {
 		p, g := n.pooled.row(b), dp.row(b)
 		for j := range c {
@@ -148,14 +148,18 @@ func (l *layer) backward(dy mat, crops int, input bool, workers int) mat {
 			sdxx[j] += d * float64(xh[j])
 		}
 	}
-	dz := newMat(rows, c)
+	for j := range c {
+		sdx[j] /= float64(rows) // the mean, as the loop below subtracted it
+	}
+	dz := take(&l.buf.dz, rows, c)
 	for r := range rows {
 		g, xh, z, out := dy.row(r), l.xhat.row(r), l.z.row(r), dz.row(r)
 		for j := range c {
 			if z[j] <= 0 {
+				out[j] = 0
 				continue
 			}
-			d := float64(g[j]*l.Gamma[j]) - sdx[j]/float64(rows) - float64(xh[j])*sdxx[j]/float64(rows)
+			d := float64(g[j]*l.Gamma[j]) - sdx[j] - float64(xh[j])*sdxx[j]/float64(rows)
 			out[j] = float32(d) * l.invStd[j]
 			l.gB[j] += out[j]
 		}
@@ -164,14 +168,16 @@ func (l *layer) backward(dy mat, crops int, input bool, workers int) mat {
 	if !input {
 		return mat{}
 	}
-	dcols := newMat(rows, l.W.rows)
+	dcols := take(&l.buf.dcols, rows, l.W.rows)
+	clear(dcols.data)
 	gemm(dcols, dz, transpose(l.W), workers)
 	if l.ctx == 1 {
 		return dcols
 	}
 	tout := rows / crops
 	tin := tout + (l.ctx-1)*l.dil
-	dx := newMat(crops*tin, l.in)
+	dx := take(&l.buf.dx, crops*tin, l.in)
+	clear(dx.data)
 	for b := range crops {
 		for t := range tout {
 			row := dcols.row(b*tout + t)

@@ -75,6 +75,8 @@ type layer struct {
 	gB, gGamma, gBeta []float32
 	x, z, xhat        mat
 	invStd            []float32
+	// The training passes' buffers, reused from step to step (take).
+	buf struct{ cols, z, xhat, y, dz, dcols, dx []float32 }
 }
 
 // Net is the network with its input normalisation. Embed may be called
@@ -95,6 +97,7 @@ type Net struct {
 	pooled        mat
 	last          mat // the last layer's output
 	sd            []float32
+	dyBuf         []float32 // the pooling's gradient, reused from step to step
 	// Workers bounds the goroutines a matrix product of training uses.
 	Workers int
 }
@@ -310,8 +313,8 @@ func (n *Net) FromStats(dst []float32, sum, sq []float64, count int) []float32 {
 // crops of equal length one after another, and x's frames laid out by
 // im2col.
 func (l *layer) conv(x mat, crops, workers int) (cols, z mat) {
-	cols = im2col(x, crops, l.spec)
-	z = newMat(cols.rows, l.out)
+	cols = im2col(&l.buf.cols, x, crops, l.spec)
+	z = take(&l.buf.z, cols.rows, l.out)
 	for r := range z.rows {
 		copy(z.row(r), l.B)
 	}
@@ -320,14 +323,14 @@ func (l *layer) conv(x mat, crops, workers int) (cols, z mat) {
 }
 
 // im2col lays out each output frame's context as one row of ctx·in
-// values.
-func im2col(x mat, crops int, s spec) mat {
+// values, in *buf (x itself when the context is one frame).
+func im2col(buf *[]float32, x mat, crops int, s spec) mat {
 	tin := x.rows / crops
 	tout := tin - (s.ctx-1)*s.dil
 	if s.ctx == 1 {
 		return x
 	}
-	c := newMat(crops*tout, s.ctx*s.in)
+	c := take(buf, crops*tout, s.ctx*s.in)
 	for b := range crops {
 		for t := range tout {
 			row := c.row(b*tout + t)
