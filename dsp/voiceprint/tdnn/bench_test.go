@@ -2,6 +2,7 @@ package tdnn
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -31,8 +32,8 @@ func BenchmarkEmbed(b *testing.B) {
 
 // BenchmarkTrainStep measures one training step's network passes
 // (Forward and Backward) on the default recipe's batch: 64 crops of 200
-// frames of 60 values, width 64, 256 values; workers goroutines (the
-// trainer uses --jobs). The loss and the optimiser are not included.
+// frames of 60 values, width 64, 256 values; on one goroutine and on two
+// (the trainer uses --jobs). The loss and the optimiser are not included.
 func BenchmarkTrainStep(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
 	n, err := New(Config{Input: 60, Width: 64, Dim: 256}, r)
@@ -51,14 +52,19 @@ func BenchmarkTrainStep(b *testing.B) {
 			dEmb[i][j] = float32(r.NormFloat64() * 1e-3)
 		}
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := n.Forward(x, crops); err != nil {
-			b.Fatal(err)
-		}
-		n.ZeroGrad()
-		if err := n.Backward(dEmb); err != nil {
-			b.Fatal(err)
-		}
+	for _, workers := range []int{1, 2} {
+		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
+			n.Workers = workers
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := n.Forward(x, crops); err != nil {
+					b.Fatal(err)
+				}
+				n.ZeroGrad()
+				if err := n.Backward(dEmb); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

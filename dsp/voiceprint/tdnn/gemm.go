@@ -78,19 +78,28 @@ func gemmOp(c mat, a operand, b mat, workers int) {
 	b.check("b")
 	c.check("c")
 	blocks := (c.rows + blockRows - 1) / blockRows
-	workers = max(1, min(workers, blocks/4))
+	split(min(workers, blocks/4), blocks, func(lo, hi int) {
+		gemmRows(c, a, b, lo*blockRows, min(c.rows, hi*blockRows))
+	})
+}
+
+// split calls fn on ranges [lo, hi) that cover [0, n) in order, each
+// in a goroutine of its own when workers > 1, and waits for them. The
+// training passes split by channel or by crop, so that every sum still
+// runs in its one order and the result does not depend on workers.
+func split(workers, n int, fn func(lo, hi int)) {
+	workers = max(1, min(workers, n))
 	if workers == 1 {
-		gemmRows(c, a, b, 0, c.rows)
+		fn(0, n)
 		return
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
-		lo := blocks * w / workers * blockRows
-		hi := min(c.rows, blocks*(w+1)/workers*blockRows)
+		lo, hi := n*w/workers, n*(w+1)/workers
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			gemmRows(c, a, b, lo, hi)
+			fn(lo, hi)
 		}()
 	}
 	wg.Wait()

@@ -26,7 +26,7 @@ func (n *Net) Forward(x []float32, crops int) ([][]float32, error) {
 	for _, l := range n.layers {
 		cols, z := l.conv(in, crops, workers)
 		l.x, l.z = cols, z
-		in = l.normalise(z)
+		in = l.normalise(z, workers)
 	}
 	n.crops, n.frames, n.last = crops, in.rows/crops, in
 	n.pooled = newMat(crops, n.EW.rows)
@@ -46,45 +46,51 @@ func (n *Net) Forward(x []float32, crops int) ([][]float32, error) {
 
 // normalise applies the ReLU to z in place and returns its batch
 // normalisation, keeping the normalised values and 1/σ for the backward
-// pass and updating the running statistics.
-func (l *layer) normalise(z mat) mat {
+// pass and updating the running statistics. Channels are split among
+// workers (each walks all rows, in order, over its channels), so every
+// channel's sums run as they would on one goroutine.
+func (l *layer) normalise(z mat, workers int) mat {
 	rows, c := z.rows, z.cols
-	sum, sq := make([]float64, c), make([]float64, c)
-	for r := range rows {
-		row := z.row(r)
-		for j, v := range row {
-			v = max(v, 0)
-			row[j] = v
-			sum[j] += float64(v)
-		}
-	}
-	mean := make([]float64, c)
-	for j := range c {
-		mean[j] = sum[j] / float64(rows)
-	}
-	for r := range rows {
-		for j, v := range z.row(r) {
-			d := float64(v) - mean[j]
-			sq[j] += d * d
-		}
-	}
+	sum, sq, mean := make([]float64, c), make([]float64, c), make([]float64, c)
 	l.invStd = make([]float32, c)
-	for j := range c {
-		v := sq[j] / float64(rows)
-		l.invStd[j] = float32(1 / math.Sqrt(v+bnEps))
-		unbiased := v * float64(rows) / float64(max(rows-1, 1))
-		l.Mean[j] = float32((1-bnMomentum)*float64(l.Mean[j]) + bnMomentum*mean[j])
-		l.Var[j] = float32((1-bnMomentum)*float64(l.Var[j]) + bnMomentum*unbiased)
-	}
 	l.xhat = take(&l.buf.xhat, rows, c)
 	y := take(&l.buf.y, rows, c)
-	for r := range rows {
-		zr, xr, yr := z.row(r), l.xhat.row(r), y.row(r)
-		for j, v := range zr {
-			xr[j] = float32(float64(v)-mean[j]) * l.invStd[j]
-			yr[j] = l.Gamma[j]*xr[j] + l.Beta[j]
+	split(workers, c, func(j0, j1 int) {
+		for r := range rows {
+			row := z.row(r)[j0:j1]
+			s := sum[j0:j1]
+			for j, v := range row {
+				v = max(v, 0)
+				row[j] = v
+				s[j] += float64(v)
+			}
 		}
-	}
+		for j := j0; j < j1; j++ {
+			mean[j] = sum[j] / float64(rows)
+		}
+		for r := range rows {
+			m, q := mean[j0:j1], sq[j0:j1]
+			for j, v := range z.row(r)[j0:j1] {
+				d := float64(v) - m[j]
+				q[j] += d * d
+			}
+		}
+		for j := j0; j < j1; j++ {
+			v := sq[j] / float64(rows)
+			l.invStd[j] = float32(1 / math.Sqrt(v+bnEps))
+			unbiased := v * float64(rows) / float64(max(rows-1, 1))
+			l.Mean[j] = float32((1-bnMomentum)*float64(l.Mean[j]) + bnMomentum*mean[j])
+			l.Var[j] = float32((1-bnMomentum)*float64(l.Var[j]) + bnMomentum*unbiased)
+		}
+		m, inv, gamma, beta := mean[j0:j1], l.invStd[j0:j1], l.Gamma[j0:j1], l.Beta[j0:j1]
+		for r := range rows {
+			zr, xr, yr := z.row(r)[j0:j1], l.xhat.row(r)[j0:j1], y.row(r)[j0:j1]
+			for j, v := range zr {
+				xr[j] = float32(float64(v)-m[j]) * inv[j]
+				yr[j] = gamma[j]*xr[j] + beta[j]
+			}
+		}
+	})
 	return y
 }
 
@@ -134,36 +140,43 @@ func (n *Net) Backward(dEmb [][]float32) error {
 }
 
 // backward takes the gradient of the layer's output and returns that of
-// its input (when input is set).
+// its input (when input is set). Channels are split among workers as in
+// normalise, and crops where the input's gradient gathers, so every sum
+// runs in the order it would on one goroutine.
 func (l *layer) backward(dy mat, crops int, input bool, workers int) mat {
 	rows, c := dy.rows, dy.cols
 	sdx, sdxx := make([]float64, c), make([]float64, c)
-	for r := range rows {
-		g, xh := dy.row(r), l.xhat.row(r)
-		for j := range c {
-			l.gGamma[j] += g[j] * xh[j]
-			l.gBeta[j] += g[j]
-			d := float64(g[j] * l.Gamma[j])
-			sdx[j] += d
-			sdxx[j] += d * float64(xh[j])
-		}
-	}
-	for j := range c {
-		sdx[j] /= float64(rows) // the mean, as the loop below subtracted it
-	}
 	dz := take(&l.buf.dz, rows, c)
-	for r := range rows {
-		g, xh, z, out := dy.row(r), l.xhat.row(r), l.z.row(r), dz.row(r)
-		for j := range c {
-			if z[j] <= 0 {
-				out[j] = 0
-				continue
+	split(workers, c, func(j0, j1 int) {
+		gGamma, gBeta, gamma := l.gGamma[j0:j1], l.gBeta[j0:j1], l.Gamma[j0:j1]
+		sx, sxx := sdx[j0:j1], sdxx[j0:j1]
+		for r := range rows {
+			g, xh := dy.row(r)[j0:j1], l.xhat.row(r)[j0:j1]
+			for j := range g {
+				gGamma[j] += g[j] * xh[j]
+				gBeta[j] += g[j]
+				d := float64(g[j] * gamma[j])
+				sx[j] += d
+				sxx[j] += d * float64(xh[j])
 			}
-			d := float64(g[j]*l.Gamma[j]) - sdx[j] - float64(xh[j])*sdxx[j]/float64(rows)
-			out[j] = float32(d) * l.invStd[j]
-			l.gB[j] += out[j]
 		}
-	}
+		for j := range sx {
+			sx[j] /= float64(rows) // the mean, as the loop below subtracts it
+		}
+		gB, inv := l.gB[j0:j1], l.invStd[j0:j1]
+		for r := range rows {
+			g, xh, z, out := dy.row(r)[j0:j1], l.xhat.row(r)[j0:j1], l.z.row(r)[j0:j1], dz.row(r)[j0:j1]
+			for j := range g {
+				if z[j] <= 0 {
+					out[j] = 0
+					continue
+				}
+				d := float64(g[j]*gamma[j]) - sx[j] - float64(xh[j])*sxx[j]/float64(rows)
+				out[j] = float32(d) * inv[j]
+				gB[j] += out[j]
+			}
+		}
+	})
 	gemmT(mat{data: l.gW, rows: l.W.rows, cols: l.W.cols, stride: l.W.cols}, l.x, dz, workers)
 	if !input {
 		return mat{}
@@ -177,17 +190,19 @@ func (l *layer) backward(dy mat, crops int, input bool, workers int) mat {
 	tout := rows / crops
 	tin := tout + (l.ctx-1)*l.dil
 	dx := take(&l.buf.dx, crops*tin, l.in)
-	clear(dx.data)
-	for b := range crops {
-		for t := range tout {
-			row := dcols.row(b*tout + t)
-			for k := range l.ctx {
-				d := dx.row(b*tin + t + k*l.dil)
-				for i, v := range row[k*l.in : (k+1)*l.in] {
-					d[i] += v
+	split(workers, crops, func(b0, b1 int) {
+		clear(dx.data[b0*tin*l.in : b1*tin*l.in])
+		for b := b0; b < b1; b++ {
+			for t := range tout {
+				row := dcols.row(b*tout + t)
+				for k := range l.ctx {
+					d := dx.row(b*tin + t + k*l.dil)
+					for i, v := range row[k*l.in : (k+1)*l.in] {
+						d[i] += v
+					}
 				}
 			}
 		}
-	}
+	})
 	return dx
 }
