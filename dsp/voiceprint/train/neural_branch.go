@@ -148,21 +148,27 @@ func trainNeuralBranch(ctx context.Context, say func(string, ...any), tc Config,
 	if err != nil {
 		return nil, err
 	}
-	mlRaw := make([][][]float32, len(ml)*len(mlChannels))
-	err = parallel.For(ctx, len(ml), tc.Jobs, func(w, j int) error {
-		x, err := readWAV(ml[j].Path)
+	// The multilingual recordings' embeddings serve only a recipe that
+	// puts them in the cohort and the calibration (--multilingual); the
+	// network has no corpus offsets to learn from them.
+	var mlRaw [][][]float32
+	if tc.Multilingual > 0 {
+		mlRaw = make([][][]float32, len(ml)*len(mlChannels))
+		err = parallel.For(ctx, len(ml), tc.Jobs, func(w, j int) error {
+			x, err := readWAV(ml[j].Path)
+			if err != nil {
+				return err
+			}
+			for c, ch := range mlChannels {
+				mlRaw[j*len(mlChannels)+c] = embed(w, eval.Augment(x, ch, ml[j].Path))
+			}
+			return nil
+		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for c, ch := range mlChannels {
-			mlRaw[j*len(mlChannels)+c] = embed(w, eval.Augment(x, ch, ml[j].Path))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	say("embeddings of %d utterances × %d variants and %d multilingual recordings with each network", len(utts), numVariants-(napVariants-nuisance), len(ml))
+	say("embeddings of %d utterances × %d variants and %d multilingual recordings with each network", len(utts), numVariants-(napVariants-nuisance), len(mlRaw)/len(mlChannels))
 
 	plan := newCohortPlan(tc, cfg, utts, ml)
 	cfg.CohortLabels = plan.labels
