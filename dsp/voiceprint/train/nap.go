@@ -12,6 +12,12 @@ import (
 // topDirections returns the k leading principal directions (orthonormal
 // rows, flattened) of the rows of x, through the eigenvectors of their
 // Gram matrix found by subspace iteration.
+//
+// Every sum runs in one fixed order, whatever jobs: each Gram entry and
+// each product of a Gram row by a vector sums its terms in index order.
+// The loops compute four such sums at a time (independent chains, so the
+// processor overlaps them) and split directions and rows among goroutines,
+// which changes no sum's order (TestTopDirectionsBitIdentical).
 func topDirections(ctx context.Context, x [][]float32, k, jobs int) ([]float32, error) {
 	if k == 0 {
 		return nil, nil
@@ -21,17 +27,7 @@ func topDirections(ctx context.Context, x [][]float32, k, jobs int) ([]float32, 
 		return nil, errors.New("train: too few supervectors for NAP")
 	}
 	d := len(x[0])
-	g := make([]float64, n*n)
-	err := parallel.For(ctx, n, jobs, func(_, i int) error {
-		for j := 0; j <= i; j++ {
-			var s float64
-			for t, v := range x[i] {
-				s += float64(v) * float64(x[j][t])
-			}
-			g[i*n+j], g[j*n+i] = s, s
-		}
-		return nil
-	})
+	g, err := gram(ctx, x, jobs)
 	if err != nil {
 		return nil, err
 	}
@@ -65,30 +61,36 @@ func topDirections(ctx context.Context, x [][]float32, k, jobs int) ([]float32, 
 		}
 	}
 	orth()
+	w := make([][]float64, k)
+	for a := range w {
+		w[a] = make([]float64, n)
+	}
 	for it := 0; it < 100; it++ {
-		for a := range v {
-			w := make([]float64, n)
-			for i := 0; i < n; i++ {
-				var s float64
-				row := g[i*n : (i+1)*n]
-				for j, q := range v[a] {
-					s += row[j] * q
-				}
-				w[i] = s
-			}
-			v[a] = w
+		if err := parallel.For(ctx, k, jobs, func(_, a int) error {
+			gemvRows(w[a], g, v[a])
+			return nil
+		}); err != nil {
+			return nil, err
 		}
+		v, w = w, v
 		orth()
 	}
 	// Directions in feature space: u_a = Xᵀv_a, normalised.
-	out := make([]float32, k*d)
-	for a := 0; a < k; a++ {
+	us := make([][]float64, k)
+	if err := parallel.For(ctx, k, jobs, func(_, a int) error {
 		u := make([]float64, d)
 		for i, q := range v[a] {
 			for t, xv := range x[i] {
 				u[t] += q * float64(xv)
 			}
 		}
+		us[a] = u
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]float32, k*d)
+	for a, u := range us {
 		// Re-orthogonalise against earlier rows for numerical safety.
 		for b := 0; b < a; b++ {
 			var p float64
@@ -109,6 +111,66 @@ func topDirections(ctx context.Context, x [][]float32, k, jobs int) ([]float32, 
 		}
 	}
 	return out, nil
+}
+
+// gram returns the Gram matrix of the rows of x (n×n, row-major), each
+// entry summed over the values in order, four entries at a time.
+func gram(ctx context.Context, x [][]float32, jobs int) ([]float64, error) {
+	n := len(x)
+	g := make([]float64, n*n)
+	err := parallel.For(ctx, n, jobs, func(_, i int) error {
+		xi := x[i]
+		j := 0
+		for ; j+4 <= i+1; j += 4 {
+			x0, x1, x2, x3 := x[j][:len(xi)], x[j+1][:len(xi)], x[j+2][:len(xi)], x[j+3][:len(xi)]
+			var s0, s1, s2, s3 float64
+			for t, v := range xi {
+				f := float64(v)
+				s0 += f * float64(x0[t])
+				s1 += f * float64(x1[t])
+				s2 += f * float64(x2[t])
+				s3 += f * float64(x3[t])
+			}
+			g[i*n+j], g[j*n+i] = s0, s0
+			g[i*n+j+1], g[(j+1)*n+i] = s1, s1
+			g[i*n+j+2], g[(j+2)*n+i] = s2, s2
+			g[i*n+j+3], g[(j+3)*n+i] = s3, s3
+		}
+		for ; j <= i; j++ {
+			var s float64
+			for t, v := range xi {
+				s += float64(v) * float64(x[j][t])
+			}
+			g[i*n+j], g[j*n+i] = s, s
+		}
+		return nil
+	})
+	return g, err
+}
+
+// gemvRows sets w[i] to the sum over j, in order, of g[i·n+j]·v[j] (g
+// n×n, n = len(v)), four rows at a time.
+func gemvRows(w, g, v []float64) {
+	n := len(v)
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		r0, r1, r2, r3 := g[i*n:(i+1)*n], g[(i+1)*n:(i+2)*n], g[(i+2)*n:(i+3)*n], g[(i+3)*n:(i+4)*n]
+		var s0, s1, s2, s3 float64
+		for j, q := range v {
+			s0 += r0[j] * q
+			s1 += r1[j] * q
+			s2 += r2[j] * q
+			s3 += r3[j] * q
+		}
+		w[i], w[i+1], w[i+2], w[i+3] = s0, s1, s2, s3
+	}
+	for ; i < n; i++ {
+		var s float64
+		for j, q := range v {
+			s += g[i*n+j] * q
+		}
+		w[i] = s
+	}
 }
 
 // domainLearner reports whether recording j of ml (ListMultilingual) is
