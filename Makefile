@@ -14,10 +14,10 @@ help: ## list the targets
 MODEL       := dsp/voiceprint/model/voiceprint.bin
 
 .PHONY: model
-model: ## the voiceprint model, made from $(SHARED)/data when missing (once, about 24 minutes on 2 cores); builds embed it
+model: ## the voiceprint model, made from $(SHARED)/data when missing (once, about 20 minutes on 2 cores); builds embed it
 	@if [ -f $(MODEL) ]; then :; \
 	elif [ -d "$(SHARED)/data/librispeech/train-clean-100" ]; then \
-	  echo "making $(MODEL) from $(SHARED)/data (once; about 24 minutes on 2 cores)"; mkdir -p $(BIN); \
+	  echo "making $(MODEL) from $(SHARED)/data (once; about 20 minutes on 2 cores)"; mkdir -p $(BIN); \
 	  $(GO) run ./cmd/voxward train --data $(SHARED)/data --out $(BIN)/voiceprint.bin.tmp 2>$(BIN)/voiceprint-train.log \
 	    && mv $(BIN)/voiceprint.bin.tmp $(MODEL) || { tail -20 $(BIN)/voiceprint-train.log; exit 1; }; \
 	else echo "note: no voiceprint model, and no shared data at $(SHARED)/data to make it from: this build has no voiceprints (README, Set-up)"; fi
@@ -110,7 +110,7 @@ clean: ## remove build output
 
 .PHONY: voiceprint-model voiceprint-eval bench-voiceprint
 
-voiceprint-model: ## (re)make the voiceprint model from $(SHARED)/data, which builds embed (about 24 minutes on 2 cores; not committed)
+voiceprint-model: ## (re)make the voiceprint model from $(SHARED)/data, which builds embed (about 20 minutes on 2 cores; not committed)
 	$(GO) run ./cmd/voxward train --data $(SHARED)/data --out $(MODEL)
 
 voiceprint-eval: ## EER/minDCF of the shipped model on the dev lists, clean and through each --augment channel (narrowband also on both sides)

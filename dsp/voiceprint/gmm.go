@@ -17,7 +17,7 @@ type GMM struct {
 	Means   []float32 // C×Dim, row-major
 	Vars    []float32 // C×Dim
 	a, b    []float32
-	ab      []float32 // a and b interleaved by fours: a[0:4] b[0:4] a[4:8] b[4:8] …, Dim&^3 of each a component
+	ab      []float32 // per component, a and b interleaved by fours (a[0:4] b[0:4] a[4:8] …) over the first Dim&^3 dims
 	g       []float32
 }
 

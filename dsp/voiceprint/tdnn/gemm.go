@@ -71,6 +71,7 @@ type operand struct {
 	rs, ks     int
 }
 
+// gemmOp is gemm and gemmT: c += a·b for the view a.
 func gemmOp(c mat, a operand, b mat, workers int) {
 	if a.rows != c.rows || b.cols != c.cols || a.cols != b.rows {
 		panic(fmt.Sprintf("tdnn: gemm of %d×%d and %d×%d into %d×%d", a.rows, a.cols, b.rows, b.cols, c.rows, c.cols))
