@@ -91,6 +91,11 @@ KIOSK=$("$BIN" token create --state-dir "$STATE" --role kiosk | tail -n 1)
 proved "tokens per role; the list shows ids and roles, never a secret"
 
 step "voxward serve --state-dir $STATE --listen 127.0.0.1:0 --source $SOURCE (in the background)"
+# The background job opens its output files after the fork: create them
+# first, or the loop below can read before they exist (it did, on a
+# loaded machine).
+: >"$WORK/serve.out"
+: >"$WORK/serve.log"
 "$BIN" serve --state-dir "$STATE" --listen 127.0.0.1:0 --source "$SOURCE" >"$WORK/serve.out" 2>"$WORK/serve.log" &
 PID=$!
 URL=
