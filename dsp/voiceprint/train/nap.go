@@ -17,7 +17,7 @@ import (
 // each product of a Gram row by a vector sums its terms in index order.
 // The loops compute four such sums at a time (independent chains, so the
 // processor overlaps them) and split directions and rows among goroutines,
-// which changes no sum's order (TestTopDirectionsBitIdentical).
+// which changes no sum's order (TestGramAndGemvBitIdentical, TestTopDirections).
 func topDirections(ctx context.Context, x [][]float32, k, jobs int) ([]float32, error) {
 	if k == 0 {
 		return nil, nil
