@@ -8,6 +8,21 @@
 
 #include "textflag.h"
 
+// ZEROSUMS clears the accumulators Y0–Y3 (two rows' four chains each).
+#define ZEROSUMS \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	VXORPS Y2, Y2, Y2 \
+	VXORPS Y3, Y3, Y3
+
+// STORESUMS writes Y0–Y3 to the [8][4]float32 at R12 and leaves AVX.
+#define STORESUMS \
+	VMOVUPS Y0, 0(R12) \
+	VMOVUPS Y1, 32(R12) \
+	VMOVUPS Y2, 64(R12) \
+	VMOVUPS Y3, 96(R12) \
+	VZEROUPPER
+
 // LOADROWS loads the eight row pointers at DI into BX CX DX SI R8 R9 R13 DI.
 #define LOADROWS \
 	MOVQ 0(DI), BX \
@@ -35,10 +50,7 @@ TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-32
 	LOADROWS
 	SHLQ $2, R11            // bytes
 	XORQ R10, R10
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	ZEROSUMS
 
 f32_loop:
 	VBROADCASTF128 (AX)(R10*1), Y4 // a[i:i+4] in both halves
@@ -50,12 +62,8 @@ f32_loop:
 	CMPQ           R10, R11
 	JLT            f32_loop
 
-	MOVQ    sums+24(FP), R12
-	VMOVUPS Y0, 0(R12)
-	VMOVUPS Y1, 32(R12)
-	VMOVUPS Y2, 64(R12)
-	VMOVUPS Y3, 96(R12)
-	VZEROUPPER
+	MOVQ sums+24(FP), R12
+	STORESUMS
 	RET
 
 // SCALES sets Yd to [scales[lo] ×4 | scales[hi] ×4] (R12 = scales).
@@ -88,10 +96,7 @@ TEXT ·dotRowsInt8AVX2(SB), NOSPLIT, $0-40
 	SCALES(16, 20, Y10, X10)
 	SCALES(24, 28, Y11, X11)
 	XORQ   R10, R10         // element index
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	ZEROSUMS
 
 i8_loop:
 	VBROADCASTF128 (AX)(R10*4), Y4
@@ -103,12 +108,8 @@ i8_loop:
 	CMPQ R10, R11
 	JLT  i8_loop
 
-	MOVQ    sums+32(FP), R12
-	VMOVUPS Y0, 0(R12)
-	VMOVUPS Y1, 32(R12)
-	VMOVUPS Y2, 64(R12)
-	VMOVUPS Y3, 96(R12)
-	VZEROUPPER
+	MOVQ sums+32(FP), R12
+	STORESUMS
 	RET
 
 // QROW adds x·(a + x·b) of rows (rlo, rhi) to Yacc, x in Y4, using
@@ -133,10 +134,7 @@ TEXT ·quadRowsAVX2(SB), NOSPLIT, $0-32
 	LOADROWS
 	SHLQ $2, R11            // bytes of x
 	XORQ R10, R10
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	ZEROSUMS
 
 quad_loop:
 	VBROADCASTF128 (AX)(R10*1), Y4 // x[i:i+4] in both halves
@@ -148,10 +146,6 @@ quad_loop:
 	CMPQ           R10, R11
 	JLT            quad_loop
 
-	MOVQ    sums+24(FP), R12
-	VMOVUPS Y0, 0(R12)
-	VMOVUPS Y1, 32(R12)
-	VMOVUPS Y2, 64(R12)
-	VMOVUPS Y3, 96(R12)
-	VZEROUPPER
+	MOVQ sums+24(FP), R12
+	STORESUMS
 	RET
