@@ -77,6 +77,27 @@ func NarrowBand(dst, x []float32) []float32 {
 	return dst
 }
 
+// Speed returns x played percent/100 times as fast (Kaldi's speed
+// perturbation): resampled from percent to 100, so that at the same
+// sample rate it lasts 100/percent as long and every frequency, the
+// voice's pitch and formants with it, is scaled by percent/100. Training
+// takes each speed of a speaker as a speaker of its own (Ko et al., "Audio
+// augmentation for speech recognition", Interspeech 2015; Yamamoto et
+// al., "Speaker augmentation and bandwidth extension for deep speaker
+// embedding", Interspeech 2019). percent must be 50 to 200.
+func Speed(x []float32, percent int) []float32 {
+	if percent < 50 || percent > 200 {
+		panic("eval: speed outside 50–200 %")
+	}
+	r, err := dsp.NewResampler(percent, 100)
+	if err != nil {
+		panic(err) // a supported ratio for every percent in range
+	}
+	y := r.Flush(r.Process(make([]float32, 0, r.MaxOut(len(x))+r.Delay()+1), x))
+	y = y[min(r.Delay(), len(y)):]
+	return y[:min(len(x)*100/percent, len(y))]
+}
+
 // muLaw quantises a sample on the int16 scale through 8-bit μ-law (μ =
 // 255) and back.
 func muLaw(x float32) float32 {

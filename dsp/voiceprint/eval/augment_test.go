@@ -71,3 +71,27 @@ func TestAugmentHall(t *testing.T) {
 	require.NotEqual(t, x, eval.Augment(x, "hall", "a/1.wav"), "hall left the audio as it was")
 	require.Contains(t, eval.Channels, "hall")
 }
+
+// TestSpeed: a tone played at 90 % and 110 % lasts 100/90 and 100/110 as
+// long and sounds at 90 % and 110 % of its frequency, in step with the
+// original (no delay from the resampler's filter).
+func TestSpeed(t *testing.T) {
+	const fs, f0, amp = 16000.0, 440.0, 8000.0
+	x := make([]float32, 16000)
+	for i := range x {
+		x[i] = float32(amp * math.Sin(2*math.Pi*f0*float64(i)/fs))
+	}
+	for _, percent := range []int{90, 110} {
+		y := eval.Speed(x, percent)
+		require.Len(t, y, len(x)*100/percent)
+		f := f0 * float64(percent) / 100
+		var worst float64
+		for i := 400; i < len(y)-400; i++ { // away from the ends the filter sees silence past
+			want := amp * math.Sin(2*math.Pi*f*float64(i)/fs)
+			worst = max(worst, math.Abs(float64(y[i])-want))
+		}
+		require.Less(t, worst, 0.01*amp, "%d %%: the tone at %.0f Hz, in phase", percent, f)
+	}
+	require.Equal(t, x, eval.Speed(x, 100), "100 % is the signal itself")
+	require.Panics(t, func() { eval.Speed(x, 20) })
+}

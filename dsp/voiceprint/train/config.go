@@ -140,6 +140,11 @@ func (tc Config) Validate() error {
 		n.Batch < 1 || n.Steps < 2 || !(n.LR > 0) || !(n.Decay >= 0) || !(n.Margin >= 0) || !(n.Scale > 0)) {
 		return fmt.Errorf("%w: neural extractor settings %+v", ErrConfig, n)
 	}
+	for _, p := range tc.Neural.Speeds {
+		if p < 50 || p > 200 || p == 100 {
+			return fmt.Errorf("%w: neural speed perturbation %d %% (50 to 200, not 100)", ErrConfig, p)
+		}
+	}
 	if !(tc.MeanWeight >= 0 && tc.MeanWeight < 1) {
 		return fmt.Errorf("%w: the mean branch's weight must be at least 0 (0: none) and below 1", ErrConfig)
 	}
@@ -189,7 +194,7 @@ func (tc Config) ModelID() string {
 		fused += fmt.Sprintf("+means-w%g", tc.MeanWeight)
 	}
 	if tc.NeuralWeight > 0 {
-		fused += fmt.Sprintf("+tdnn%d-w%g", tc.Neural.Width, tc.NeuralWeight)
+		fused += fmt.Sprintf("+tdnn%d%s-w%g", tc.Neural.Width, strings.TrimPrefix(tc.Neural.speedsID(), "-"), tc.NeuralWeight)
 	}
 	id = strings.Replace(id, "-nap", fused+"-nap", 1)
 	if tc.ContentWeight > 0 {
@@ -361,7 +366,7 @@ func (tc Config) neuralBranch(b voiceprint.ModelConfig) []voiceprint.ModelConfig
 	if tc.Rooms > 0 {
 		room = fmt.Sprintf("-room%d", tc.Rooms) // the rooms among its training channels
 	}
-	d.ID = withMultilingual(fmt.Sprintf("tdnn%d-e%d-mfcc%dd%d%s-s%d-v1", tc.Neural.Width, tc.Neural.Dim, d.NumCeps, d.DeltaOrder, room, tc.Neural.Steps),
+	d.ID = withMultilingual(fmt.Sprintf("tdnn%d-e%d-mfcc%dd%d%s%s-s%d-v1", tc.Neural.Width, tc.Neural.Dim, d.NumCeps, d.DeltaOrder, room, tc.Neural.speedsID(), tc.Neural.Steps),
 		tc.CohortSpeakers, tc.Multilingual)
 	return []voiceprint.ModelConfig{d}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 
 	"github.com/voxward/voxward/dsp/voiceprint/tdnn"
 )
@@ -31,12 +32,33 @@ type NeuralConfig struct {
 	Scale  float64 // logit scale
 	Mask   bool    // SpecAugment-style masking of the crops
 	Seed   uint64
+	// Speeds are the speed perturbations (eval.Speed, in percent) whose
+	// copies of every training utterance, in every channel, join the
+	// network's training, each speed's voices as speakers of their own:
+	// a speaker played 10 % faster is a voice with a shorter vocal tract
+	// and a higher pitch (none: the voices as recorded only).
+	Speeds []int
 }
 
 // DefaultNeuralConfig is the network measured best in the research
 // (dsp/voiceprint/model/README.md, "A small neural extractor").
 var DefaultNeuralConfig = NeuralConfig{Width: 64, Dim: 256, Frames: 200, Batch: 64, Steps: 2000,
 	LR: 2e-3, Decay: 2e-4, Margin: 0.2, Scale: 30, Mask: true, Seed: 1}
+
+// speedsID names the speed perturbations in a model id ("-sp90-110"; ""
+// without).
+func (c NeuralConfig) speedsID() string {
+	id := ""
+	for i, p := range c.Speeds {
+		if i == 0 {
+			id = "-sp"
+		} else {
+			id += "-"
+		}
+		id += strconv.Itoa(p)
+	}
+	return id
+}
 
 // NeuralRecord is one training utterance (in one channel): its speaker
 // (0, 1, … in the order of the speakers) and its speech frames, rows of

@@ -44,6 +44,9 @@ func trainNeuralBranch(ctx context.Context, say func(string, ...any), tc Config,
 		}
 	}
 	variants := neuralTrainVariants(tc.Rooms)
+	// Classes: the speakers as recorded, then the speakers at each of
+	// Neural.Speeds in turn (class speakers·(1+k) + s for speed k).
+	speakers := utts[len(utts)-1].Speaker + 1
 	recs := make([][]NeuralRecord, len(utts))
 	uttSamples := make([]int, len(utts))
 	err := parallel.For(ctx, len(utts), tc.Jobs, func(w, i int) error {
@@ -52,9 +55,16 @@ func trainNeuralBranch(ctx context.Context, say func(string, ...any), tc Config,
 			return err
 		}
 		uttSamples[i] = len(x)
-		for _, v := range variants {
-			f, _ := fes[w].Compute(variantAudio(x, utts[i].Speaker, v))
-			recs[i] = append(recs[i], NeuralRecord{Speaker: utts[i].Speaker, Frames: slices.Clone(f)})
+		spk := utts[i].Speaker
+		for k := -1; k < len(tc.Neural.Speeds); k++ {
+			xs, class := x, spk
+			if k >= 0 {
+				xs, class = eval.Speed(x, tc.Neural.Speeds[k]), spk+speakers*(1+k)
+			}
+			for _, v := range variants {
+				f, _ := fes[w].Compute(variantAudio(xs, spk, v))
+				recs[i] = append(recs[i], NeuralRecord{Speaker: class, Frames: slices.Clone(f)})
+			}
 		}
 		return nil
 	})
@@ -67,9 +77,9 @@ func trainNeuralBranch(ctx context.Context, say func(string, ...any), tc Config,
 	for _, r := range all {
 		frames += len(r.Frames) / dim
 	}
-	say("%d speech frames of %d utterances in %d channels for the networks", frames, len(utts), len(variants))
+	say("%d speech frames of %d utterances in %d channels at %d speeds for the networks", frames, len(utts), len(variants), 1+len(tc.Neural.Speeds))
 
-	speakers := utts[len(utts)-1].Speaker + 1
+	classes := speakers * (1 + len(tc.Neural.Speeds))
 	train := func(name string, recs []NeuralRecord, speakers int, nc NeuralConfig) (*tdnn.Net, error) {
 		return TrainNeural(ctx, recs, dim, speakers, nc, tc.Jobs, func(step, steps int, loss, acc float64) {
 			if step%500 == 0 || step == steps {
@@ -78,22 +88,15 @@ func trainNeuralBranch(ctx context.Context, say func(string, ...any), tc Config,
 		})
 	}
 	nets := make([]*tdnn.Net, 3) // the shipped model's, then fold 0's and fold 1's
-	if nets[0], err = train("of all speakers", all, speakers, tc.Neural); err != nil {
+	if nets[0], err = train("of all speakers", all, classes, tc.Neural); err != nil {
 		return nil, err
 	}
 	for f := range 2 {
-		// Fold f's speakers (Speaker%2 == f) are left out, the others
-		// numbered 0, 1, … in order.
-		var half []NeuralRecord
-		for _, r := range all {
-			if r.Speaker%2 != f {
-				half = append(half, NeuralRecord{Speaker: r.Speaker / 2, Frames: r.Frames})
-			}
-		}
+		half, n := foldRecords(all, speakers, f)
 		nc := tc.Neural
 		nc.Steps = max(1, nc.Steps/2)
 		nc.Seed += uint64(1 + f)
-		if nets[1+f], err = train(fmt.Sprintf("of calibration fold %d", f), half, (speakers+1-f)/2, nc); err != nil {
+		if nets[1+f], err = train(fmt.Sprintf("of calibration fold %d", f), half, n, nc); err != nil {
 			return nil, err
 		}
 	}
@@ -228,4 +231,22 @@ func trainNeuralBranch(ctx context.Context, say func(string, ...any), tc Config,
 		}
 	}
 	return out, nil
+}
+
+// foldRecords returns the records a calibration fold's network learns
+// from, and how many classes they make: those of every speaker outside
+// fold f (speaker%2 != f, of speakers), at every speed, numbered 0, 1, …
+// in order, a speed after another. A record's class is speaker +
+// speakers·k at speed k (k = 0: as recorded).
+func foldRecords(all []NeuralRecord, speakers, f int) ([]NeuralRecord, int) {
+	n := (speakers + f) / 2 // the other fold's speakers: the odd ones for fold 0, the even ones for fold 1
+	var half []NeuralRecord
+	classes := 0
+	for _, r := range all {
+		if spk, k := r.Speaker%speakers, r.Speaker/speakers; spk%2 != f {
+			half = append(half, NeuralRecord{Speaker: k*n + spk/2, Frames: r.Frames})
+			classes = max(classes, (k+1)*n)
+		}
+	}
+	return half, classes
 }
