@@ -127,7 +127,8 @@ not hold 95 %). --neural-speeds 90,110 adds speed-perturbed copies of
 every training utterance (resampled so that it plays 10 % slower and
 faster, pitch and formants with it), in every channel, to the neural
 branch's training, each speed's voices as 200 more speakers: the
-networks learn 600 voices instead of 200.`
+shipped model's network learns 600 voices instead of 200 (each
+calibration fold's, 300 instead of 100).`
 
 func runTrain(ctx context.Context, sio *stdio, args []string) error {
 	fs := newFlags(sio, "train", "train [--data DIR] [--out FILE] [flags]", trainHelp)

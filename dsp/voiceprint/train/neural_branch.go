@@ -44,8 +44,9 @@ func trainNeuralBranch(ctx context.Context, say func(string, ...any), tc Config,
 		}
 	}
 	variants := neuralTrainVariants(tc.Rooms)
-	// Classes: the speakers as recorded, then the speakers at each of
-	// Neural.Speeds in turn (class speakers·(1+k) + s for speed k).
+	// Classes: the speakers as recorded (class s), then the speakers at
+	// each of Neural.Speeds in turn (class s + speakers·k at the k-th
+	// speed, k from 1), as foldRecords reads them.
 	speakers := utts[len(utts)-1].Speaker + 1
 	recs := make([][]NeuralRecord, len(utts))
 	uttSamples := make([]int, len(utts))
