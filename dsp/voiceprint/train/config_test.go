@@ -72,6 +72,8 @@ func TestConfigValidate(t *testing.T) {
 		"fusion with subtraction":   func(c *train.Config) { c.Model.NoiseSubtraction = 1 },
 		"negative nap crops":        func(c *train.Config) { c.NAPCrops = -1 },
 		"rooms out of range":        func(c *train.Config) { c.Rooms = 5 },
+		"speed as recorded":         func(c *train.Config) { c.Neural.Speeds = []int{90, 100} },
+		"speed too fast":            func(c *train.Config) { c.Neural.Speeds = []int{300} },
 		"negative rooms":            func(c *train.Config) { c.Rooms = -1 },
 		"zero parents":              func(c *train.Config) { c.Model.Parents = 0 },
 		"negative workers":          func(c *train.Config) { c.Jobs = -3 },
